@@ -1,0 +1,104 @@
+"""`studybot console`: the whole bot in a terminal, on a local SQLite file."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from platformdirs import user_data_dir
+from rich.console import Console
+from rich.prompt import Prompt
+
+from adapters.console.render import print_reply
+from adapters.console.session import ConsoleSession, default_setup
+from bot.bootstrap import build
+from bot.commands import SLASH
+from bot.content import ContentError
+from bot.settings import Settings
+from bot.timeutil import local_today
+
+BANNER = (
+    "studybot console: a local study group. Type {slash} help for the commands, "
+    "{slash} today for today's question; a number presses a button; Ctrl-D or 'quit' leaves."
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("console")(console)
+
+
+def console(
+    as_name: Annotated[str | None, typer.Option(
+        "--as", help="act as another member of the same local group")] = None,
+    database_url: Annotated[str | None, typer.Option(
+        "--db", help="database URL (default: STUDYBOT_DATABASE_URL or a file in your data "
+                     "directory)")] = None,
+) -> None:
+    """Run the study bot in this terminal: no tokens, no network."""
+    out = Console(highlight=False)
+    settings = Settings()
+    if database_url:
+        settings.database_url = database_url
+    try:
+        bot = build(settings)
+    except ContentError as e:
+        for p in e.problems:
+            Console(stderr=True).print(str(p), markup=False, highlight=False)
+        Console(stderr=True).print("The content is invalid; fix it and start again.",
+                                   style="bold red")
+        raise typer.Exit(1) from None
+    owner = getpass.getuser() or "me"
+    name = as_name or owner
+    session = ConsoleSession(bot, name, is_admin=as_name is None)
+    interactive = sys.stdin.isatty()
+    image_dir = Path(user_data_dir("studybot")) / "pictures"
+
+    if not session.has_group():
+        values = default_setup(local_today("UTC", bot.clock()))
+        if interactive:
+            values = _guided_setup(out, values)
+        print_reply(out, session.setup(values), image_dir)
+
+    if interactive:
+        out.print(BANNER.format(slash=SLASH), style="dim")
+    try:
+        for line in _lines(interactive):
+            if line.strip().lower() in ("quit", "exit", ":q"):
+                break
+            reply = session.send(line)
+            if reply is not None:
+                print_reply(out, reply, image_dir)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        bot.store.dispose()
+
+
+def _lines(interactive: bool):  # type: ignore[no-untyped-def]
+    if not interactive:
+        yield from sys.stdin
+        return
+    while True:
+        try:
+            yield input("study> ")
+        except EOFError:
+            return
+
+
+def _guided_setup(out: Console, values: dict[str, str]) -> dict[str, str]:
+    out.print("First run: let's set up your study group (Enter keeps the default).",
+              style="bold")
+    values["track"] = Prompt.ask("Track", choices=["associate", "professional"],
+                                 default=values["track"], console=out)
+    values["start"] = Prompt.ask("Cohort start date (YYYY-MM-DD)", default=values["start"],
+                                 console=out)
+    values["tz"] = Prompt.ask("Timezone (Area/City)", default=values["tz"], console=out)
+    values["time"] = Prompt.ask("Daily question time (HH:MM)", default=values["time"],
+                                console=out)
+    exam = Prompt.ask("Exam date (YYYY-MM-DD, blank for none)", default="", console=out)
+    if exam.strip():
+        values["exam"] = exam.strip()
+    return values

@@ -1,0 +1,112 @@
+"""The `studybot` command line.
+
+The core's own commands live here (content, db). Process commands that need an adapter or
+the clock (console, run, serve, clock, deliver) are contributed by those packages through
+the `studybot.cli` entry-point group, so imports keep pointing into `bot/`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from bot.content import check_content, stats
+from bot.settings import Settings
+from bot.store.db import make_engine, upgrade
+
+app = typer.Typer(help="studybot: a study group for the Databricks ML certifications.",
+                  no_args_is_help=True, add_completion=False)
+content_app = typer.Typer(help="Check and describe the content (questions, curriculum).",
+                          no_args_is_help=True)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+app.add_typer(content_app, name="content")
+app.add_typer(db_app, name="db")
+
+out = Console()
+err = Console(stderr=True)
+
+
+@content_app.command("check")
+def content_check(
+    directory: Annotated[Path | None, typer.Argument(help="content directory")] = None,
+) -> None:
+    """Validate content; list every problem as file:line: id: problem."""
+    root = directory or Settings().content_dir
+    content, problems = check_content(root)
+    if problems or content is None:
+        for p in problems:
+            err.print(str(p), markup=False, highlight=False)
+        err.print(f"{len(problems)} problem(s) in {root}", style="bold red")
+        raise typer.Exit(1)
+    table = Table(title=f"Content OK: {len(content.questions)} questions")
+    table.add_column("track")
+    table.add_column("domain")
+    table.add_column("questions", justify="right")
+    table.add_column("share", justify="right")
+    table.add_column("exam weight", justify="right")
+    for t in content.tracks:
+        qs = content.by_track.get(t.id, ())
+        for d in t.domains:
+            n = sum(1 for q in qs if q.domain == d.id)
+            share = f"{n / len(qs):.0%}" if qs else "–"
+            table.add_row(t.id, d.id, str(n), share, d.weight_label)
+        table.add_row(t.id, "[b]total[/b]", f"[b]{len(qs)}[/b]", "", "")
+    out.print(table)
+
+
+@content_app.command("stats")
+def content_stats(
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+    directory: Annotated[Path | None, typer.Option("--dir", help="content directory")] = None,
+) -> None:
+    """Distribution by track, domain, area, phase, difficulty and answer position."""
+    root = directory or Settings().content_dir
+    content, problems = check_content(root)
+    if problems or content is None:
+        for p in problems:
+            err.print(str(p), markup=False, highlight=False)
+        raise typer.Exit(1)
+    data = stats(content)
+    if as_json:
+        sys.stdout.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
+        return
+    for track_id, t in data["tracks"].items():
+        table = Table(title=f"{track_id}: {t['total']} questions ({t['multi_answer']} multi-answer)")
+        table.add_column("by")
+        table.add_column("counts")
+        for key in ("domain", "area", "phase", "difficulty", "answer_position"):
+            table.add_row(key, ", ".join(f"{k} {v}" for k, v in t[key].items()))
+        out.print(table)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply migrations to STUDYBOT_DATABASE_URL (also done on every start)."""
+    settings = Settings()
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    out.print(f"Database at {engine.url.render_as_string(hide_password=True)} is up to date.")
+
+
+def _load_plugins() -> None:
+    for ep in entry_points(group="studybot.cli"):
+        ep.load()(app)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: "
+                        "%(message)s")
+    _load_plugins()
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,355 @@
+"""Load content/ and report every problem as `file:line: id: problem`.
+
+Authors fix content in batches, so validation never stops at the first problem: it walks
+every file and collects them all. YAML node marks give the line of each question.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from bot.content.models import (
+    CHOOSE_COUNT,
+    CHOOSE_RE,
+    ID_RE,
+    LETTERS,
+    Area,
+    Content,
+    Item,
+    Phase,
+    Project,
+    Question,
+    Resource,
+    Track,
+)
+
+M = TypeVar("M", bound=BaseModel)
+HTTPS_RE = re.compile(r"^https://[A-Za-z0-9.-]+\.[A-Za-z]{2,}(/\S*)?$")
+BANNED_CHOICES = ("all of the above", "none of the above")
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int
+    id: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.id}: {self.message}"
+
+
+class ContentError(Exception):
+    """Invalid content; `problems` lists all of it."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class _LineLoader(yaml.SafeLoader):
+    """A SafeLoader that records each mapping's first line under the key `__line__`."""
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    mapping = loader.construct_mapping(node, deep=True)
+    mapping["__line__"] = node.start_mark.line + 1
+    return mapping
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _strip_lines(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _strip_lines(v) for k, v in obj.items() if k != "__line__"}
+    if isinstance(obj, list):
+        return [_strip_lines(v) for v in obj]
+    return obj
+
+
+class _Reader:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.problems: list[Problem] = []
+
+    def rel(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(self.root.parent))
+        except ValueError:
+            return str(path)
+
+    def add(self, path: Path, line: int, ident: str, message: str) -> None:
+        self.problems.append(Problem(self.rel(path), line, ident, message))
+
+    def load(self, path: Path) -> Any:
+        if not path.exists():
+            self.add(path, 0, "-", "file is missing")
+            return None
+        try:
+            return yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)  # noqa: S506
+        except yaml.MarkedYAMLError as e:
+            mark = e.problem_mark or e.context_mark
+            line = mark.line + 1 if mark else 0
+            self.add(path, line, "-", f"malformed YAML: {e.problem or e}")
+        except yaml.YAMLError as e:
+            self.add(path, 0, "-", f"malformed YAML: {e}")
+        return None
+
+    def model(self, cls: type[M], raw: Any, path: Path, ident: str) -> M | None:
+        line = raw.get("__line__", 0) if isinstance(raw, dict) else 0
+        try:
+            return cls.model_validate(_strip_lines(raw))
+        except ValidationError as e:
+            for err in e.errors():
+                loc = ".".join(str(x) for x in err["loc"])
+                self.add(path, line, ident, f"{loc}: {err['msg']}" if loc else err["msg"])
+            return None
+
+    def models(
+        self, cls: type[M], raws: Any, path: Path, what: str, key: str = "id"
+    ) -> list[M]:
+        if raws is None:
+            return []
+        if not isinstance(raws, list):
+            self.add(path, 0, "-", f"{what} must be a list")
+            return []
+        out: list[M] = []
+        for raw in raws:
+            ident = str(raw.get(key, "?")) if isinstance(raw, dict) else "?"
+            m = self.model(cls, raw, path, ident)
+            if m is not None:
+                out.append(m)
+        return out
+
+
+def load_content(root: Path | str) -> Content:
+    """Load and validate content/; raise `ContentError` listing every problem."""
+    content, problems = check_content(root)
+    if problems or content is None:
+        raise ContentError(problems)
+    return content
+
+
+def check_content(root: Path | str) -> tuple[Content | None, list[Problem]]:
+    root = Path(root)
+    r = _Reader(root)
+    if not root.is_dir():
+        r.add(root, 0, "-", "content directory not found")
+        return None, r.problems
+
+    cur_path = root / "curriculum.yaml"
+    cur = r.load(cur_path) or {}
+    tracks = r.models(Track, cur.get("tracks"), cur_path, "tracks")
+    phases = r.models(Phase, cur.get("phases"), cur_path, "phases", key="number")
+    areas = r.models(Area, cur.get("areas"), cur_path, "areas")
+    resources = r.models(Resource, cur.get("resources"), cur_path, "resources", key="title")
+    if not tracks:
+        r.add(cur_path, 0, "-", "no tracks defined")
+
+    chk_path = root / "checklists.yaml"
+    chk = r.load(chk_path) or {}
+    success = r.models(Item, chk.get("success"), chk_path, "success")
+    projects = r.models(Project, chk.get("projects"), chk_path, "projects")
+
+    _check_curriculum(r, cur_path, chk_path, tracks, phases, areas, resources, success, projects)
+
+    questions = _load_questions(r, root / "questions", tracks, phases, areas)
+    if r.problems:
+        return None, r.problems
+    content = Content(
+        tracks=tuple(tracks),
+        phases=tuple(sorted(phases, key=lambda p: p.number)),
+        areas=tuple(areas),
+        resources=tuple(resources),
+        success=tuple(success),
+        projects=tuple(projects),
+        questions=tuple(questions),
+    )
+    return content, []
+
+
+def _check_curriculum(
+    r: _Reader,
+    cur_path: Path,
+    chk_path: Path,
+    tracks: list[Track],
+    phases: list[Phase],
+    areas: list[Area],
+    resources: list[Resource],
+    success: list[Item],
+    projects: list[Project],
+) -> None:
+    for t in tracks:
+        sections = {s.id for s in t.guide_sections}
+        for d in t.domains:
+            if d.weight_min > d.weight_max:
+                r.add(cur_path, 0, f"{t.id}/{d.id}", "weight_min is above weight_max")
+            if d.guide_section and sections and d.guide_section not in sections:
+                r.add(cur_path, 0, f"{t.id}/{d.id}", f"unknown guide_section {d.guide_section!r}")
+    numbers = [p.number for p in phases]
+    if sorted(numbers) != list(range(1, len(numbers) + 1)):
+        r.add(cur_path, 0, "phases", f"phase numbers must run 1..N, got {numbers}")
+    area_ids = {a.id for a in areas}
+    for res in resources:
+        for a in res.areas:
+            if a not in area_ids:
+                r.add(cur_path, 0, res.title, f"unknown area {a!r}")
+    seen: Counter[str] = Counter()
+    items = [it for p in phases for it in p.checklist] + success
+    items += [it for p in projects for it in p.steps]
+    for it in items:
+        seen[it.id.upper()] += 1
+    for ident, n in seen.items():
+        if n > 1:
+            r.add(chk_path, 0, ident, "checklist item id used more than once")
+
+
+def _load_questions(
+    r: _Reader, qdir: Path, tracks: list[Track], phases: list[Phase], areas: list[Area]
+) -> list[Question]:
+    domains = {t.id: {d.id for d in t.domains} for t in tracks}
+    area_ids = {a.id for a in areas}
+    phase_ids = {p.number for p in phases}
+    files = sorted(qdir.glob("*/*.yaml")) if qdir.is_dir() else []
+    if not files:
+        r.add(qdir, 0, "-", "no question files (questions/<track>/*.yaml)")
+    out: list[Question] = []
+    first_seen: dict[str, str] = {}
+    for path in files:
+        raws = r.load(path)
+        if raws is None:
+            continue
+        if not isinstance(raws, list):
+            r.add(path, 1, "-", "a question file must be a YAML list of questions")
+            continue
+        for raw in raws:
+            if not isinstance(raw, dict):
+                r.add(path, 0, "?", "each question must be a mapping")
+                continue
+            line = int(raw.get("__line__", 0))
+            qid = str(raw.get("id", "?"))
+            where = f"{r.rel(path)}:{line}"
+            if qid in first_seen:
+                r.add(path, line, qid, f"duplicate id (first at {first_seen[qid]})")
+            else:
+                first_seen[qid] = where
+            q = _question(r, path, line, qid, raw, domains, area_ids, phase_ids)
+            if q is not None:
+                if q.track != path.parent.name:
+                    r.add(path, line, qid, f"track {q.track!r} is in the folder of another track")
+                out.append(q)
+    return out
+
+
+def _question(
+    r: _Reader,
+    path: Path,
+    line: int,
+    qid: str,
+    raw: dict[str, Any],
+    domains: dict[str, set[str]],
+    area_ids: set[str],
+    phase_ids: set[int],
+) -> Question | None:
+    n_before = len(r.problems)
+
+    def bad(msg: str) -> None:
+        r.add(path, line, qid, msg)
+
+    data = _strip_lines(raw)
+    if not ID_RE.match(qid):
+        bad("id must be lower-case letters, digits and dashes")
+    track = data.get("track")
+    if track not in domains:
+        bad(f"unknown track {track!r} (known: {', '.join(sorted(domains))})")
+    elif data.get("domain") not in domains[track]:
+        known = ", ".join(sorted(domains[track]))
+        bad(f"unknown domain {data.get('domain')!r} for track {track} (known: {known})")
+    if data.get("area") not in area_ids:
+        bad(f"unknown area {data.get('area')!r} (known: {', '.join(sorted(area_ids))})")
+    if data.get("phase") not in phase_ids:
+        bad(f"unknown phase {data.get('phase')!r} (known: {sorted(phase_ids)})")
+    prompt = data.get("prompt")
+    if not isinstance(prompt, str) or not prompt.strip():
+        bad("empty prompt")
+        prompt = ""
+    if not isinstance(data.get("explanation"), str) or not data["explanation"].strip():
+        bad("empty explanation")
+
+    choices = data.get("choices")
+    if not isinstance(choices, list) or not all(isinstance(c, str) for c in choices):
+        bad("choices must be a list of strings")
+        choices = []
+    if len(choices) < 2:
+        bad(f"needs at least two choices, has {len(choices)}")
+    if len(choices) > len(LETTERS):
+        bad(f"at most {len(LETTERS)} choices")
+    normalized = [" ".join(c.lower().split()) for c in choices]
+    if any(not c for c in normalized):
+        bad("empty choice")
+    dup = sorted({c for c in normalized if normalized.count(c) > 1 and c})
+    if dup:
+        bad(f"duplicate choice {dup[0]!r}")
+    if any(b in c for c in normalized for b in BANNED_CHOICES):
+        bad('"all of the above" / "none of the above" is not allowed')
+
+    answer = data.get("answer")
+    letters = answer if isinstance(answer, list) else [answer]
+    if not letters or not all(isinstance(a, str) and len(a) == 1 for a in letters):
+        bad(f"answer must be a letter or a list of letters, got {answer!r}")
+        letters = []
+    valid = LETTERS[: len(choices)]
+    for a in letters:
+        if a not in valid:
+            bad(f"answer {a!r} is outside the choices {', '.join(valid) or '(none)'}")
+    if len(set(letters)) != len(letters):
+        bad("answer repeats a letter")
+    m = CHOOSE_RE.search(prompt)
+    if len(letters) > 1 and not m:
+        bad(
+            f"single-answer question has several answers {letters}; "
+            f'a multi-answer prompt says "(Choose {len(letters)}.)"'
+        )
+    if m and CHOOSE_COUNT[m.group(1).lower()] != len(letters):
+        bad(f'prompt says "{m.group(0)}" but answer has {len(letters)} letters')
+
+    refs = data.get("refs")
+    if not isinstance(refs, list) or not refs:
+        bad("refs must list at least one https URL")
+        refs = []
+    for ref in refs:
+        if not isinstance(ref, str) or not HTTPS_RE.match(ref):
+            bad(f"ref is not an https URL: {ref!r}")
+
+    if len(r.problems) > n_before:
+        return None
+    data["answer"] = tuple(letters)
+    data["file"] = r.rel(path)
+    data["line"] = line
+    return r.model(Question, data, path, qid)
+
+
+def stats(content: Content) -> dict[str, Any]:
+    """The bank's distribution, for authors and for scripts (`content stats --json`)."""
+    out: dict[str, Any] = {"total": len(content.questions), "tracks": {}}
+    for t in content.tracks:
+        qs = content.by_track.get(t.id, ())
+        positions: Counter[str] = Counter(a for q in qs for a in q.answer)
+        out["tracks"][t.id] = {
+            "total": len(qs),
+            "multi_answer": sum(1 for q in qs if q.multi),
+            "domain": {d.id: sum(1 for q in qs if q.domain == d.id) for d in t.domains},
+            "area": dict(sorted(Counter(q.area for q in qs).items())),
+            "phase": {str(k): v for k, v in sorted(Counter(q.phase for q in qs).items())},
+            "difficulty": {str(k): v for k, v in sorted(Counter(q.difficulty for q in qs).items())},
+            "answer_position": dict(sorted(positions.items())),
+        }
+    return out

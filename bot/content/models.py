@@ -1,0 +1,187 @@
+"""Typed content: what content/ holds once it has been validated."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from functools import cached_property
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+LETTERS = "ABCDEFGH"
+ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+CHOOSE_RE = re.compile(r"\(choose (two|three|four|2|3|4)\.?\)", re.IGNORECASE)
+CHOOSE_COUNT = {"two": 2, "three": 3, "four": 4, "2": 2, "3": 3, "4": 4}
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ExamFormat(Strict):
+    guide: str  # exam-guide version, e.g. "2025-03"
+    guide_date: date | None = None
+    questions: int = Field(gt=0)
+    minutes: int = Field(gt=0)
+    passing: int | None = Field(default=None, ge=1, le=100)  # percent; None: not published
+    passing_note: str = ""
+    recert_years: int = 2
+    fee_usd: int | None = None
+
+
+class GuideSection(Strict):
+    id: str
+    name: str
+    weight: float
+
+
+class Domain(Strict):
+    id: str
+    name: str
+    weight_min: float = Field(ge=0, le=100)
+    weight_max: float = Field(ge=0, le=100)
+    guide_section: str | None = None  # the exam guide's section this domain maps to
+    topics: tuple[str, ...] = ()
+
+    @property
+    def weight(self) -> float:
+        """The midpoint of the weight range: what draws and reports use."""
+        return (self.weight_min + self.weight_max) / 2
+
+    @property
+    def weight_label(self) -> str:
+        if self.weight_min == self.weight_max:
+            return f"{self.weight_min:g}%"
+        return f"{self.weight_min:g}–{self.weight_max:g}%"
+
+
+class Track(Strict):
+    id: str
+    name: str
+    exam: ExamFormat
+    guide_sections: tuple[GuideSection, ...] = ()
+    domains: tuple[Domain, ...]
+
+    def domain(self, domain_id: str) -> Domain | None:
+        return next((d for d in self.domains if d.id == domain_id), None)
+
+
+class Item(Strict):
+    """A checkable item: a phase goal, a success-checklist line or a project step."""
+
+    id: str
+    text: str
+
+
+class Phase(Strict):
+    number: int = Field(ge=1)
+    name: str
+    weeks_min: int = Field(ge=1)
+    weeks_max: int = Field(ge=1)
+    goals: tuple[str, ...] = ()
+    topics: tuple[str, ...]
+    checklist: tuple[Item, ...] = ()
+
+
+class Area(Strict):
+    id: str
+    name: str
+    topics: tuple[str, ...] = ()
+
+
+class Resource(Strict):
+    title: str
+    url: str
+    kind: str  # docs | mlflow | academy | community | practice
+    areas: tuple[str, ...] = ()
+    note: str = ""
+
+    @field_validator("url")
+    @classmethod
+    def _https(cls, v: str) -> str:
+        if not v.startswith("https://"):
+            raise ValueError("url must start with https://")
+        return v
+
+
+class Project(Strict):
+    id: str
+    name: str
+    description: str
+    steps: tuple[Item, ...]
+
+
+class Question(Strict):
+    id: str
+    track: str
+    domain: str
+    area: str
+    phase: int
+    difficulty: int = Field(ge=1, le=3)
+    guide: str | None = None
+    prompt: str
+    choices: tuple[str, ...]
+    answer: tuple[str, ...]
+    explanation: str
+    refs: tuple[str, ...]
+    file: str = ""
+    line: int = 0
+
+    @cached_property
+    def multi(self) -> bool:
+        return len(self.answer) > 1
+
+    def letters(self) -> str:
+        return LETTERS[: len(self.choices)]
+
+    def answer_text(self) -> str:
+        return ", ".join(self.answer)
+
+    def is_correct(self, selection: str) -> bool:
+        return sorted(selection) == sorted(self.answer)
+
+
+class Content(Strict):
+    """All content, indexed for the core's look-ups."""
+
+    tracks: tuple[Track, ...]
+    phases: tuple[Phase, ...]
+    areas: tuple[Area, ...]
+    resources: tuple[Resource, ...]
+    success: tuple[Item, ...]
+    projects: tuple[Project, ...]
+    questions: tuple[Question, ...]
+
+    @cached_property
+    def by_id(self) -> dict[str, Question]:
+        return {q.id: q for q in self.questions}
+
+    @cached_property
+    def by_track(self) -> dict[str, tuple[Question, ...]]:
+        out: dict[str, list[Question]] = {t.id: [] for t in self.tracks}
+        for q in self.questions:
+            out.setdefault(q.track, []).append(q)
+        return {k: tuple(v) for k, v in out.items()}
+
+    def track(self, track_id: str) -> Track:
+        for t in self.tracks:
+            if t.id == track_id:
+                return t
+        raise KeyError(track_id)
+
+    def area(self, area_id: str) -> Area | None:
+        return next((a for a in self.areas if a.id == area_id), None)
+
+    @cached_property
+    def checklist_items(self) -> dict[str, tuple[str, Item]]:
+        """Every checkable item by upper-case id, with the list it belongs to."""
+        out: dict[str, tuple[str, Item]] = {}
+        for ph in self.phases:
+            for it in ph.checklist:
+                out[it.id.upper()] = (f"Phase {ph.number}: {ph.name}", it)
+        for it in self.success:
+            out[it.id.upper()] = ("Success checklist", it)
+        for p in self.projects:
+            for it in p.steps:
+                out[it.id.upper()] = (f"Project {p.id}: {p.name}", it)
+        return out

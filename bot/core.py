@@ -1,0 +1,107 @@
+"""The core's front door: an `Invocation` or an `Action` in, a `Reply` out.
+
+Each call is one transaction: a `UserError` rolls it back and becomes the reply, so a
+refused or invalid action leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime
+
+from sqlalchemy.exc import OperationalError
+
+from bot import commands
+from bot.content.models import Content
+from bot.errors import UserError
+from bot.seam import Action, Invocation, Reply, Who
+from bot.services import board, daily, groups, plan, progress, quiz
+from bot.services.context import Ctx
+from bot.services.questions import ANSWER, TOGGLE, AnswerRef
+from bot.store.db import Store
+from bot.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Ctx, Mapping[str, str]], Reply]
+
+HANDLERS: dict[str, Handler] = {
+    "help": plan.help_,
+    "setup": groups.setup,
+    "join": groups.join,
+    "leave": groups.leave,
+    "tz": groups.set_tz,
+    "away": groups.away,
+    "today": daily.today,
+    "quiz": quiz.quiz,
+    "plan": plan.plan,
+    "checklist": plan.checklist,
+    "check": plan.check,
+    "uncheck": plan.uncheck,
+    "leaderboard": board.leaderboard,
+    "progress": progress.progress,
+    "resources": plan.resources,
+}
+
+class StudyBot:
+    """Wires the store, the content and the clock; adapters call `handle` and `press`."""
+
+    def __init__(self, store: Store, content: Content,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self.store = store
+        self.content = content
+        self.clock = clock
+        missing = {c.name for c in commands.COMMANDS} ^ set(HANDLERS)
+        if missing:
+            raise RuntimeError(f"command table and handlers disagree: {sorted(missing)}")
+
+    def has_group(self, who: Who) -> bool:
+        """Whether the caller's channel is a study group (the console's first-run check)."""
+        with self.store.tx() as s:
+            ctx = Ctx(s=s, content=self.content, now=self.clock(), who=who)
+            return ctx.group is not None
+
+    def handle(self, inv: Invocation) -> Reply:
+        try:
+            commands.get(inv.command)
+        except UserError as e:
+            return Reply.message(str(e))
+        handler = HANDLERS[inv.command]
+        return self._run(inv.who, lambda ctx: handler(ctx, inv.args))
+
+    def handle_text(self, who: Who, line: str) -> Reply:
+        """Parse `/study <command> ...` (text platforms) and handle it."""
+        try:
+            name, args = commands.parse(line)
+        except UserError as e:
+            return Reply.message(str(e))
+        return self.handle(Invocation(who, name, args))
+
+    def press(self, action: Action) -> Reply:
+        def run(ctx: Ctx) -> Reply:
+            if action.action_id in (ANSWER, TOGGLE):
+                ref = AnswerRef.decode(action.value)
+                if action.action_id == TOGGLE:
+                    return daily.toggle(ctx, ref) if ref.kind == "d" else quiz.toggle(ctx, ref)
+                return daily.answer(ctx, ref) if ref.kind == "d" else quiz.answer(ctx, ref)
+            if action.action_id == board.BOARD:
+                return board.board_action(ctx, action.value)
+            raise UserError("That button is no longer supported. Try the command again.")
+
+        return self._run(action.who, run)
+
+    def _run(self, who: Who, fn: Callable[[Ctx], Reply]) -> Reply:
+        for attempt in range(3):
+            try:
+                with self.store.tx() as s:
+                    ctx = Ctx(s=s, content=self.content, now=self.clock(), who=who)
+                    return fn(ctx)
+            except UserError as e:
+                return Reply.message(str(e))
+            except OperationalError as e:  # e.g. a serialization failure: retry the action
+                if attempt == 2:
+                    log.exception("store error")
+                    return Reply.message("The study bot's database is busy; please try again.")
+                log.warning("retrying after store error: %s", e.orig)
+        raise AssertionError("unreachable")

@@ -1,0 +1,279 @@
+"""The seam between the core and the adapters (DESIGN.md, "The seam").
+
+Everything a platform sends in becomes an `Invocation` or an `Action`; everything the core
+says back is a `Reply`. Nothing here knows a platform or a markup dialect: user-supplied
+strings travel as data inside `Span`s and each renderer escapes them for its platform.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol, runtime_checkable
+
+# --------------------------------------------------------------------------- inbound
+
+
+@dataclass(frozen=True)
+class Who:
+    """The caller, as the platform reports them."""
+
+    platform: str  # "slack" | "discord" | "console"
+    workspace_id: str  # Slack team id, Discord guild id, or "console"
+    channel_id: str
+    user_id: str
+    display_name: str
+    is_admin: bool = False  # the platform says this user may administer the channel
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """A command: who called it and what they asked, already parsed."""
+
+    who: Who
+    command: str
+    args: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Action:
+    """A button press; `action_id` and `value` are what the core put on the button."""
+
+    who: Who
+    action_id: str
+    value: str
+
+
+# --------------------------------------------------------------------------- replies
+
+
+class Style(StrEnum):
+    PLAIN = "plain"
+    BOLD = "bold"
+    CODE = "code"
+    LINK = "link"
+    USER = "user"  # a mention of one user the core chose to mention; never a group mention
+
+
+@dataclass(frozen=True)
+class Span:
+    text: str
+    style: Style = Style.PLAIN
+    url: str | None = None  # for LINK
+    user_id: str | None = None  # for USER
+
+
+Text = tuple[Span, ...]
+Inline = str | Span
+
+
+def text(*parts: Inline) -> Text:
+    """Build a `Text` from plain strings and styled spans."""
+    return tuple(p if isinstance(p, Span) else Span(p) for p in parts)
+
+
+def bold(s: str) -> Span:
+    return Span(s, Style.BOLD)
+
+
+def code(s: str) -> Span:
+    return Span(s, Style.CODE)
+
+
+def link(label: str, url: str) -> Span:
+    return Span(label, Style.LINK, url=url)
+
+
+def mention(user_id: str, fallback: str) -> Span:
+    return Span(fallback, Style.USER, user_id=user_id)
+
+
+def plain(t: Text) -> str:
+    """The text without styles, for alt text, logs and length checks."""
+    return "".join(s.text for s in t)
+
+
+@dataclass(frozen=True)
+class Heading:
+    text: str
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    text: Text
+
+
+@dataclass(frozen=True)
+class Field:
+    label: str
+    value: Text
+
+
+@dataclass(frozen=True)
+class Fields:
+    fields: tuple[Field, ...]
+
+
+@dataclass(frozen=True)
+class ProgressBar:
+    label: str
+    done: int
+    total: int
+
+    @property
+    def fraction(self) -> float:
+        return 0.0 if self.total <= 0 else min(1.0, self.done / self.total)
+
+
+class ButtonStyle(StrEnum):
+    DEFAULT = "default"
+    PRIMARY = "primary"
+    DANGER = "danger"
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    action_id: str
+    value: str
+    style: ButtonStyle = ButtonStyle.DEFAULT
+
+
+@dataclass(frozen=True)
+class Buttons:
+    buttons: tuple[Button, ...]
+
+
+@dataclass(frozen=True)
+class Image:
+    png: bytes
+    alt: str
+    filename: str = "chart.png"
+
+
+@dataclass(frozen=True)
+class Context:
+    text: Text
+
+
+@dataclass(frozen=True)
+class Divider:
+    pass
+
+
+Block = Heading | Paragraph | Fields | ProgressBar | Buttons | Image | Context | Divider
+
+
+class Visibility(StrEnum):
+    CHANNEL = "channel"
+    EPHEMERAL = "ephemeral"  # only the caller sees it
+    DM = "dm"  # the caller's direct messages
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A platform-neutral message.
+
+    `replace` asks the adapter to replace the message the pressed button sat on (toggling
+    a multi-answer choice, paging a leaderboard) instead of sending a new one.
+    """
+
+    blocks: tuple[Block, ...]
+    visibility: Visibility = Visibility.EPHEMERAL
+    replace: bool = False
+
+    @staticmethod
+    def of(
+        *blocks: Block, visibility: Visibility = Visibility.EPHEMERAL, replace: bool = False
+    ) -> Reply:
+        return Reply(tuple(blocks), visibility, replace)
+
+    @staticmethod
+    def message(*parts: Inline, visibility: Visibility = Visibility.EPHEMERAL) -> Reply:
+        return Reply((Paragraph(text(*parts)),), visibility)
+
+    def buttons(self) -> list[Button]:
+        return [b for blk in self.blocks if isinstance(blk, Buttons) for b in blk.buttons]
+
+    def plain_text(self) -> str:
+        """Every word of the reply as plain text: the console's pipe mode and tests read it."""
+        return "\n".join(_block_plain(b) for b in self.blocks)
+
+
+def _block_plain(b: Block) -> str:
+    if isinstance(b, Heading):
+        return b.text
+    if isinstance(b, Paragraph | Context):
+        return plain(b.text)
+    if isinstance(b, Fields):
+        return "\n".join(f"{f.label}: {plain(f.value)}" for f in b.fields)
+    if isinstance(b, ProgressBar):
+        return f"{b.label}: {b.done}/{b.total}"
+    if isinstance(b, Buttons):
+        return " ".join(f"[{x.label}]" for x in b.buttons)
+    if isinstance(b, Image):
+        return f"(image: {b.alt})"
+    return "---"
+
+
+def join_lines(lines: Iterable[Text]) -> Text:
+    out: list[Span] = []
+    for i, line in enumerate(lines):
+        if i:
+            out.append(Span("\n"))
+        out.extend(line)
+    return tuple(out)
+
+
+# --------------------------------------------------------------------------- outbound
+
+
+@dataclass(frozen=True)
+class ChannelTarget:
+    workspace_id: str
+    channel_id: str
+
+
+@dataclass(frozen=True)
+class UserTarget:
+    workspace_id: str
+    user_id: str
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    """Where a posted message lives, so it can be updated (Slack ts, Discord message id)."""
+
+    workspace_id: str
+    channel_id: str
+    message_id: str
+
+
+class DeliveryError(Exception):
+    """Base of the errors a `Messenger` raises for the delivery worker."""
+
+
+class RateLimited(DeliveryError):
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"rate limited; retry after {retry_after:.1f}s")
+        self.retry_after = retry_after
+
+
+class TargetGone(DeliveryError):
+    """Channel deleted, bot removed, DMs closed: do not retry."""
+
+
+class Transient(DeliveryError):
+    """5xx, timeouts: retry with backoff."""
+
+
+@runtime_checkable
+class Messenger(Protocol):
+    """What the clock needs of a platform; each adapter implements one."""
+
+    def post(self, target: ChannelTarget, reply: Reply) -> MessageRef: ...
+
+    def update(self, ref: MessageRef, reply: Reply) -> None: ...
+
+    def dm(self, user: UserTarget, reply: Reply) -> MessageRef: ...

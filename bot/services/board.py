@@ -1,0 +1,194 @@
+"""Standings: points, streaks and accuracy per member for a week, a month or all time.
+
+Points come from correct first answers to daily questions; quizzes add a capped trickle.
+Every query is bounded by the group and a date range on an index, so a board costs the
+same at ten thousand answers as at a million.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import case, func, select
+
+from bot.commands import PERIODS, SLASH
+from bot.errors import UserError
+from bot.schedule import streak
+from bot.seam import (
+    Button,
+    Buttons,
+    Context,
+    Heading,
+    Paragraph,
+    Reply,
+    Span,
+    bold,
+    text,
+)
+from bot.services.context import Ctx
+from bot.store.models import Answer, Away, Group, Membership, QuizAnswer, User
+from bot.timeutil import local_today, month_start, week_start
+
+PAGE = 10
+STREAK_LOOKBACK_DAYS = 400
+PERIOD_TITLE = {"week": "This week", "month": "This month", "all": "All time"}
+BOARD = "board"
+
+
+@dataclass
+class Row:
+    user_id: int
+    external_id: str
+    name: str
+    points: int = 0
+    correct: int = 0
+    answered: int = 0
+    streak: int = 0
+    rank: int = 0
+
+    @property
+    def accuracy(self) -> float | None:
+        return None if self.answered == 0 else self.correct / self.answered
+
+
+def period_range(period: str, today: date) -> tuple[date | None, date]:
+    if period == "week":
+        return week_start(today), today
+    if period == "month":
+        return month_start(today), today
+    return None, today
+
+
+def standings(ctx: Ctx, g: Group, period: str) -> list[Row]:
+    today = local_today(g.tz, ctx.now)
+    start, end = period_range(period, today)
+    members = ctx.s.execute(
+        select(User.id, User.external_id, User.display_name, User.tz)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.group_id == g.id, Membership.active.is_(True))
+    ).tuples().all()
+    rows = {uid: Row(uid, ext, name) for uid, ext, name, _tz in members}
+    tzs = {uid: tz or g.tz for uid, _ext, _name, tz in members}
+
+    daily = select(
+        Answer.user_id,
+        func.sum(Answer.points),
+        func.sum(case((Answer.correct.is_(True), 1), else_=0)),
+        func.count(),
+    ).where(Answer.group_id == g.id, Answer.local_date <= end)
+    quiz = select(QuizAnswer.user_id, func.sum(QuizAnswer.points)).where(
+        QuizAnswer.group_id == g.id, QuizAnswer.local_date <= end)
+    if start is not None:
+        daily = daily.where(Answer.local_date >= start)
+        quiz = quiz.where(QuizAnswer.local_date >= start)
+    for uid, pts, correct, n in ctx.s.execute(daily.group_by(Answer.user_id)).tuples():
+        if uid in rows:
+            r = rows[uid]
+            r.points, r.correct, r.answered = int(pts or 0), int(correct or 0), int(n)
+    for uid, pts in ctx.s.execute(quiz.group_by(QuizAnswer.user_id)).tuples():
+        if uid in rows:
+            rows[uid].points += int(pts or 0)
+
+    streaks = _streaks(ctx, g, list(rows), tzs)
+    for uid, r in rows.items():
+        r.streak = streaks.get(uid, 0)
+    ordered = sorted(rows.values(),
+                     key=lambda r: (-r.points, -r.correct, -(r.accuracy or 0), r.name.lower(),
+                                    r.external_id))
+    for i, r in enumerate(ordered, 1):
+        r.rank = i
+    return ordered
+
+
+def _streaks(ctx: Ctx, g: Group, user_ids: list[int], tzs: Mapping[int, str]) -> dict[int, int]:
+    if not user_ids:
+        return {}
+    since = max(g.start_date, local_today(g.tz, ctx.now) - timedelta(days=STREAK_LOOKBACK_DAYS))
+    answered: dict[int, set[date]] = defaultdict(set)
+    for uid, d in ctx.s.execute(
+        select(Answer.user_id, Answer.local_date).where(
+            Answer.group_id == g.id, Answer.local_date >= since)
+    ).tuples():
+        answered[uid].add(d)
+    aways: dict[int, list[tuple[date, date]]] = defaultdict(list)
+    for uid, a, b in ctx.s.execute(
+        select(Away.user_id, Away.start_date, Away.end_date).where(
+            Away.user_id.in_(user_ids), Away.end_date >= since)
+    ).tuples():
+        aways[uid].append((a, b))
+    return {
+        uid: streak(answered[uid], local_today(tzs[uid], ctx.now), g.post_days,
+                    g.skip_dates or [], aways[uid], since)
+        for uid in user_ids
+    }
+
+
+def member_streak(ctx: Ctx, g: Group, user_id: int) -> int:
+    since = max(g.start_date, ctx.today() - timedelta(days=STREAK_LOOKBACK_DAYS))
+    dates = set(ctx.s.scalars(select(Answer.local_date).where(
+        Answer.group_id == g.id, Answer.user_id == user_id, Answer.local_date >= since)))
+    aways = ctx.s.execute(select(Away.start_date, Away.end_date).where(
+        Away.user_id == user_id, Away.end_date >= since)).tuples().all()
+    return streak(dates, ctx.today(), g.post_days, g.skip_dates or [], list(aways), since)
+
+
+def leaderboard(ctx: Ctx, args: Mapping[str, str]) -> Reply:
+    period = (args.get("period") or "week").lower()
+    if period not in PERIODS:
+        raise UserError(f"Unknown period {period!r}. Use week, month or all.")
+    return board_page(ctx, period, 1)
+
+
+def board_action(ctx: Ctx, value: str) -> Reply:
+    period, _, page = value.partition(":")
+    if period not in PERIODS or not page.isdigit():
+        raise UserError("That button is no longer valid. Try the command again.")
+    reply = board_page(ctx, period, int(page))
+    return Reply(reply.blocks, reply.visibility, replace=True)
+
+
+def board_page(ctx: Ctx, period: str, page: int) -> Reply:
+    g = ctx.require_group()
+    rows = standings(ctx, g, period)
+    today = local_today(g.tz, ctx.now)
+    start, _ = period_range(period, today)
+    since = f" (since {start:%d %b})" if start else ""
+    pages = max(1, -(-len(rows) // PAGE))
+    page = min(max(1, page), pages)
+    shown = rows[(page - 1) * PAGE : page * PAGE]
+    blocks: list = [Heading(f"Leaderboard · {PERIOD_TITLE[period]}{since}")]
+    if not rows or all(r.answered == 0 and r.points == 0 for r in rows):
+        blocks.append(Paragraph(text("No points yet in this period. Answer ",
+                                     bold(f"{SLASH} today"), " to get on the board.")))
+        return Reply.of(*blocks)
+    blocks.append(Paragraph(_lines(shown, ctx.who.user_id)))
+    me = next((r for r in rows if r.external_id == ctx.who.user_id), None)
+    if me is not None and me not in shown:
+        blocks.append(Context(text(f"You: #{me.rank} of {len(rows)} · {me.points} pts")))
+    blocks.append(Context(text(
+        f"Page {page} of {pages} · points from correct first answers to the daily question; "
+        "quizzes add at most 5 a day.")))
+    nav = []
+    if page > 1:
+        nav.append(Button("◀ Previous", BOARD, f"{period}:{page - 1}"))
+    if page < pages:
+        nav.append(Button("Next ▶", BOARD, f"{period}:{page + 1}"))
+    if nav:
+        blocks.append(Buttons(tuple(nav)))
+    return Reply.of(*blocks)
+
+
+def _lines(rows: list[Row], caller: str) -> tuple[Span, ...]:
+    out: list[Span] = []
+    for i, r in enumerate(rows):
+        if i:
+            out.append(Span("\n"))
+        acc = "–" if r.accuracy is None else f"{r.accuracy:.0%}"
+        out.append(bold(f"{r.rank}.") if r.external_id != caller else bold(f"{r.rank}. ▶"))
+        out.append(Span(" "))
+        out.append(Span(r.name))  # user data: each renderer escapes it
+        out.append(Span(f" — {r.points} pts · streak {r.streak} · accuracy {acc}"))
+    return tuple(out)

@@ -1,0 +1,171 @@
+"""The daily question: which one a group gets on a date, and answering it once."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.commands import SLASH
+from bot.content.models import Content, Question
+from bot.errors import UserError
+from bot.schedule import calendar, is_post_day, next_post_day
+from bot.seam import Context, Reply, code, text
+from bot.services import questions as qv
+from bot.services.board import member_streak
+from bot.services.context import Ctx
+from bot.store.db import insert_ignore
+from bot.store.models import Answer, DailyQuestion, Group
+from bot.timeutil import days_label, fmt_date
+
+POINTS = {1: 10, 2: 15, 3: 20}
+ANSWER_WINDOW_DAYS = 1  # a daily question may be answered on its date and the day after
+
+
+def points_for(q: Question) -> int:
+    return POINTS.get(q.difficulty, 10)
+
+
+def pick_question(content: Content, s: Session, group: Group, day: date,
+                  excluded: frozenset[str] = frozenset()) -> Question:
+    """Choose deterministically: least-used questions of the track first (so nothing repeats
+    until the bank is used up), the current phase's questions among them, then a hash of
+    group, date and id."""
+    bank = [q for q in content.by_track.get(group.track, ()) if q.id not in excluded]
+    if not bank:
+        raise UserError(f"The question bank has no {group.track} questions yet.")
+    used = dict(
+        s.execute(
+            select(DailyQuestion.question_id, func.count())
+            .where(DailyQuestion.group_id == group.id)
+            .group_by(DailyQuestion.question_id)
+        ).tuples().all()
+    )
+    least = min(used.get(q.id, 0) for q in bank)
+    pool = [q for q in bank if used.get(q.id, 0) == least]
+    phase = calendar(content.phases, group.start_date, group.exam_date).phase_number_at(day)
+    preferred = ([q for q in pool if q.phase == phase]
+                 or [q for q in pool if q.phase <= phase] or pool)
+
+    def rank(q: Question) -> str:
+        return hashlib.sha256(f"{group.id}:{day.isoformat()}:{q.id}".encode()).hexdigest()
+
+    return min(preferred, key=rank)
+
+
+def daily_for(ctx: Ctx, group: Group, day: date) -> DailyQuestion:
+    """The group's question for a local date, created once (the unique key settles races)."""
+    q = select(DailyQuestion).where(DailyQuestion.group_id == group.id,
+                                    DailyQuestion.local_date == day)
+    row = ctx.s.scalar(q)
+    if row is None:
+        chosen = pick_question(ctx.content, ctx.s, group, day)
+        insert_ignore(
+            ctx.s,
+            DailyQuestion,
+            {"workspace_id": group.workspace_id, "group_id": group.id, "local_date": day,
+             "question_id": chosen.id, "created_at": ctx.now},
+            ["group_id", "local_date"],
+        )
+        row = ctx.s.scalar(q)
+    assert row is not None
+    return row
+
+
+def question_of(ctx: Ctx, daily: DailyQuestion) -> Question:
+    q = ctx.content.by_id.get(daily.question_id)
+    if q is None:
+        raise UserError("That question has been retired from the bank. Try "
+                        f"`{SLASH} quiz` for practice.")
+    return q
+
+
+def today(ctx: Ctx, _args: Mapping[str, str]) -> Reply:
+    g = ctx.require_group()
+    joined = ctx.ensure_member()
+    day = ctx.today()
+    if not is_post_day(day, g.post_days, g.skip_dates or []):
+        nxt = next_post_day(day, g.post_days, g.skip_dates or [])
+        return Reply.message(
+            f"No question today ({fmt_date(day)}): this group posts on "
+            f"{days_label(g.post_days)}. The next one is on {fmt_date(nxt)}. Practise with ",
+            code(f"{SLASH} quiz"), ".",
+        )
+    daily = daily_for(ctx, g, day)
+    q = question_of(ctx, daily)
+    mine = ctx.s.scalar(select(Answer).where(Answer.daily_id == daily.id,
+                                             Answer.user_id == ctx.user.id))
+    title = f"Question of the day · {fmt_date(day)}"
+    if mine is not None:
+        blocks = qv.question_blocks(ctx.content, q, title, "d", str(daily.id), buttons=False)
+        blocks += qv.feedback_blocks(q, mine.choice, mine.correct, mine.points,
+                                     extra=f"You answered on {fmt_date(mine.local_date)}.")
+        return Reply.of(*blocks)
+    blocks = qv.question_blocks(ctx.content, q, title, "d", str(daily.id))
+    if joined:
+        blocks.append(Context(text("You joined this study group.")))
+    return Reply.of(*blocks)
+
+
+def toggle(ctx: Ctx, ref: qv.AnswerRef) -> Reply:
+    """Show a multi-answer question's buttons with the caller's current selection."""
+    daily = _daily_by_ref(ctx, ref.ref)
+    q = question_of(ctx, daily)
+    title = f"Question of the day · {fmt_date(daily.local_date)}"
+    blocks = qv.question_blocks(ctx.content, q, title, ref.kind, ref.ref, ref.selection)
+    return Reply.of(*blocks, replace=True)
+
+
+def _daily_by_ref(ctx: Ctx, ref: str) -> DailyQuestion:
+    try:
+        daily_id = int(ref)
+    except ValueError:
+        raise UserError("That button is no longer valid.") from None
+    daily = ctx.s.get(DailyQuestion, daily_id)
+    g = ctx.require_group()
+    if daily is None or daily.group_id != g.id or daily.workspace_id != ctx.workspace.id:
+        raise UserError("That question belongs to another study group.")
+    return daily
+
+
+def answer(ctx: Ctx, ref: qv.AnswerRef) -> Reply:
+    """Record the first answer; a second one is refused by the unique key, not by a check."""
+    daily = _daily_by_ref(ctx, ref.ref)
+    q = question_of(ctx, daily)
+    qv.check_selection(q, ref.selection)
+    g = ctx.require_group()
+    joined = ctx.ensure_member()
+    today = ctx.today()
+    if daily.local_date > today:
+        raise UserError(f"That question opens on {fmt_date(daily.local_date)}.")
+    if daily.local_date < today - timedelta(days=ANSWER_WINDOW_DAYS):
+        raise UserError(f"The question of {fmt_date(daily.local_date)} is closed. Today's is "
+                        f"at `{SLASH} today`.")
+    correct = q.is_correct(ref.selection)
+    pts = points_for(q) if correct else 0
+    inserted = insert_ignore(
+        ctx.s,
+        Answer,
+        {"workspace_id": g.workspace_id, "group_id": g.id, "daily_id": daily.id,
+         "user_id": ctx.user.id, "question_id": q.id, "choice": ref.selection,
+         "correct": correct, "points": pts, "local_date": daily.local_date,
+         "answered_at": ctx.now},
+        ["daily_id", "user_id"],
+    )
+    if not inserted:
+        first = ctx.s.scalar(select(Answer).where(Answer.daily_id == daily.id,
+                                                  Answer.user_id == ctx.user.id))
+        assert first is not None
+        verdict = "right" if first.correct else "not right"
+        return Reply.message(
+            f"You already answered {first.choice} ({verdict}); only your first answer counts. ",
+            code(f"{SLASH} quiz"), " has more practice.",
+        )
+    streak = member_streak(ctx, g, ctx.user.id)
+    extra = f"Streak: {streak} day{'s' if streak != 1 else ''}."
+    if joined:
+        extra += " You joined this study group."
+    return Reply.of(*qv.feedback_blocks(q, ref.selection, correct, pts, extra=extra))

@@ -1,0 +1,209 @@
+"""Group set-up and membership: setup, join, leave, tz, away."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import time, timedelta
+
+from sqlalchemy import select
+
+from bot.commands import SLASH, TRACKS
+from bot.errors import UserError
+from bot.seam import Context, Field, Fields, Heading, Reply, Visibility, bold, code, text
+from bot.services.context import Ctx
+from bot.store.models import Away, Group
+from bot.timeutil import (
+    days_label,
+    fmt_date,
+    local_today,
+    parse_date,
+    parse_days,
+    parse_positive_int,
+    parse_time,
+    parse_tz,
+)
+
+DEFAULTS = {"track": "associate", "tz": "UTC", "time": time(9, 0), "days": "mon,tue,wed,thu,fri"}
+MAX_LEADS = 20
+MAX_SKIPS = 100
+
+
+def setup(ctx: Ctx, args: Mapping[str, str]) -> Reply:
+    g = ctx.group
+    if not args:
+        if g is None:
+            raise UserError(
+                "This channel has no study group yet. Start one with "
+                f"`{SLASH} setup track=associate start=YYYY-MM-DD tz=Area/City` "
+                "(every value is optional)."
+            )
+        return settings_reply(ctx, g, "Study group settings")
+    if not ctx.is_lead():
+        raise UserError(
+            "Only a group lead can change the study group's settings (channel admins and "
+            "the leads the group names). Nothing was changed."
+        )
+    values = _parse_settings(args)
+    created = g is None
+    if g is None:
+        tz = values.get("tz", DEFAULTS["tz"])
+        g = Group(
+            workspace_id=ctx.workspace.id,
+            channel_id=ctx.who.channel_id,
+            track=values.get("track", DEFAULTS["track"]),
+            start_date=values.get("start", local_today(tz, ctx.now)),
+            tz=tz,
+            post_time=values.get("time", DEFAULTS["time"]),
+            post_days=values.get("days", DEFAULTS["days"]),
+            exam_date=values.get("exam"),
+            leads=values.get("leads", []),
+            skip_dates=values.get("skip", []),
+            paused=False,
+            created_by=ctx.who.user_id,
+            created_at=ctx.now,
+            updated_at=ctx.now,
+        )
+        ctx.s.add(g)
+        ctx.s.flush()
+        ctx._group, ctx._group_loaded = g, True
+        ctx.ensure_member()
+    else:
+        mapping = {"track": "track", "start": "start_date", "tz": "tz", "time": "post_time",
+                   "days": "post_days", "exam": "exam_date", "leads": "leads",
+                   "skip": "skip_dates"}
+        for key, attr in mapping.items():
+            if key in values:
+                setattr(g, attr, values[key])
+        g.updated_at = ctx.now
+    if g.exam_date is not None and g.exam_date <= g.start_date:
+        raise UserError(
+            f"The exam date {g.exam_date} must come after the start date {g.start_date}. "
+            "Nothing was changed."
+        )
+    title = "Study group created" if created else "Study group updated"
+    reply = settings_reply(ctx, g, title)
+    return Reply(reply.blocks, Visibility.CHANNEL if created else Visibility.EPHEMERAL)
+
+
+def _parse_settings(args: Mapping[str, str]) -> dict[str, object]:
+    v: dict[str, object] = {}
+    for key, raw in args.items():
+        raw = raw.strip()
+        if key == "track":
+            if raw.lower() not in TRACKS:
+                raise UserError(f"Unknown track {raw!r}. Use track=associate or "
+                                "track=professional.")
+            v["track"] = raw.lower()
+        elif key == "start":
+            v["start"] = parse_date(raw, "start date")
+        elif key == "tz":
+            v["tz"] = parse_tz(raw)
+        elif key == "time":
+            v["time"] = parse_time(raw)
+        elif key == "days":
+            v["days"] = parse_days(raw)
+        elif key == "exam":
+            v["exam"] = None if raw.lower() in ("none", "off", "") else parse_date(raw, "exam date")
+        elif key == "leads":
+            leads = [x.strip().lstrip("@") for x in raw.split(",") if x.strip()]
+            if raw.lower() in ("none", ""):
+                leads = []
+            if len(leads) > MAX_LEADS:
+                raise UserError(f"At most {MAX_LEADS} leads; got {len(leads)}.")
+            v["leads"] = sorted(set(leads))
+        elif key == "skip":
+            if raw.lower() in ("none", ""):
+                v["skip"] = []
+            else:
+                dates = sorted({parse_date(x, "skip date").isoformat()
+                                for x in raw.split(",") if x.strip()})
+                if len(dates) > MAX_SKIPS:
+                    raise UserError(f"At most {MAX_SKIPS} skip dates; got {len(dates)}.")
+                v["skip"] = dates
+        else:
+            raise UserError(f"Unknown setting {key!r}. Accepted: track, start, tz, time, days, "
+                            "exam, leads, skip.")
+    return v
+
+
+def settings_reply(ctx: Ctx, g: Group, title: str) -> Reply:
+    track = ctx.content.track(g.track)
+    cal = ctx.calendar()
+    fields = [
+        Field("Track", text(track.name)),
+        Field("Cohort start", text(fmt_date(g.start_date))),
+        Field("Timezone", text(g.tz)),
+        Field("Daily question", text(f"{g.post_time:%H:%M} on {days_label(g.post_days)}")),
+        Field("Exam date", text(fmt_date(g.exam_date) if g.exam_date else "not set")),
+        Field("Plan ends", text(fmt_date(cal.end))),
+    ]
+    if g.leads:
+        fields.append(Field("Leads", text(", ".join(g.leads))))
+    if g.skip_dates:
+        fields.append(Field("Skip dates", text(", ".join(g.skip_dates))))
+    hint = text("Change any value with ", code(f"{SLASH} setup key=value"), ", e.g. ",
+                code("time=08:30"), ". Members join with ", code(f"{SLASH} join"), ".")
+    return Reply.of(Heading(title), Fields(tuple(fields)), Context(hint))
+
+
+def join(ctx: Ctx, _args: Mapping[str, str]) -> Reply:
+    ctx.require_group()
+    if not ctx.ensure_member():
+        return Reply.message("You are already in this study group. Try ", code(f"{SLASH} today"),
+                             ".")
+    return Reply.message(
+        "Welcome to the study group, ", bold(ctx.who.display_name), "! Start with ",
+        code(f"{SLASH} today"), " and see the plan with ", code(f"{SLASH} plan"), ".",
+    )
+
+
+def leave(ctx: Ctx, _args: Mapping[str, str]) -> Reply:
+    ctx.require_group()
+    m = ctx.membership()
+    if m is None or not m.active:
+        return Reply.message("You are not in this study group.")
+    m.active = False
+    return Reply.message("You left the study group. Your answers and points are kept; ",
+                         code(f"{SLASH} join"), " brings you back.")
+
+
+def set_tz(ctx: Ctx, args: Mapping[str, str]) -> Reply:
+    g = ctx.require_group()
+    ctx.ensure_member()
+    raw = args.get("timezone", "").strip()
+    if not raw:
+        raise UserError(f"Give a timezone: `{SLASH} tz Area/City`, e.g. Europe/Berlin, or "
+                        f"`{SLASH} tz group` to follow the group's ({g.tz}).")
+    if raw.lower() == "group":
+        ctx.user.tz = None
+        return Reply.message("Your streak and today's question follow the group's timezone, ",
+                             bold(g.tz), ".")
+    ctx.user.tz = parse_tz(raw)
+    return Reply.message("Your timezone is now ", bold(ctx.user.tz),
+                         ": your streak and today's question follow it.")
+
+
+def away(ctx: Ctx, args: Mapping[str, str]) -> Reply:
+    ctx.require_group()
+    ctx.ensure_member()
+    n = parse_positive_int(args.get("days", ""), "number of days", 0, 60)
+    today = ctx.today()
+    user = ctx.user
+    # End any pause that is still running today or later; past pauses stay for old streaks.
+    current = ctx.s.scalars(select(Away).where(Away.user_id == user.id,
+                                               Away.end_date >= today)).all()
+    for a in current:
+        if a.start_date >= today:
+            ctx.s.delete(a)
+        else:
+            a.end_date = today - timedelta(days=1)
+    if n == 0:
+        return Reply.message("Welcome back: your pause has ended.")
+    end = today + timedelta(days=n - 1)
+    ctx.s.add(Away(workspace_id=ctx.workspace.id, user_id=user.id, start_date=today,
+                   end_date=end))
+    return Reply.message(
+        "Enjoy the break. Your streak is paused through ", bold(fmt_date(end)),
+        f" ({n} day{'s' if n != 1 else ''}); ", code(f"{SLASH} away 0"), " ends it early.",
+    )
+

@@ -1,0 +1,243 @@
+"""The plan, the checklists, the resources and help."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.commands import BY_NAME, COMMANDS, SLASH, closest
+from bot.errors import UserError
+from bot.schedule import Calendar
+from bot.seam import (
+    Block,
+    Context,
+    Divider,
+    Field,
+    Fields,
+    Heading,
+    Paragraph,
+    ProgressBar,
+    Reply,
+    Span,
+    bold,
+    code,
+    link,
+    text,
+)
+from bot.services.context import Ctx
+from bot.store.db import insert_ignore
+from bot.store.models import ChecklistMark, Membership
+from bot.timeutil import fmt_date
+
+
+def help_(ctx: Ctx, args: Mapping[str, str]) -> Reply:
+    name = (args.get("command") or "").lower().lstrip("/")
+    if name:
+        cmd = BY_NAME.get(name)
+        if cmd is None:
+            guess = closest(name)
+            hint = f" Did you mean `{guess}`?" if guess else ""
+            raise UserError(f"No command {name!r}.{hint} `{SLASH} help` lists them all.")
+        blocks: list[Block] = [Heading(f"{SLASH} {cmd.name}"), Paragraph(text(cmd.summary)),
+                               Paragraph(text("Usage: ", code(cmd.usage())))]
+        if cmd.params:
+            blocks.append(Fields(tuple(Field(p.name, text(p.help)) for p in cmd.params)))
+        if cmd.details:
+            blocks.append(Paragraph(text(cmd.details)))
+        if cmd.examples:
+            blocks.append(Context(text("Examples: ", *_joined([code(e) for e in cmd.examples]))))
+        blocks.append(Context(text(f"Who: {cmd.who.value}")))
+        return Reply.of(*blocks)
+    lines: list[Span] = []
+    for i, c in enumerate(COMMANDS):
+        if i:
+            lines.append(Span("\n"))
+        lines += [code(c.usage()), Span(f" — {c.summary}")]
+    return Reply.of(Heading("Study bot commands"), Paragraph(tuple(lines)),
+                    Context(text(f"{SLASH} help <command> shows one command in detail.")))
+
+
+def _joined(spans: list[Span], sep: str = " · ") -> list[Span]:
+    out: list[Span] = []
+    for i, sp in enumerate(spans):
+        if i:
+            out.append(Span(sep))
+        out.append(sp)
+    return out
+
+
+def checked_items(s: Session, user_id: int) -> set[str]:
+    return set(s.scalars(select(ChecklistMark.item_id).where(ChecklistMark.user_id == user_id)))
+
+
+def pace(ctx: Ctx, cal: Calendar) -> str | None:
+    """Ahead or behind, in days: the group's ticked phase items against the calendar."""
+    g = ctx.require_group()
+    items = [it.id.upper() for ph in ctx.content.phases for it in ph.checklist]
+    if not items:
+        return None
+    members = ctx.s.scalar(select(func.count()).select_from(Membership).where(
+        Membership.group_id == g.id, Membership.active.is_(True))) or 0
+    if members == 0:
+        return None
+    marks = ctx.s.scalar(
+        select(func.count()).select_from(ChecklistMark)
+        .join(Membership, Membership.user_id == ChecklistMark.user_id)
+        .where(Membership.group_id == g.id, Membership.active.is_(True),
+               ChecklistMark.item_id.in_(items))
+    ) or 0
+    done = marks / (members * len(items))
+    today = ctx.group_today()
+    if today < cal.start:
+        return f"The cohort starts on {fmt_date(cal.start)}."
+    expected = cal.elapsed_fraction(today)
+    total_days = (cal.end - cal.start).days
+    diff = round((done - expected) * total_days)
+    share = f"The group has ticked {done:.0%} of the phase checklists; the calendar expects "
+    share += f"{expected:.0%}"
+    if abs(diff) <= 2:
+        return share + ": on pace."
+    word = "ahead" if diff > 0 else "behind"
+    return share + f": about {abs(diff)} days {word}."
+
+
+def plan(ctx: Ctx, _args: Mapping[str, str]) -> Reply:
+    g = ctx.require_group()
+    cal = ctx.calendar()
+    today = ctx.today()
+    current = cal.at(today)
+    checked = checked_items(ctx.s, ctx.user.id)
+    track = ctx.track()
+    blocks: list[Block] = [Heading(f"Study plan · {track.name}")]
+    intro = f"Cohort start {fmt_date(cal.start)}; plan ends {fmt_date(cal.end)}."
+    if g.exam_date:
+        days_left = (g.exam_date - today).days
+        intro += f" Exam {fmt_date(g.exam_date)} ({days_left} days away)."
+    blocks.append(Paragraph(text(intro)))
+    for span in cal.spans:
+        ph = span.phase
+        now = current is not None and current.phase.number == ph.number
+        marker = "▶ " if now else ""
+        when = f"{fmt_date(span.start)} – {fmt_date(span.end - timedelta(days=1))}"
+        weeks = f"{ph.weeks_min}–{ph.weeks_max} weeks"
+        label = f"{marker}Phase {ph.number}: {ph.name}"
+        if now:
+            label += f" · week {cal.week_in_phase(today)} (current)"
+        blocks.append(Divider())
+        blocks.append(Paragraph(text(bold(label), f"\n{when} · {weeks}")))
+        blocks.append(Paragraph(text("Topics: " + "; ".join(ph.topics))))
+        if now and ph.checklist:
+            lines: list[Span] = []
+            for i, it in enumerate(ph.checklist):
+                if i:
+                    lines.append(Span("\n"))
+                box = "☑" if it.id.upper() in checked else "☐"
+                lines += [Span(f"{box} "), code(it.id), Span(f" {it.text}")]
+            blocks.append(Paragraph(tuple(lines)))
+    if today < cal.start:
+        blocks.append(Context(text(f"The cohort starts on {fmt_date(cal.start)}.")))
+    elif current is None:
+        blocks.append(Context(text("The plan's phases are over: time for mock exams and review.")))
+    if g.exam_date:
+        if cal.compressed:
+            blocks.append(Context(text(
+                f"The exam date leaves {(g.exam_date - g.start_date).days} days; the plan needs "
+                f"at least {cal.min_days}. Each phase runs at its shortest: expect a fast pace.")))
+        note = pace(ctx, cal)
+        if note:
+            blocks.append(Context(text(note)))
+    blocks.append(Context(text("Tick items with ", code(f"{SLASH} check F1-1"), ".")))
+    return Reply.of(*blocks)
+
+
+def checklist(ctx: Ctx, _args: Mapping[str, str]) -> Reply:
+    ctx.require_group()
+    ctx.ensure_member()
+    checked = checked_items(ctx.s, ctx.user.id)
+    c = ctx.content
+    blocks: list[Block] = [Heading("Your checklists")]
+    groups = [("Success checklist", list(c.success))]
+    groups += [(f"Project {p.id}: {p.name}", list(p.steps)) for p in c.projects]
+    for title, items in groups:
+        done = sum(1 for it in items if it.id.upper() in checked)
+        blocks.append(ProgressBar(title, done, len(items)))
+        lines: list[Span] = []
+        for i, it in enumerate(items):
+            if i:
+                lines.append(Span("\n"))
+            box = "☑" if it.id.upper() in checked else "☐"
+            lines += [Span(f"{box} "), code(it.id), Span(f" {it.text}")]
+        blocks.append(Paragraph(tuple(lines)))
+    blocks.append(Context(text("Tick one with ", code(f"{SLASH} check P1-2"), "; the phase items "
+                               "are in ", code(f"{SLASH} plan"), ".")))
+    return Reply.of(*blocks)
+
+
+def _item(ctx: Ctx, args: Mapping[str, str]) -> tuple[str, str, str]:
+    raw = (args.get("item") or "").strip().upper()
+    found = ctx.content.checklist_items.get(raw)
+    if found is None:
+        raise UserError(
+            f"No checklist item {raw or '(none)'!r}. Use an id shown by `{SLASH} checklist` or "
+            f"`{SLASH} plan`, such as S1, P1-2 or F1-3."
+        )
+    where, it = found
+    return it.id.upper(), where, it.text
+
+
+def check(ctx: Ctx, args: Mapping[str, str]) -> Reply:
+    ctx.require_group()
+    ctx.ensure_member()
+    item_id, where, label = _item(ctx, args)
+    new = insert_ignore(ctx.s, ChecklistMark,
+                        {"workspace_id": ctx.workspace.id, "user_id": ctx.user.id,
+                         "item_id": item_id, "checked_at": ctx.now}, ["user_id", "item_id"])
+    state = "Ticked" if new else "Already ticked"
+    return Reply.message(f"☑ {state}: ", code(item_id), f" {label} ({where}).")
+
+
+def uncheck(ctx: Ctx, args: Mapping[str, str]) -> Reply:
+    ctx.require_group()
+    ctx.ensure_member()
+    item_id, where, label = _item(ctx, args)
+    mark = ctx.s.scalar(select(ChecklistMark).where(ChecklistMark.user_id == ctx.user.id,
+                                                    ChecklistMark.item_id == item_id))
+    if mark is None:
+        return Reply.message("☐ Not ticked: ", code(item_id), f" {label}.")
+    ctx.s.delete(mark)
+    return Reply.message("☐ Unticked: ", code(item_id), f" {label} ({where}).")
+
+
+def resources(ctx: Ctx, args: Mapping[str, str]) -> Reply:
+    c = ctx.content
+    area_id = (args.get("area") or "").lower()
+    items = list(c.resources)
+    title = "Study resources"
+    if area_id:
+        area = c.area(area_id)
+        if area is None:
+            known = ", ".join(a.id for a in c.areas)
+            raise UserError(f"Unknown study area {area_id!r}. Use one of: {known}.")
+        items = [r for r in items if area.id in r.areas]
+        title += f" · {area.name}"
+    blocks: list[Block] = [Heading(title)]
+    kinds = {"docs": "Official documentation", "mlflow": "MLflow documentation",
+             "academy": "Databricks Academy", "community": "Community forums",
+             "practice": "Practice-question threads"}
+    for kind, label in kinds.items():
+        chosen = [r for r in items if r.kind == kind]
+        if not chosen:
+            continue
+        lines: list[Span] = [bold(label)]
+        for r in chosen:
+            lines += [Span("\n• "), link(r.title, r.url)]
+            if r.note:
+                lines.append(Span(f" — {r.note}"))
+        blocks.append(Paragraph(tuple(lines)))
+    if not area_id:
+        blocks.append(Context(text("Areas: " + ", ".join(a.id for a in c.areas) + ". ",
+                                   code(f"{SLASH} resources mlflow"), " narrows the list.")))
+    return Reply.of(*blocks)

@@ -1,0 +1,125 @@
+"""How a question and its feedback look, for the daily question and for quizzes alike.
+
+Answer buttons carry `<kind>:<ref>:<selection>` (at most ~30 characters, well inside
+Discord's 100-character custom_id): `d:<daily id>:B` or `q:<session id>.<position>:AC`.
+Multi-answer questions toggle letters into the selection and submit it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.content.models import Content, Question
+from bot.errors import UserError
+from bot.seam import (
+    Block,
+    Button,
+    Buttons,
+    ButtonStyle,
+    Context,
+    Heading,
+    Paragraph,
+    Span,
+    bold,
+    link,
+    text,
+)
+
+ANSWER = "answer"
+TOGGLE = "toggle"
+DIFFICULTY = {1: "easy", 2: "medium", 3: "hard"}
+
+
+@dataclass(frozen=True)
+class AnswerRef:
+    kind: str  # "d" daily, "q" quiz
+    ref: str
+    selection: str
+
+    def encode(self) -> str:
+        return f"{self.kind}:{self.ref}:{self.selection}"
+
+    @staticmethod
+    def decode(value: str) -> AnswerRef:
+        parts = value.split(":")
+        if len(parts) != 3 or parts[0] not in ("d", "q") or not parts[1]:
+            raise UserError("That button is no longer valid. Try the command again.")
+        sel = "".join(sorted(set(parts[2].upper())))
+        return AnswerRef(parts[0], parts[1], sel)
+
+
+def question_blocks(content: Content, q: Question, title: str, kind: str, ref: str,
+                    selection: str = "", buttons: bool = True) -> list[Block]:
+    track = content.track(q.track)
+    domain = track.domain(q.domain)
+    lines: list[Span] = []
+    for i, (letter, choice) in enumerate(zip(q.letters(), q.choices, strict=True)):
+        if i:
+            lines.append(Span("\n"))
+        mark = "☑ " if letter in selection else ""
+        lines.extend([bold(f"{mark}{letter}."), Span(f" {choice}")])
+    blocks: list[Block] = [Heading(title), Paragraph(text(q.prompt.strip())),
+                           Paragraph(tuple(lines))]
+    if buttons:
+        blocks.append(answer_buttons(q, kind, ref, selection))
+    how = ("Pick the letters, then Submit." if q.multi else "Answer with a button.")
+    blocks.append(Context(text(
+        f"{domain.name if domain else q.domain} · {DIFFICULTY.get(q.difficulty, '')} · ",
+        f"{q.id} · {how}")))
+    return blocks
+
+
+def answer_buttons(q: Question, kind: str, ref: str, selection: str = "") -> Buttons:
+    if not q.multi:
+        return Buttons(tuple(
+            Button(letter, ANSWER, AnswerRef(kind, ref, letter).encode())
+            for letter in q.letters()
+        ))
+    row = []
+    for letter in q.letters():
+        toggled = "".join(sorted(set(selection) ^ {letter}))
+        style = ButtonStyle.PRIMARY if letter in selection else ButtonStyle.DEFAULT
+        label = f"☑ {letter}" if letter in selection else letter
+        row.append(Button(label, TOGGLE, AnswerRef(kind, ref, toggled).encode(), style))
+    row.append(Button(f"Submit {selection or '…'}", ANSWER,
+                      AnswerRef(kind, ref, selection).encode(), ButtonStyle.PRIMARY))
+    return Buttons(tuple(row))
+
+
+def feedback_blocks(q: Question, selection: str, correct: bool, points: int,
+                    extra: str = "") -> list[Block]:
+    if correct:
+        head = f"✅ Correct: {selection}" + (f"  (+{points} points)" if points else "")
+    else:
+        head = f"❌ Not quite: you chose {selection}; the answer is {q.answer_text()}"
+    answer_lines: list[Span] = []
+    for letter in q.answer:
+        idx = q.letters().index(letter)
+        if answer_lines:
+            answer_lines.append(Span("\n"))
+        answer_lines.extend([bold(f"{letter}."), Span(f" {q.choices[idx]}")])
+    refs: list[Span] = [Span("Read more: ")]
+    for i, url in enumerate(q.refs):
+        if i:
+            refs.append(Span(" · "))
+        refs.append(link(_ref_label(url), url))
+    blocks: list[Block] = [Heading(head), Paragraph(tuple(answer_lines)),
+                           Paragraph(text(q.explanation.strip())), Context(tuple(refs))]
+    if extra:
+        blocks.append(Context(text(extra)))
+    return blocks
+
+
+def _ref_label(url: str) -> str:
+    host = url.split("/")[2] if url.count("/") >= 2 else url
+    tail = url.rstrip("/").rsplit("/", 1)[-1].replace(".html", "").replace("-", " ")
+    return f"{host}: {tail}" if tail and tail != host else host
+
+
+def check_selection(q: Question, selection: str) -> None:
+    valid = q.letters()
+    if not selection or any(ch not in valid for ch in selection):
+        raise UserError(f"Choose from {', '.join(valid)}.")
+    if q.multi and len(selection) != len(q.answer):
+        raise UserError(f"This question needs {len(q.answer)} choices; you picked "
+                        f"{len(selection)}. Toggle the letters, then Submit.")

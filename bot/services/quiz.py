@@ -1,0 +1,142 @@
+"""Private practice sets: unseen questions first, a small capped reward."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+
+from sqlalchemy import func, select
+
+from bot.commands import SLASH
+from bot.content.models import Question
+from bot.errors import UserError
+from bot.seam import Block, Divider, Heading, Paragraph, Reply, text
+from bot.services import questions as qv
+from bot.services.context import Ctx
+from bot.store.db import insert_ignore
+from bot.store.models import Answer, QuizAnswer, QuizSession
+from bot.timeutil import parse_positive_int
+
+DEFAULT_N = 5
+MAX_N = 20
+QUIZ_POINT = 1
+QUIZ_DAILY_CAP = 5
+
+
+def quiz(ctx: Ctx, args: Mapping[str, str]) -> Reply:
+    g = ctx.require_group()
+    ctx.ensure_member()
+    track = ctx.track()
+    domain, n_raw = args.get("domain"), args.get("n")
+    if domain and domain.isdigit() and not n_raw:  # `/study quiz 10`
+        domain, n_raw = None, domain
+    n = parse_positive_int(n_raw, "number of questions", 1, MAX_N) if n_raw else DEFAULT_N
+    bank = list(ctx.content.by_track.get(g.track, ()))
+    if domain:
+        d = track.domain(domain.lower())
+        if d is None:
+            known = ", ".join(x.id for x in track.domains)
+            raise UserError(f"Unknown domain {domain!r} for the {track.id} track. Use one of: "
+                            f"{known}.")
+        bank = [q for q in bank if q.domain == d.id]
+    if not bank:
+        raise UserError("There are no questions for that choice yet.")
+    seen = _seen(ctx)
+    rng = random.Random(f"{ctx.user.id}:{ctx.now.isoformat()}")
+    unseen = [q for q in bank if q.id not in seen]
+    seen_qs = [q for q in bank if q.id in seen]
+    rng.shuffle(unseen)
+    rng.shuffle(seen_qs)
+    picked = (unseen + seen_qs)[:n]
+    session = QuizSession(workspace_id=ctx.workspace.id, group_id=g.id, user_id=ctx.user.id,
+                          question_ids=[q.id for q in picked], created_at=ctx.now)
+    ctx.s.add(session)
+    ctx.s.flush()
+    return Reply.of(*_question(ctx, session, 0))
+
+
+def _seen(ctx: Ctx) -> set[str]:
+    daily = ctx.s.scalars(select(Answer.question_id).where(Answer.user_id == ctx.user.id))
+    quiz = ctx.s.scalars(select(QuizAnswer.question_id).where(QuizAnswer.user_id == ctx.user.id))
+    return set(daily) | set(quiz)
+
+
+def _session(ctx: Ctx, ref: str) -> tuple[QuizSession, int]:
+    sid, _, pos = ref.partition(".")
+    if not sid.isdigit() or not pos.isdigit():
+        raise UserError("That button is no longer valid. Start a new set with "
+                        f"`{SLASH} quiz`.")
+    session = ctx.s.get(QuizSession, int(sid))
+    if session is None or session.user_id != ctx.user.id:
+        raise UserError(f"That practice set belongs to someone else. Start your own with "
+                        f"`{SLASH} quiz`.")
+    position = int(pos)
+    if position >= len(session.question_ids):
+        raise UserError("That practice set has no such question.")
+    return session, position
+
+
+def _q(ctx: Ctx, session: QuizSession, position: int) -> Question:
+    q = ctx.content.by_id.get(session.question_ids[position])
+    if q is None:
+        raise UserError("That question has been retired from the bank.")
+    return q
+
+
+def _question(ctx: Ctx, session: QuizSession, position: int, selection: str = "") -> list[Block]:
+    q = _q(ctx, session, position)
+    title = f"Practice {position + 1} of {len(session.question_ids)}"
+    return qv.question_blocks(ctx.content, q, title, "q", f"{session.id}.{position}", selection)
+
+
+def toggle(ctx: Ctx, ref: qv.AnswerRef) -> Reply:
+    session, position = _session(ctx, ref.ref)
+    return Reply.of(*_question(ctx, session, position, ref.selection), replace=True)
+
+
+def answer(ctx: Ctx, ref: qv.AnswerRef) -> Reply:
+    session, position = _session(ctx, ref.ref)
+    q = _q(ctx, session, position)
+    qv.check_selection(q, ref.selection)
+    today = ctx.today()
+    correct = q.is_correct(ref.selection)
+    earned_today = ctx.s.scalar(
+        select(func.coalesce(func.sum(QuizAnswer.points), 0)).where(
+            QuizAnswer.user_id == ctx.user.id, QuizAnswer.group_id == session.group_id,
+            QuizAnswer.local_date == today)
+    ) or 0
+    pts = QUIZ_POINT if correct and earned_today < QUIZ_DAILY_CAP else 0
+    inserted = insert_ignore(
+        ctx.s,
+        QuizAnswer,
+        {"workspace_id": session.workspace_id, "group_id": session.group_id,
+         "session_id": session.id, "user_id": ctx.user.id, "position": position,
+         "question_id": q.id, "choice": ref.selection, "correct": correct, "points": pts,
+         "local_date": today, "answered_at": ctx.now},
+        ["session_id", "position"],
+    )
+    if not inserted:
+        first = ctx.s.scalar(select(QuizAnswer).where(QuizAnswer.session_id == session.id,
+                                                      QuizAnswer.position == position))
+        assert first is not None
+        return Reply.message(f"You already answered {first.choice} to this one; only the first "
+                             "answer counts.")
+    extra = "" if not correct or pts else "Daily quiz points are capped at 5; this one is practice."
+    blocks: list[Block] = qv.feedback_blocks(q, ref.selection, correct, pts, extra=extra)
+    nxt = position + 1
+    if nxt < len(session.question_ids):
+        blocks += [Divider(), *_question(ctx, session, nxt)]
+    else:
+        blocks += [Divider(), *_summary(ctx, session)]
+    return Reply.of(*blocks)
+
+
+def _summary(ctx: Ctx, session: QuizSession) -> list[Block]:
+    rows = ctx.s.execute(select(QuizAnswer.correct, QuizAnswer.points).where(
+        QuizAnswer.session_id == session.id)).tuples().all()
+    right = sum(1 for c, _ in rows if c)
+    pts = sum(p for _, p in rows)
+    total = len(session.question_ids)
+    return [Heading(f"Practice set done: {right} of {total} right"),
+            Paragraph(text(f"Points earned: {pts}. Another set: {SLASH} quiz, or see where you "
+                           f"stand: {SLASH} progress."))]

@@ -1,0 +1,1 @@
+"""The store: SQLAlchemy models, transactions and migrations."""
