@@ -41,12 +41,13 @@ class Param:
     required: bool = False
     positional: bool = True  # positional word, or key=value
     choices: tuple[str, ...] = ()
+    form: str = ""  # how a value looks in usage text, when the kind does not say
 
     def usage(self) -> str:
         if self.positional:
             core = "|".join(self.choices) if self.kind is Kind.CHOICE and self.choices else self.name
             return f"<{core}>" if self.required else f"[{core}]"
-        shown = "|".join(self.choices) if self.choices else _FORMS.get(self.kind, self.name)
+        shown = "|".join(self.choices) or self.form or _FORMS.get(self.kind, self.name)
         return f"[{self.name}={shown}]"
 
 
@@ -98,10 +99,10 @@ COMMANDS: tuple[Command, ...] = (
             Param("time", Kind.TIME, "local time of the daily question", positional=False),
             Param("days", Kind.DAYS, "days the question is posted", positional=False),
             Param("exam", Kind.DATE, "exam date, or none", positional=False),
-            Param("leads", Kind.WORD, "user ids of extra group leads, comma-separated",
-                  positional=False),
-            Param("skip", Kind.WORD, "dates with no question (YYYY-MM-DD,...), or none",
-                  positional=False),
+            Param("leads", Kind.WORD, "user ids of extra group leads, comma-separated, or none",
+                  positional=False, form="id,id,..."),
+            Param("skip", Kind.WORD, "dates with no question, comma-separated, or none",
+                  positional=False, form="YYYY-MM-DD,..."),
         ),
         details=(
             "Without arguments, shows the current settings. Any value can be changed later; "
@@ -195,7 +196,7 @@ class UnknownCommand(UserError):
 
 
 def closest(name: str) -> str | None:
-    matches = difflib.get_close_matches(name.lower(), list(BY_NAME), n=1, cutoff=0.5)
+    matches = difflib.get_close_matches(name.lower(), list(BY_NAME), n=1, cutoff=0.3)
     return matches[0] if matches else None
 
 

@@ -69,7 +69,7 @@ def standings(ctx: Ctx, g: Group, period: str) -> list[Row]:
         select(User.id, User.external_id, User.display_name, User.tz)
         .join(Membership, Membership.user_id == User.id)
         .where(Membership.group_id == g.id, Membership.active.is_(True))
-    ).tuples().all()
+    ).all()
     rows = {uid: Row(uid, ext, name) for uid, ext, name, _tz in members}
     tzs = {uid: tz or g.tz for uid, _ext, _name, tz in members}
 
@@ -84,11 +84,11 @@ def standings(ctx: Ctx, g: Group, period: str) -> list[Row]:
     if start is not None:
         daily = daily.where(Answer.local_date >= start)
         quiz = quiz.where(QuizAnswer.local_date >= start)
-    for uid, pts, correct, n in ctx.s.execute(daily.group_by(Answer.user_id)).tuples():
+    for uid, pts, correct, n in ctx.s.execute(daily.group_by(Answer.user_id)):
         if uid in rows:
             r = rows[uid]
             r.points, r.correct, r.answered = int(pts or 0), int(correct or 0), int(n)
-    for uid, pts in ctx.s.execute(quiz.group_by(QuizAnswer.user_id)).tuples():
+    for uid, pts in ctx.s.execute(quiz.group_by(QuizAnswer.user_id)):
         if uid in rows:
             rows[uid].points += int(pts or 0)
 
@@ -111,13 +111,13 @@ def _streaks(ctx: Ctx, g: Group, user_ids: list[int], tzs: Mapping[int, str]) ->
     for uid, d in ctx.s.execute(
         select(Answer.user_id, Answer.local_date).where(
             Answer.group_id == g.id, Answer.local_date >= since)
-    ).tuples():
+    ):
         answered[uid].add(d)
     aways: dict[int, list[tuple[date, date]]] = defaultdict(list)
     for uid, a, b in ctx.s.execute(
         select(Away.user_id, Away.start_date, Away.end_date).where(
             Away.user_id.in_(user_ids), Away.end_date >= since)
-    ).tuples():
+    ):
         aways[uid].append((a, b))
     return {
         uid: streak(answered[uid], local_today(tzs[uid], ctx.now), g.post_days,
@@ -131,7 +131,7 @@ def member_streak(ctx: Ctx, g: Group, user_id: int) -> int:
     dates = set(ctx.s.scalars(select(Answer.local_date).where(
         Answer.group_id == g.id, Answer.user_id == user_id, Answer.local_date >= since)))
     aways = ctx.s.execute(select(Away.start_date, Away.end_date).where(
-        Away.user_id == user_id, Away.end_date >= since)).tuples().all()
+        Away.user_id == user_id, Away.end_date >= since)).all()
     return streak(dates, ctx.today(), g.post_days, g.skip_dates or [], list(aways), since)
 
 

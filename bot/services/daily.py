@@ -42,7 +42,7 @@ def pick_question(content: Content, s: Session, group: Group, day: date,
             select(DailyQuestion.question_id, func.count())
             .where(DailyQuestion.group_id == group.id)
             .group_by(DailyQuestion.question_id)
-        ).tuples().all()
+        ).all()
     )
     least = min(used.get(q.id, 0) for q in bank)
     pool = [q for q in bank if used.get(q.id, 0) == least]

@@ -135,7 +135,7 @@ def settings_reply(ctx: Ctx, g: Group, title: str) -> Reply:
         Field("Timezone", text(g.tz)),
         Field("Daily question", text(f"{g.post_time:%H:%M} on {days_label(g.post_days)}")),
         Field("Exam date", text(fmt_date(g.exam_date) if g.exam_date else "not set")),
-        Field("Plan ends", text(fmt_date(cal.end))),
+        Field("Plan ends", text(fmt_date(cal.end - timedelta(days=1)))),
     ]
     if g.leads:
         fields.append(Field("Leads", text(", ".join(g.leads))))

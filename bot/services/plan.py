@@ -112,7 +112,8 @@ def plan(ctx: Ctx, _args: Mapping[str, str]) -> Reply:
     checked = checked_items(ctx.s, ctx.user.id)
     track = ctx.track()
     blocks: list[Block] = [Heading(f"Study plan · {track.name}")]
-    intro = f"Cohort start {fmt_date(cal.start)}; plan ends {fmt_date(cal.end)}."
+    intro = (f"Cohort start {fmt_date(cal.start)}; plan ends "
+             f"{fmt_date(cal.end - timedelta(days=1))}.")
     if g.exam_date:
         days_left = (g.exam_date - today).days
         intro += f" Exam {fmt_date(g.exam_date)} ({days_left} days away)."

@@ -39,9 +39,9 @@ def progress(ctx: Ctx, _args: Mapping[str, str]) -> Reply:
 
     tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # domain -> [right, answered]
     answers = ctx.s.execute(select(Answer.question_id, Answer.correct).where(
-        Answer.user_id == uid, Answer.group_id == g.id)).tuples().all()
+        Answer.user_id == uid, Answer.group_id == g.id)).all()
     quiz = ctx.s.execute(select(QuizAnswer.question_id, QuizAnswer.correct).where(
-        QuizAnswer.user_id == uid, QuizAnswer.group_id == g.id)).tuples().all()
+        QuizAnswer.user_id == uid, QuizAnswer.group_id == g.id)).all()
     for qid, correct in [*answers, *quiz]:
         q = ctx.content.by_id.get(qid)
         if q is None or q.track != track.id:

@@ -133,7 +133,7 @@ def answer(ctx: Ctx, ref: qv.AnswerRef) -> Reply:
 
 def _summary(ctx: Ctx, session: QuizSession) -> list[Block]:
     rows = ctx.s.execute(select(QuizAnswer.correct, QuizAnswer.points).where(
-        QuizAnswer.session_id == session.id)).tuples().all()
+        QuizAnswer.session_id == session.id)).all()
     right = sum(1 for c, _ in rows if c)
     pts = sum(p for _, p in rows)
     total = len(session.question_ids)
