@@ -121,8 +121,9 @@ def insert_ignore(
         stmt = sqlite.insert(table).values(**values).on_conflict_do_nothing(index_elements=keys)
     else:  # pragma: no cover - only the two supported databases
         raise RuntimeError(f"unsupported database {dialect}")
-    result = session.execute(stmt)
-    return bool(getattr(result, "rowcount", 0))
+    # RETURNING, not rowcount: drivers disagree on rowcount for DO NOTHING (psycopg says -1).
+    pk = next(iter(table.primary_key.columns))
+    return session.execute(stmt.returning(pk)).first() is not None
 
 
 __all__ = ["Base", "Store", "insert_ignore", "is_postgres", "make_engine", "upgrade"]
