@@ -22,10 +22,14 @@ from bot.content import check_content, stats
 from bot.settings import Settings
 from bot.store.db import make_engine, upgrade
 
-app = typer.Typer(help="studybot: a study group for the Databricks ML certifications.",
-                  no_args_is_help=True, add_completion=False)
-content_app = typer.Typer(help="Check and describe the content (questions, curriculum).",
-                          no_args_is_help=True)
+app = typer.Typer(
+    help="studybot: a study group for the Databricks ML certifications.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+content_app = typer.Typer(
+    help="Check and describe the content (questions, curriculum).", no_args_is_help=True
+)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 app.add_typer(content_app, name="content")
 app.add_typer(db_app, name="db")
@@ -79,7 +83,9 @@ def content_stats(
         sys.stdout.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
         return
     for track_id, t in data["tracks"].items():
-        table = Table(title=f"{track_id}: {t['total']} questions ({t['multi_answer']} multi-answer)")
+        table = Table(
+            title=f"{track_id}: {t['total']} questions ({t['multi_answer']} multi-answer)"
+        )
         table.add_column("by")
         table.add_column("counts")
         for key in ("domain", "area", "phase", "difficulty", "answer_position"):
@@ -137,8 +143,9 @@ def _load_plugins() -> None:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: "
-                        "%(message)s")
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     _load_plugins()
     app()
 

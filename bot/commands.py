@@ -45,7 +45,9 @@ class Param:
 
     def usage(self) -> str:
         if self.positional:
-            core = "|".join(self.choices) if self.kind is Kind.CHOICE and self.choices else self.name
+            core = (
+                "|".join(self.choices) if self.kind is Kind.CHOICE and self.choices else self.name
+            )
             return f"<{core}>" if self.required else f"[{core}]"
         shown = "|".join(self.choices) or self.form or _FORMS.get(self.kind, self.name)
         return f"[{self.name}={shown}]"
@@ -99,10 +101,20 @@ COMMANDS: tuple[Command, ...] = (
             Param("time", Kind.TIME, "local time of the daily question", positional=False),
             Param("days", Kind.DAYS, "days the question is posted", positional=False),
             Param("exam", Kind.DATE, "exam date, or none", positional=False),
-            Param("leads", Kind.WORD, "user ids of extra group leads, comma-separated, or none",
-                  positional=False, form="id,id,..."),
-            Param("skip", Kind.WORD, "dates with no question, comma-separated, or none",
-                  positional=False, form="YYYY-MM-DD,..."),
+            Param(
+                "leads",
+                Kind.WORD,
+                "user ids of extra group leads, comma-separated, or none",
+                positional=False,
+                form="id,id,...",
+            ),
+            Param(
+                "skip",
+                Kind.WORD,
+                "dates with no question, comma-separated, or none",
+                positional=False,
+                form="YYYY-MM-DD,...",
+            ),
         ),
         details=(
             "Without arguments, shows the current settings. Any value can be changed later; "
@@ -229,8 +241,7 @@ def parse(line: str) -> tuple[str, dict[str, str]]:
         elif eq and kw is None and not positional:
             accepted = ", ".join(p.name for p in cmd.params) or "none"
             raise UserError(
-                f"Unknown option {key!r} for {name}. Accepted: {accepted}. "
-                f"Usage: `{cmd.usage()}`"
+                f"Unknown option {key!r} for {name}. Accepted: {accepted}. Usage: `{cmd.usage()}`"
             )
         elif positional:
             p = positional.pop(0)

@@ -44,11 +44,13 @@ HANDLERS: dict[str, Handler] = {
     "resources": plan.resources,
 }
 
+
 class StudyBot:
     """Wires the store, the content and the clock; adapters call `handle` and `press`."""
 
-    def __init__(self, store: Store, content: Content,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self, store: Store, content: Content, clock: Callable[[], datetime] = utcnow
+    ) -> None:
         self.store = store
         self.content = content
         self.clock = clock

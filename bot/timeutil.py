@@ -112,7 +112,9 @@ def parse_positive_int(value: str, what: str, lo: int, hi: int) -> int:
     try:
         n = int(value.strip())
     except ValueError:
-        raise UserError(f"Invalid {what} {value!r}. Use a whole number from {lo} to {hi}.") from None
+        raise UserError(
+            f"Invalid {what} {value!r}. Use a whole number from {lo} to {hi}."
+        ) from None
     if not lo <= n <= hi:
         raise UserError(f"{what.capitalize()} must be from {lo} to {hi}; got {n}.")
     return n

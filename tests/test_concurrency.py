@@ -33,8 +33,9 @@ def race(n: int, fn) -> list[Reply]:  # type: ignore[no-untyped-def]
     return out
 
 
-def test_twenty_simultaneous_answers_record_one(any_store: Store, content: Content,
-                                                clock: FakeClock) -> None:
+def test_twenty_simultaneous_answers_record_one(
+    any_store: Store, content: Content, clock: FakeClock
+) -> None:
     bot = StudyBot(any_store, content, clock=clock)
     lead = Chat(bot, user="lead", name="Lee", admin=True)
     lead.send("/study setup track=associate start=2026-03-02")
@@ -42,8 +43,11 @@ def test_twenty_simultaneous_answers_record_one(any_store: Store, content: Conte
     reply = alice.send("/study today")
     q = question_in(content, reply)
     button = find_button(reply, q.answer[0]) if not q.multi else None
-    value = button.value if button else f"{reply.buttons()[0].value.rsplit(':', 1)[0]}:" + \
-        "".join(q.answer)
+    value = (
+        button.value
+        if button
+        else f"{reply.buttons()[0].value.rsplit(':', 1)[0]}:" + "".join(q.answer)
+    )
     replies = race(20, lambda: bot.press(Action(alice.who, "answer", value)))
     texts = [r.plain_text() for r in replies]
     assert sum(t.startswith("✅ Correct") for t in texts) == 1, texts
@@ -53,8 +57,9 @@ def test_twenty_simultaneous_answers_record_one(any_store: Store, content: Conte
         assert s.scalar(select(func.sum(Answer.points))) == {1: 10, 2: 15, 3: 20}[q.difficulty]
 
 
-def test_first_contact_races_create_one_row_each(any_store: Store, content: Content,
-                                                 clock: FakeClock) -> None:
+def test_first_contact_races_create_one_row_each(
+    any_store: Store, content: Content, clock: FakeClock
+) -> None:
     bot = StudyBot(any_store, content, clock=clock)
     lead = Chat(bot, user="lead", name="Lee", admin=True)
     lead.send("/study setup track=associate start=2026-03-02")

@@ -17,8 +17,9 @@ from tests.helpers import FakeClock, question_in
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_numbers_press_buttons_of_the_last_reply(bot: StudyBot, content: Content,
-                                                 clock: FakeClock) -> None:
+def test_numbers_press_buttons_of_the_last_reply(
+    bot: StudyBot, content: Content, clock: FakeClock
+) -> None:
     me = ConsoleSession(bot, "Ada Lovelace", is_admin=True)
     assert not me.has_group()
     me.setup(default_setup(clock().date()))
@@ -54,8 +55,9 @@ def test_other_members_via_as(bot: StudyBot, clock: FakeClock) -> None:
 def test_rendering_keeps_user_text_literal(tmp_path: Path) -> None:
     from rich.console import Console
 
-    reply = Reply.of(*Reply.message("hi ", Span("[bold red]boom[/] <!channel>")).blocks,
-                     visibility=Visibility.DM)
+    reply = Reply.of(
+        *Reply.message("hi ", Span("[bold red]boom[/] <!channel>")).blocks, visibility=Visibility.DM
+    )
     console = Console(record=True, width=80)
     console.print(render(reply, tmp_path).renderable)
     out = console.export_text()
@@ -68,7 +70,12 @@ def run_console(db: Path, lines: str, *extra: str) -> subprocess.CompletedProces
     env = {**os.environ, "STUDYBOT_DATABASE_URL": f"sqlite:///{db}", "COLUMNS": "120"}
     return subprocess.run(
         [sys.executable, "-c", "from bot.cli import main; main()", "console", *extra],
-        input=lines, capture_output=True, text=True, env=env, timeout=120, cwd=ROOT,
+        input=lines,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        cwd=ROOT,
     )
 
 

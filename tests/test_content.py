@@ -59,8 +59,13 @@ def test_good_file_loads(tmp_path: Path) -> None:
         (("answer: A", "answer: E"), "t-001: answer 'E' is outside the choices A, B, C, D"),
         (("answer: A", "answer: [A, B]"), "single-answer question has several answers"),
         (("mlflow.end_run]", "mlflow.log_metric]"), "duplicate choice 'mlflow.log_metric'"),
-        (("choices: [mlflow.log_metric, mlflow.log_param, mlflow.set_tag, mlflow.end_run]",
-          "choices: [mlflow.log_metric]"), "needs at least two choices, has 1"),
+        (
+            (
+                "choices: [mlflow.log_metric, mlflow.log_param, mlflow.set_tag, mlflow.end_run]",
+                "choices: [mlflow.log_metric]",
+            ),
+            "needs at least two choices, has 1",
+        ),
         (("track: associate", "track: expert"), "unknown track 'expert'"),
         (("domain: model-training", "domain: cooking"), "unknown domain 'cooking'"),
         (("area: mlflow", "area: baking"), "unknown area 'baking'"),
@@ -71,8 +76,9 @@ def test_good_file_loads(tmp_path: Path) -> None:
         (("mlflow.end_run]", "all of the above]"), "all of the above"),
     ],
 )
-def test_each_problem_is_named_with_file_and_line(tmp_path: Path, change: tuple[str, str],
-                                                  expected: str) -> None:
+def test_each_problem_is_named_with_file_and_line(
+    tmp_path: Path, change: tuple[str, str], expected: str
+) -> None:
     bad = GOOD.replace(*change)
     found = problems(tmp_path, bad)
     assert any(p.startswith("content/questions/associate/bad.yaml:1: t-001: ") for p in found)
@@ -84,8 +90,10 @@ def test_every_problem_is_listed_not_just_the_first(tmp_path: Path) -> None:
     dup = GOOD.replace("answer: A", "answer: B")
     found = problems(tmp_path, GOOD + second + dup)
     assert any("bad.yaml:12: t-002: answer 'Z'" in p for p in found)
-    assert any("bad.yaml:23: t-001: duplicate id (first at content/questions/associate/"
-               "bad.yaml:1)" in p for p in found)
+    assert any(
+        "bad.yaml:23: t-001: duplicate id (first at content/questions/associate/bad.yaml:1)" in p
+        for p in found
+    )
 
 
 def test_malformed_yaml_reports_its_line(tmp_path: Path) -> None:
@@ -96,7 +104,8 @@ def test_malformed_yaml_reports_its_line(tmp_path: Path) -> None:
 
 def test_multi_answer_needs_choose_and_matching_count(tmp_path: Path) -> None:
     multi = GOOD.replace("answer: A", "answer: [A, B]").replace(
-        "records a metric?", "records values? (Choose three.)")
+        "records a metric?", "records values? (Choose three.)"
+    )
     found = problems(tmp_path, multi)
     assert any('says "(Choose three.)" but answer has 2 letters' in p for p in found)
 
@@ -116,8 +125,7 @@ def test_cli_check_counts_the_real_bank() -> None:
 
 
 def test_cli_stats_json(content: Content) -> None:
-    result = CliRunner().invoke(app, ["content", "stats", "--json", "--dir",
-                                      str(ROOT / "content")])
+    result = CliRunner().invoke(app, ["content", "stats", "--json", "--dir", str(ROOT / "content")])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["total"] == len(content.questions)
@@ -131,8 +139,9 @@ def test_bot_refuses_to_start_on_invalid_content(tmp_path: Path) -> None:
     from bot.settings import Settings
 
     root = make_content(tmp_path, GOOD.replace("phase: 2", "phase: 0"))
-    settings = Settings(STUDYBOT_CONTENT_DIR=root,
-                        STUDYBOT_DATABASE_URL=f"sqlite:///{tmp_path / 'x.db'}")
+    settings = Settings(
+        STUDYBOT_CONTENT_DIR=root, STUDYBOT_DATABASE_URL=f"sqlite:///{tmp_path / 'x.db'}"
+    )
     with pytest.raises(ContentError) as e:
         build(settings)
     assert "t-001: unknown phase 0" in str(e.value)
@@ -168,10 +177,22 @@ def test_every_phase_area_and_difficulty_is_covered(content: Content) -> None:
 
 
 def test_questions_have_four_choices_docs_and_a_guide(content: Content) -> None:
-    official = ("databricks.com", "learn.microsoft.com", "mlflow.org", "spark.apache.org",
-                "docs.ray.io", "optuna.readthedocs.io", "scikit-learn.org",
-                "lightgbm.readthedocs.io", "databricks-sdk-py.readthedocs.io", "pandas.pydata.org", "docs.python.org",
-                "xgboost.readthedocs.io", "pytorch.org", "hyperopt.github.io")
+    official = (
+        "databricks.com",
+        "learn.microsoft.com",
+        "mlflow.org",
+        "spark.apache.org",
+        "docs.ray.io",
+        "optuna.readthedocs.io",
+        "scikit-learn.org",
+        "lightgbm.readthedocs.io",
+        "databricks-sdk-py.readthedocs.io",
+        "pandas.pydata.org",
+        "docs.python.org",
+        "xgboost.readthedocs.io",
+        "pytorch.org",
+        "hyperopt.github.io",
+    )
     for q in content.questions:
         assert len(q.choices) == 4, q.id
         assert q.guide == content.track(q.track).exam.guide, q.id

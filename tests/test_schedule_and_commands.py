@@ -49,8 +49,7 @@ def test_streak_rules() -> None:
     skipped = streak(answered - {date(2026, 3, 5)}, today, days, ["2026-03-05"], [], MON)
     assert skipped == 5
     away = [(date(2026, 3, 5), date(2026, 3, 6))]
-    assert streak(answered - {date(2026, 3, 5), date(2026, 3, 6)}, today, days, [], away,
-                  MON) == 4
+    assert streak(answered - {date(2026, 3, 5), date(2026, 3, 6)}, today, days, [], away, MON) == 4
 
 
 @given(st.sets(st.integers(0, 40)), st.integers(0, 40))
@@ -77,12 +76,18 @@ def test_parsers_accept_the_documented_forms() -> None:
 
 def test_parse_grammar() -> None:
     assert commands.parse("/study quiz model-training 10") == (
-        "quiz", {"domain": "model-training", "n": "10"})
+        "quiz",
+        {"domain": "model-training", "n": "10"},
+    )
     assert commands.parse("/study setup tz=Europe/Berlin time=08:30") == (
-        "setup", {"tz": "Europe/Berlin", "time": "08:30"})
+        "setup",
+        {"tz": "Europe/Berlin", "time": "08:30"},
+    )
     assert commands.parse("/study") == ("help", {})
     assert commands.parse("study check P1-2".replace("study", "/study")) == (
-        "check", {"item": "P1-2"})
+        "check",
+        {"item": "P1-2"},
+    )
     with pytest.raises(UserError, match="Too many words for join"):
         commands.parse("/study join now")
     with pytest.raises(UserError, match="Unknown option 'zone' for setup"):

@@ -14,7 +14,7 @@ def answer_today(chat: Chat, content: Content, right: bool = True) -> tuple[Repl
     reply = chat.send("/study today")
     q = question_in(content, reply)
     if q.multi:
-        for letter in (q.answer if right else [wrong_letter(q), *q.answer[1:]]):
+        for letter in q.answer if right else [wrong_letter(q), *q.answer[1:]]:
             chat.press(letter)
         return chat.press("Submit"), q.id
     letter = q.answer[0] if right else wrong_letter(q)
@@ -113,8 +113,9 @@ def test_today_shows_a_question_with_buttons(alice: Chat, content: Content) -> N
     assert labels[:4] == (["A", "B", "C", "D"] if not q.multi else labels[:4])
 
 
-def test_same_question_for_everyone_on_a_date(bot: StudyBot, lead: Chat, alice: Chat,
-                                              content: Content) -> None:
+def test_same_question_for_everyone_on_a_date(
+    bot: StudyBot, lead: Chat, alice: Chat, content: Content
+) -> None:
     q1 = question_in(content, alice.send("/study today"))
     q2 = question_in(content, lead.send("/study today"))
     assert q1.id == q2.id
@@ -154,8 +155,8 @@ def test_second_click_says_what_you_answered_first(alice: Chat, content: Content
 
 
 def test_multi_answer_toggles_then_submits(bot: StudyBot, alice: Chat, content: Content) -> None:
-    from bot.services.daily import daily_for
     from bot.services.context import Ctx
+    from bot.services.daily import daily_for
 
     multi = next(q for q in content.by_track["associate"] if q.multi)
     # pin today's question to a multi-answer one
@@ -185,8 +186,9 @@ def test_no_question_on_days_off(lead: Chat, alice: Chat, clock: FakeClock) -> N
     assert "The next one is on Tue 10 Mar 2026" in alice.send("/study today").plain_text()
 
 
-def test_questions_do_not_repeat_until_the_bank_is_used(bot: StudyBot, lead: Chat,
-                                                        content: Content) -> None:
+def test_questions_do_not_repeat_until_the_bank_is_used(
+    bot: StudyBot, lead: Chat, content: Content
+) -> None:
     from datetime import timedelta
 
     from bot.services.context import Ctx
@@ -200,7 +202,7 @@ def test_questions_do_not_repeat_until_the_bank_is_used(bot: StudyBot, lead: Cha
         for i in range(len(bank) + 3):
             seen.append(daily_for(ctx, g, date(2026, 3, 2) + timedelta(days=i)).question_id)
     assert len(set(seen[: len(bank)])) == len(bank)
-    assert set(seen[len(bank):]) <= set(seen)
+    assert set(seen[len(bank) :]) <= set(seen)
 
 
 def test_member_timezone_moves_today(lead: Chat, alice: Chat, clock: FakeClock) -> None:
@@ -224,8 +226,9 @@ def test_old_questions_close(alice: Chat, content: Content, clock: FakeClock) ->
 # ------------------------------------------------------------------ streaks and away
 
 
-def test_streak_counts_post_days_and_survives_away(alice: Chat, content: Content,
-                                                   clock: FakeClock) -> None:
+def test_streak_counts_post_days_and_survives_away(
+    alice: Chat, content: Content, clock: FakeClock
+) -> None:
     for day in (2, 3, 4):  # Mon-Wed
         clock.set(2026, 3, day, 12)
         answer_today(alice, content)
@@ -284,8 +287,11 @@ def test_quiz_prefers_unseen_questions(alice: Chat, content: Content) -> None:
     reply = first
     for _ in range(19):
         q = question_in(content, reply)
-        reply = alice.press(q.answer[0] if not q.multi else "Submit", reply) if not q.multi \
+        reply = (
+            alice.press(q.answer[0] if not q.multi else "Submit", reply)
+            if not q.multi
             else alice.press("Submit", alice.press(q.answer[1], alice.press(q.answer[0], reply)))
+        )
         if "Practice" in reply.plain_text() and "done" not in reply.plain_text():
             seen.add(question_in(content, Reply(reply.blocks[5:])).id)
     second = alice.send("/study quiz automl-platform 10")
@@ -301,8 +307,9 @@ def test_someone_elses_quiz_buttons_are_refused(bot: StudyBot, alice: Chat, lead
 # ------------------------------------------------------------------ boards and reports
 
 
-def test_leaderboard_ranks_by_points_with_deterministic_ties(bot: StudyBot, lead: Chat,
-                                                             content: Content) -> None:
+def test_leaderboard_ranks_by_points_with_deterministic_ties(
+    bot: StudyBot, lead: Chat, content: Content
+) -> None:
     chats = [Chat(bot, user=f"u{i}", name=n) for i, n in enumerate(["Zed", "Amy", "Bo"])]
     for c in chats:
         c.send("/study join")
@@ -354,8 +361,7 @@ def test_progress_is_private_and_complete(alice: Chat, content: Content) -> None
     assert "Study next" in text
 
 
-def test_plan_shows_dates_current_phase_and_pace(lead: Chat, alice: Chat,
-                                                 clock: FakeClock) -> None:
+def test_plan_shows_dates_current_phase_and_pace(lead: Chat, alice: Chat, clock: FakeClock) -> None:
     lead.send("/study setup exam=2026-05-18")  # 11 weeks: between the plan's 10 and 14
     clock.set(2026, 3, 16, 12)
     text = alice.send("/study plan").plain_text()

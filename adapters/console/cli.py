@@ -31,11 +31,16 @@ def register(app: typer.Typer) -> None:
 
 
 def console(
-    as_name: Annotated[str | None, typer.Option(
-        "--as", help="act as another member of the same local group")] = None,
-    database_url: Annotated[str | None, typer.Option(
-        "--db", help="database URL (default: STUDYBOT_DATABASE_URL or a file in your data "
-                     "directory)")] = None,
+    as_name: Annotated[
+        str | None, typer.Option("--as", help="act as another member of the same local group")
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="database URL (default: STUDYBOT_DATABASE_URL or a file in your data directory)",
+        ),
+    ] = None,
 ) -> None:
     """Run the study bot in this terminal: no tokens, no network."""
     out = Console(highlight=False)
@@ -47,8 +52,9 @@ def console(
     except ContentError as e:
         for p in e.problems:
             Console(stderr=True).print(str(p), markup=False, highlight=False)
-        Console(stderr=True).print("The content is invalid; fix it and start again.",
-                                   style="bold red")
+        Console(stderr=True).print(
+            "The content is invalid; fix it and start again.", style="bold red"
+        )
         raise typer.Exit(1) from None
     owner = getpass.getuser() or "me"
     name = as_name or owner
@@ -89,15 +95,15 @@ def _lines(interactive: bool):  # type: ignore[no-untyped-def]
 
 
 def _guided_setup(out: Console, values: dict[str, str]) -> dict[str, str]:
-    out.print("First run: let's set up your study group (Enter keeps the default).",
-              style="bold")
-    values["track"] = Prompt.ask("Track", choices=["associate", "professional"],
-                                 default=values["track"], console=out)
-    values["start"] = Prompt.ask("Cohort start date (YYYY-MM-DD)", default=values["start"],
-                                 console=out)
+    out.print("First run: let's set up your study group (Enter keeps the default).", style="bold")
+    values["track"] = Prompt.ask(
+        "Track", choices=["associate", "professional"], default=values["track"], console=out
+    )
+    values["start"] = Prompt.ask(
+        "Cohort start date (YYYY-MM-DD)", default=values["start"], console=out
+    )
     values["tz"] = Prompt.ask("Timezone (Area/City)", default=values["tz"], console=out)
-    values["time"] = Prompt.ask("Daily question time (HH:MM)", default=values["time"],
-                                console=out)
+    values["time"] = Prompt.ask("Daily question time (HH:MM)", default=values["time"], console=out)
     exam = Prompt.ask("Exam date (YYYY-MM-DD, blank for none)", default="", console=out)
     if exam.strip():
         values["exam"] = exam.strip()

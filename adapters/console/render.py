@@ -76,8 +76,9 @@ def render(reply: Reply, image_dir: Path, channel: str = "study-group") -> Rende
         Visibility.DM: "direct message from studybot",
     }[reply.visibility]
     style = {"#": "blue", "o": "grey50", "d": "magenta"}[title[0]]
-    return Rendered(Panel(Group(*parts), title=title, title_align="left", border_style=style),
-                    buttons)
+    return Rendered(
+        Panel(Group(*parts), title=title, title_align="left", border_style=style), buttons
+    )
 
 
 def _block(block: Block, buttons: list[Button], image_dir: Path) -> RenderableType:
@@ -100,8 +101,11 @@ def _block(block: Block, buttons: list[Button], image_dir: Path) -> RenderableTy
         line = Text()
         for b in block.buttons:
             buttons.append(b)
-            style = "bold green" if b.style is ButtonStyle.PRIMARY else (
-                "bold red" if b.style is ButtonStyle.DANGER else "bold")
+            style = (
+                "bold green"
+                if b.style is ButtonStyle.PRIMARY
+                else ("bold red" if b.style is ButtonStyle.DANGER else "bold")
+            )
             line.append(f"[{len(buttons)}] ", style="yellow")
             line.append(b.label, style=style)
             line.append("   ")

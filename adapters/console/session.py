@@ -48,8 +48,14 @@ def system_timezone() -> str:
 class ConsoleSession:
     def __init__(self, bot: StudyBot, name: str, *, is_admin: bool) -> None:
         self.bot = bot
-        self.who = Who(platform="console", workspace_id=WORKSPACE, channel_id=CHANNEL,
-                       user_id=user_id_for(name), display_name=name, is_admin=is_admin)
+        self.who = Who(
+            platform="console",
+            workspace_id=WORKSPACE,
+            channel_id=CHANNEL,
+            user_id=user_id_for(name),
+            display_name=name,
+            is_admin=is_admin,
+        )
         self.buttons: list[Button] = []
 
     def has_group(self) -> bool:
@@ -94,5 +100,10 @@ class ConsoleSession:
 
 
 def default_setup(today: date) -> dict[str, str]:
-    return {"track": "associate", "start": today.isoformat(), "tz": system_timezone(),
-            "time": "09:00", "days": "mon,tue,wed,thu,fri"}
+    return {
+        "track": "associate",
+        "start": today.isoformat(),
+        "tz": system_timezone(),
+        "time": "09:00",
+        "days": "mon,tue,wed,thu,fri",
+    }

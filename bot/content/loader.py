@@ -94,7 +94,7 @@ class _Reader:
             self.add(path, 0, "-", "file is missing")
             return None
         try:
-            return yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)  # noqa: S506
+            return yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)
         except yaml.MarkedYAMLError as e:
             mark = e.problem_mark or e.context_mark
             line = mark.line + 1 if mark else 0
@@ -113,9 +113,7 @@ class _Reader:
                 self.add(path, line, ident, f"{loc}: {err['msg']}" if loc else err["msg"])
             return None
 
-    def models(
-        self, cls: type[M], raws: Any, path: Path, what: str, key: str = "id"
-    ) -> list[M]:
+    def models(self, cls: type[M], raws: Any, path: Path, what: str, key: str = "id") -> list[M]:
         if raws is None:
             return []
         if not isinstance(raws, list):

@@ -18,6 +18,7 @@ from bot.commands import PERIODS, SLASH
 from bot.errors import UserError
 from bot.schedule import streak
 from bot.seam import (
+    Block,
     Button,
     Buttons,
     Context,
@@ -80,7 +81,8 @@ def standings(ctx: Ctx, g: Group, period: str) -> list[Row]:
         func.count(),
     ).where(Answer.group_id == g.id, Answer.local_date <= end)
     quiz = select(QuizAnswer.user_id, func.sum(QuizAnswer.points)).where(
-        QuizAnswer.group_id == g.id, QuizAnswer.local_date <= end)
+        QuizAnswer.group_id == g.id, QuizAnswer.local_date <= end
+    )
     if start is not None:
         daily = daily.where(Answer.local_date >= start)
         quiz = quiz.where(QuizAnswer.local_date >= start)
@@ -95,9 +97,10 @@ def standings(ctx: Ctx, g: Group, period: str) -> list[Row]:
     streaks = _streaks(ctx, g, list(rows), tzs)
     for uid, r in rows.items():
         r.streak = streaks.get(uid, 0)
-    ordered = sorted(rows.values(),
-                     key=lambda r: (-r.points, -r.correct, -(r.accuracy or 0), r.name.lower(),
-                                    r.external_id))
+    ordered = sorted(
+        rows.values(),
+        key=lambda r: (-r.points, -r.correct, -(r.accuracy or 0), r.name.lower(), r.external_id),
+    )
     for i, r in enumerate(ordered, 1):
         r.rank = i
     return ordered
@@ -110,28 +113,44 @@ def _streaks(ctx: Ctx, g: Group, user_ids: list[int], tzs: Mapping[int, str]) ->
     answered: dict[int, set[date]] = defaultdict(set)
     for uid, d in ctx.s.execute(
         select(Answer.user_id, Answer.local_date).where(
-            Answer.group_id == g.id, Answer.local_date >= since)
+            Answer.group_id == g.id, Answer.local_date >= since
+        )
     ):
         answered[uid].add(d)
     aways: dict[int, list[tuple[date, date]]] = defaultdict(list)
     for uid, a, b in ctx.s.execute(
         select(Away.user_id, Away.start_date, Away.end_date).where(
-            Away.user_id.in_(user_ids), Away.end_date >= since)
+            Away.user_id.in_(user_ids), Away.end_date >= since
+        )
     ):
         aways[uid].append((a, b))
     return {
-        uid: streak(answered[uid], local_today(tzs[uid], ctx.now), g.post_days,
-                    g.skip_dates or [], aways[uid], since)
+        uid: streak(
+            answered[uid],
+            local_today(tzs[uid], ctx.now),
+            g.post_days,
+            g.skip_dates or [],
+            aways[uid],
+            since,
+        )
         for uid in user_ids
     }
 
 
 def member_streak(ctx: Ctx, g: Group, user_id: int) -> int:
     since = max(g.start_date, ctx.today() - timedelta(days=STREAK_LOOKBACK_DAYS))
-    dates = set(ctx.s.scalars(select(Answer.local_date).where(
-        Answer.group_id == g.id, Answer.user_id == user_id, Answer.local_date >= since)))
-    aways = ctx.s.execute(select(Away.start_date, Away.end_date).where(
-        Away.user_id == user_id, Away.end_date >= since)).all()
+    dates = set(
+        ctx.s.scalars(
+            select(Answer.local_date).where(
+                Answer.group_id == g.id, Answer.user_id == user_id, Answer.local_date >= since
+            )
+        )
+    )
+    aways = ctx.s.execute(
+        select(Away.start_date, Away.end_date).where(
+            Away.user_id == user_id, Away.end_date >= since
+        )
+    ).all()
     return streak(dates, ctx.today(), g.post_days, g.skip_dates or [], list(aways), since)
 
 
@@ -159,18 +178,30 @@ def board_page(ctx: Ctx, period: str, page: int) -> Reply:
     pages = max(1, -(-len(rows) // PAGE))
     page = min(max(1, page), pages)
     shown = rows[(page - 1) * PAGE : page * PAGE]
-    blocks: list = [Heading(f"Leaderboard · {PERIOD_TITLE[period]}{since}")]
+    blocks: list[Block] = [Heading(f"Leaderboard · {PERIOD_TITLE[period]}{since}")]
     if not rows or all(r.answered == 0 and r.points == 0 for r in rows):
-        blocks.append(Paragraph(text("No points yet in this period. Answer ",
-                                     bold(f"{SLASH} today"), " to get on the board.")))
+        blocks.append(
+            Paragraph(
+                text(
+                    "No points yet in this period. Answer ",
+                    bold(f"{SLASH} today"),
+                    " to get on the board.",
+                )
+            )
+        )
         return Reply.of(*blocks)
     blocks.append(Paragraph(_lines(shown, ctx.who.user_id)))
     me = next((r for r in rows if r.external_id == ctx.who.user_id), None)
     if me is not None and me not in shown:
         blocks.append(Context(text(f"You: #{me.rank} of {len(rows)} · {me.points} pts")))
-    blocks.append(Context(text(
-        f"Page {page} of {pages} · points from correct first answers to the daily question; "
-        "quizzes add at most 5 a day.")))
+    blocks.append(
+        Context(
+            text(
+                f"Page {page} of {pages} · points from correct first answers to the daily "
+                "question; quizzes add at most 5 a day."
+            )
+        )
+    )
     nav = []
     if page > 1:
         nav.append(Button("◀ Previous", BOARD, f"{period}:{page - 1}"))

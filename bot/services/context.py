@@ -34,16 +34,18 @@ class Ctx:
     @property
     def workspace(self) -> Workspace:
         if self._workspace is None:
-            self._workspace = ensure_workspace(self.s, self.who.platform, self.who.workspace_id,
-                                               self.now)
+            self._workspace = ensure_workspace(
+                self.s, self.who.platform, self.who.workspace_id, self.now
+            )
         return self._workspace
 
     @property
     def user(self) -> User:
         """The caller's user row, created on first contact; the display name is kept fresh."""
         if self._user is None:
-            self._user = ensure_user(self.s, self.workspace.id, self.who.user_id,
-                                     self.who.display_name, self.now)
+            self._user = ensure_user(
+                self.s, self.workspace.id, self.who.user_id, self.who.display_name, self.now
+            )
         return self._user
 
     @property
@@ -70,8 +72,9 @@ class Ctx:
     def membership(self) -> Membership | None:
         g = self.require_group()
         return self.s.scalar(
-            select(Membership).where(Membership.group_id == g.id,
-                                     Membership.user_id == self.user.id)
+            select(Membership).where(
+                Membership.group_id == g.id, Membership.user_id == self.user.id
+            )
         )
 
     def is_member(self) -> bool:
@@ -88,8 +91,13 @@ class Ctx:
             insert_ignore(
                 self.s,
                 Membership,
-                {"workspace_id": self.workspace.id, "group_id": g.id, "user_id": self.user.id,
-                 "active": True, "joined_at": self.now},
+                {
+                    "workspace_id": self.workspace.id,
+                    "group_id": g.id,
+                    "user_id": self.user.id,
+                    "active": True,
+                    "joined_at": self.now,
+                },
                 ["group_id", "user_id"],
             )
             m = self.membership()
@@ -128,27 +136,37 @@ class Ctx:
 
 def ensure_workspace(s: Session, platform: str, external_id: str, now: datetime) -> Workspace:
     """Select first; insert (racing safely on the unique key) only on first contact."""
-    q = select(Workspace).where(Workspace.platform == platform,
-                                Workspace.external_id == external_id)
+    q = select(Workspace).where(
+        Workspace.platform == platform, Workspace.external_id == external_id
+    )
     ws = s.scalar(q)
     if ws is None:
-        insert_ignore(s, Workspace, {"platform": platform, "external_id": external_id,
-                                     "created_at": now}, ["platform", "external_id"])
+        insert_ignore(
+            s,
+            Workspace,
+            {"platform": platform, "external_id": external_id, "created_at": now},
+            ["platform", "external_id"],
+        )
         ws = s.scalar(q)
     assert ws is not None
     return ws
 
 
-def ensure_user(s: Session, workspace_id: int, external_id: str, name: str,
-                now: datetime) -> User:
+def ensure_user(s: Session, workspace_id: int, external_id: str, name: str, now: datetime) -> User:
     q = select(User).where(User.workspace_id == workspace_id, User.external_id == external_id)
     user = s.scalar(q)
     if user is None:
         insert_ignore(
             s,
             User,
-            {"workspace_id": workspace_id, "external_id": external_id,
-             "display_name": name[:200], "tz": None, "dm_enabled": True, "created_at": now},
+            {
+                "workspace_id": workspace_id,
+                "external_id": external_id,
+                "display_name": name[:200],
+                "tz": None,
+                "dm_enabled": True,
+                "created_at": now,
+            },
             ["workspace_id", "external_id"],
         )
         user = s.scalar(q)

@@ -29,8 +29,9 @@ def points_for(q: Question) -> int:
     return POINTS.get(q.difficulty, 10)
 
 
-def pick_question(content: Content, s: Session, group: Group, day: date,
-                  excluded: frozenset[str] = frozenset()) -> Question:
+def pick_question(
+    content: Content, s: Session, group: Group, day: date, excluded: frozenset[str] = frozenset()
+) -> Question:
     """Choose deterministically: least-used questions of the track first (so nothing repeats
     until the bank is used up), the current phase's questions among them, then a hash of
     group, date and id."""
@@ -47,8 +48,9 @@ def pick_question(content: Content, s: Session, group: Group, day: date,
     least = min(used.get(q.id, 0) for q in bank)
     pool = [q for q in bank if used.get(q.id, 0) == least]
     phase = calendar(content.phases, group.start_date, group.exam_date).phase_number_at(day)
-    preferred = ([q for q in pool if q.phase == phase]
-                 or [q for q in pool if q.phase <= phase] or pool)
+    preferred = (
+        [q for q in pool if q.phase == phase] or [q for q in pool if q.phase <= phase] or pool
+    )
 
     def rank(q: Question) -> str:
         return hashlib.sha256(f"{group.id}:{day.isoformat()}:{q.id}".encode()).hexdigest()
@@ -58,16 +60,22 @@ def pick_question(content: Content, s: Session, group: Group, day: date,
 
 def daily_for(ctx: Ctx, group: Group, day: date) -> DailyQuestion:
     """The group's question for a local date, created once (the unique key settles races)."""
-    q = select(DailyQuestion).where(DailyQuestion.group_id == group.id,
-                                    DailyQuestion.local_date == day)
+    q = select(DailyQuestion).where(
+        DailyQuestion.group_id == group.id, DailyQuestion.local_date == day
+    )
     row = ctx.s.scalar(q)
     if row is None:
         chosen = pick_question(ctx.content, ctx.s, group, day)
         insert_ignore(
             ctx.s,
             DailyQuestion,
-            {"workspace_id": group.workspace_id, "group_id": group.id, "local_date": day,
-             "question_id": chosen.id, "created_at": ctx.now},
+            {
+                "workspace_id": group.workspace_id,
+                "group_id": group.id,
+                "local_date": day,
+                "question_id": chosen.id,
+                "created_at": ctx.now,
+            },
             ["group_id", "local_date"],
         )
         row = ctx.s.scalar(q)
@@ -78,8 +86,9 @@ def daily_for(ctx: Ctx, group: Group, day: date) -> DailyQuestion:
 def question_of(ctx: Ctx, daily: DailyQuestion) -> Question:
     q = ctx.content.by_id.get(daily.question_id)
     if q is None:
-        raise UserError("That question has been retired from the bank. Try "
-                        f"`{SLASH} quiz` for practice.")
+        raise UserError(
+            f"That question has been retired from the bank. Try `{SLASH} quiz` for practice."
+        )
     return q
 
 
@@ -92,17 +101,24 @@ def today(ctx: Ctx, _args: Mapping[str, str]) -> Reply:
         return Reply.message(
             f"No question today ({fmt_date(day)}): this group posts on "
             f"{days_label(g.post_days)}. The next one is on {fmt_date(nxt)}. Practise with ",
-            code(f"{SLASH} quiz"), ".",
+            code(f"{SLASH} quiz"),
+            ".",
         )
     daily = daily_for(ctx, g, day)
     q = question_of(ctx, daily)
-    mine = ctx.s.scalar(select(Answer).where(Answer.daily_id == daily.id,
-                                             Answer.user_id == ctx.user.id))
+    mine = ctx.s.scalar(
+        select(Answer).where(Answer.daily_id == daily.id, Answer.user_id == ctx.user.id)
+    )
     title = f"Question of the day · {fmt_date(day)}"
     if mine is not None:
         blocks = qv.question_blocks(ctx.content, q, title, "d", str(daily.id), buttons=False)
-        blocks += qv.feedback_blocks(q, mine.choice, mine.correct, mine.points,
-                                     extra=f"You answered on {fmt_date(mine.local_date)}.")
+        blocks += qv.feedback_blocks(
+            q,
+            mine.choice,
+            mine.correct,
+            mine.points,
+            extra=f"You answered on {fmt_date(mine.local_date)}.",
+        )
         return Reply.of(*blocks)
     blocks = qv.question_blocks(ctx.content, q, title, "d", str(daily.id))
     if joined:
@@ -142,27 +158,39 @@ def answer(ctx: Ctx, ref: qv.AnswerRef) -> Reply:
     if daily.local_date > today:
         raise UserError(f"That question opens on {fmt_date(daily.local_date)}.")
     if daily.local_date < today - timedelta(days=ANSWER_WINDOW_DAYS):
-        raise UserError(f"The question of {fmt_date(daily.local_date)} is closed. Today's is "
-                        f"at `{SLASH} today`.")
+        raise UserError(
+            f"The question of {fmt_date(daily.local_date)} is closed. Today's is "
+            f"at `{SLASH} today`."
+        )
     correct = q.is_correct(ref.selection)
     pts = points_for(q) if correct else 0
     inserted = insert_ignore(
         ctx.s,
         Answer,
-        {"workspace_id": g.workspace_id, "group_id": g.id, "daily_id": daily.id,
-         "user_id": ctx.user.id, "question_id": q.id, "choice": ref.selection,
-         "correct": correct, "points": pts, "local_date": daily.local_date,
-         "answered_at": ctx.now},
+        {
+            "workspace_id": g.workspace_id,
+            "group_id": g.id,
+            "daily_id": daily.id,
+            "user_id": ctx.user.id,
+            "question_id": q.id,
+            "choice": ref.selection,
+            "correct": correct,
+            "points": pts,
+            "local_date": daily.local_date,
+            "answered_at": ctx.now,
+        },
         ["daily_id", "user_id"],
     )
     if not inserted:
-        first = ctx.s.scalar(select(Answer).where(Answer.daily_id == daily.id,
-                                                  Answer.user_id == ctx.user.id))
+        first = ctx.s.scalar(
+            select(Answer).where(Answer.daily_id == daily.id, Answer.user_id == ctx.user.id)
+        )
         assert first is not None
         verdict = "right" if first.correct else "not right"
         return Reply.message(
             f"You already answered {first.choice} ({verdict}); only your first answer counts. ",
-            code(f"{SLASH} quiz"), " has more practice.",
+            code(f"{SLASH} quiz"),
+            " has more practice.",
         )
     streak = member_streak(ctx, g, ctx.user.id)
     extra = f"Streak: {streak} day{'s' if streak != 1 else ''}."

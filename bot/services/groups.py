@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import time, timedelta
+from typing import Any
 
 from sqlalchemy import select
 
@@ -68,9 +69,16 @@ def setup(ctx: Ctx, args: Mapping[str, str]) -> Reply:
         ctx._group, ctx._group_loaded = g, True
         ctx.ensure_member()
     else:
-        mapping = {"track": "track", "start": "start_date", "tz": "tz", "time": "post_time",
-                   "days": "post_days", "exam": "exam_date", "leads": "leads",
-                   "skip": "skip_dates"}
+        mapping = {
+            "track": "track",
+            "start": "start_date",
+            "tz": "tz",
+            "time": "post_time",
+            "days": "post_days",
+            "exam": "exam_date",
+            "leads": "leads",
+            "skip": "skip_dates",
+        }
         for key, attr in mapping.items():
             if key in values:
                 setattr(g, attr, values[key])
@@ -85,14 +93,15 @@ def setup(ctx: Ctx, args: Mapping[str, str]) -> Reply:
     return Reply(reply.blocks, Visibility.CHANNEL if created else Visibility.EPHEMERAL)
 
 
-def _parse_settings(args: Mapping[str, str]) -> dict[str, object]:
-    v: dict[str, object] = {}
+def _parse_settings(args: Mapping[str, str]) -> dict[str, Any]:
+    v: dict[str, Any] = {}
     for key, raw in args.items():
         raw = raw.strip()
         if key == "track":
             if raw.lower() not in TRACKS:
-                raise UserError(f"Unknown track {raw!r}. Use track=associate or "
-                                "track=professional.")
+                raise UserError(
+                    f"Unknown track {raw!r}. Use track=associate or track=professional."
+                )
             v["track"] = raw.lower()
         elif key == "start":
             v["start"] = parse_date(raw, "start date")
@@ -115,14 +124,17 @@ def _parse_settings(args: Mapping[str, str]) -> dict[str, object]:
             if raw.lower() in ("none", ""):
                 v["skip"] = []
             else:
-                dates = sorted({parse_date(x, "skip date").isoformat()
-                                for x in raw.split(",") if x.strip()})
+                dates = sorted(
+                    {parse_date(x, "skip date").isoformat() for x in raw.split(",") if x.strip()}
+                )
                 if len(dates) > MAX_SKIPS:
                     raise UserError(f"At most {MAX_SKIPS} skip dates; got {len(dates)}.")
                 v["skip"] = dates
         else:
-            raise UserError(f"Unknown setting {key!r}. Accepted: track, start, tz, time, days, "
-                            "exam, leads, skip.")
+            raise UserError(
+                f"Unknown setting {key!r}. Accepted: track, start, tz, time, days, "
+                "exam, leads, skip."
+            )
     return v
 
 
@@ -141,19 +153,32 @@ def settings_reply(ctx: Ctx, g: Group, title: str) -> Reply:
         fields.append(Field("Leads", text(", ".join(g.leads))))
     if g.skip_dates:
         fields.append(Field("Skip dates", text(", ".join(g.skip_dates))))
-    hint = text("Change any value with ", code(f"{SLASH} setup key=value"), ", e.g. ",
-                code("time=08:30"), ". Members join with ", code(f"{SLASH} join"), ".")
+    hint = text(
+        "Change any value with ",
+        code(f"{SLASH} setup key=value"),
+        ", e.g. ",
+        code("time=08:30"),
+        ". Members join with ",
+        code(f"{SLASH} join"),
+        ".",
+    )
     return Reply.of(Heading(title), Fields(tuple(fields)), Context(hint))
 
 
 def join(ctx: Ctx, _args: Mapping[str, str]) -> Reply:
     ctx.require_group()
     if not ctx.ensure_member():
-        return Reply.message("You are already in this study group. Try ", code(f"{SLASH} today"),
-                             ".")
+        return Reply.message(
+            "You are already in this study group. Try ", code(f"{SLASH} today"), "."
+        )
     return Reply.message(
-        "Welcome to the study group, ", bold(ctx.who.display_name), "! Start with ",
-        code(f"{SLASH} today"), " and see the plan with ", code(f"{SLASH} plan"), ".",
+        "Welcome to the study group, ",
+        bold(ctx.who.display_name),
+        "! Start with ",
+        code(f"{SLASH} today"),
+        " and see the plan with ",
+        code(f"{SLASH} plan"),
+        ".",
     )
 
 
@@ -163,8 +188,11 @@ def leave(ctx: Ctx, _args: Mapping[str, str]) -> Reply:
     if m is None or not m.active:
         return Reply.message("You are not in this study group.")
     m.active = False
-    return Reply.message("You left the study group. Your answers and points are kept; ",
-                         code(f"{SLASH} join"), " brings you back.")
+    return Reply.message(
+        "You left the study group. Your answers and points are kept; ",
+        code(f"{SLASH} join"),
+        " brings you back.",
+    )
 
 
 def set_tz(ctx: Ctx, args: Mapping[str, str]) -> Reply:
@@ -172,15 +200,19 @@ def set_tz(ctx: Ctx, args: Mapping[str, str]) -> Reply:
     ctx.ensure_member()
     raw = args.get("timezone", "").strip()
     if not raw:
-        raise UserError(f"Give a timezone: `{SLASH} tz Area/City`, e.g. Europe/Berlin, or "
-                        f"`{SLASH} tz group` to follow the group's ({g.tz}).")
+        raise UserError(
+            f"Give a timezone: `{SLASH} tz Area/City`, e.g. Europe/Berlin, or "
+            f"`{SLASH} tz group` to follow the group's ({g.tz})."
+        )
     if raw.lower() == "group":
         ctx.user.tz = None
-        return Reply.message("Your streak and today's question follow the group's timezone, ",
-                             bold(g.tz), ".")
+        return Reply.message(
+            "Your streak and today's question follow the group's timezone, ", bold(g.tz), "."
+        )
     ctx.user.tz = parse_tz(raw)
-    return Reply.message("Your timezone is now ", bold(ctx.user.tz),
-                         ": your streak and today's question follow it.")
+    return Reply.message(
+        "Your timezone is now ", bold(ctx.user.tz), ": your streak and today's question follow it."
+    )
 
 
 def away(ctx: Ctx, args: Mapping[str, str]) -> Reply:
@@ -190,8 +222,9 @@ def away(ctx: Ctx, args: Mapping[str, str]) -> Reply:
     today = ctx.today()
     user = ctx.user
     # End any pause that is still running today or later; past pauses stay for old streaks.
-    current = ctx.s.scalars(select(Away).where(Away.user_id == user.id,
-                                               Away.end_date >= today)).all()
+    current = ctx.s.scalars(
+        select(Away).where(Away.user_id == user.id, Away.end_date >= today)
+    ).all()
     for a in current:
         if a.start_date >= today:
             ctx.s.delete(a)
@@ -200,10 +233,11 @@ def away(ctx: Ctx, args: Mapping[str, str]) -> Reply:
     if n == 0:
         return Reply.message("Welcome back: your pause has ended.")
     end = today + timedelta(days=n - 1)
-    ctx.s.add(Away(workspace_id=ctx.workspace.id, user_id=user.id, start_date=today,
-                   end_date=end))
+    ctx.s.add(Away(workspace_id=ctx.workspace.id, user_id=user.id, start_date=today, end_date=end))
     return Reply.message(
-        "Enjoy the break. Your streak is paused through ", bold(fmt_date(end)),
-        f" ({n} day{'s' if n != 1 else ''}); ", code(f"{SLASH} away 0"), " ends it early.",
+        "Enjoy the break. Your streak is paused through ",
+        bold(fmt_date(end)),
+        f" ({n} day{'s' if n != 1 else ''}); ",
+        code(f"{SLASH} away 0"),
+        " ends it early.",
     )
-

@@ -41,8 +41,11 @@ def help_(ctx: Ctx, args: Mapping[str, str]) -> Reply:
             guess = closest(name)
             hint = f" Did you mean `{guess}`?" if guess else ""
             raise UserError(f"No command {name!r}.{hint} `{SLASH} help` lists them all.")
-        blocks: list[Block] = [Heading(f"{SLASH} {cmd.name}"), Paragraph(text(cmd.summary)),
-                               Paragraph(text("Usage: ", code(cmd.usage())))]
+        blocks: list[Block] = [
+            Heading(f"{SLASH} {cmd.name}"),
+            Paragraph(text(cmd.summary)),
+            Paragraph(text("Usage: ", code(cmd.usage()))),
+        ]
         if cmd.params:
             blocks.append(Fields(tuple(Field(p.name, text(p.help)) for p in cmd.params)))
         if cmd.details:
@@ -56,8 +59,11 @@ def help_(ctx: Ctx, args: Mapping[str, str]) -> Reply:
         if i:
             lines.append(Span("\n"))
         lines += [code(c.usage()), Span(f" — {c.summary}")]
-    return Reply.of(Heading("Study bot commands"), Paragraph(tuple(lines)),
-                    Context(text(f"{SLASH} help <command> shows one command in detail.")))
+    return Reply.of(
+        Heading("Study bot commands"),
+        Paragraph(tuple(lines)),
+        Context(text(f"{SLASH} help <command> shows one command in detail.")),
+    )
 
 
 def _joined(spans: list[Span], sep: str = " · ") -> list[Span]:
@@ -79,16 +85,29 @@ def pace(ctx: Ctx, cal: Calendar) -> str | None:
     items = [it.id.upper() for ph in ctx.content.phases for it in ph.checklist]
     if not items:
         return None
-    members = ctx.s.scalar(select(func.count()).select_from(Membership).where(
-        Membership.group_id == g.id, Membership.active.is_(True))) or 0
+    members = (
+        ctx.s.scalar(
+            select(func.count())
+            .select_from(Membership)
+            .where(Membership.group_id == g.id, Membership.active.is_(True))
+        )
+        or 0
+    )
     if members == 0:
         return None
-    marks = ctx.s.scalar(
-        select(func.count()).select_from(ChecklistMark)
-        .join(Membership, Membership.user_id == ChecklistMark.user_id)
-        .where(Membership.group_id == g.id, Membership.active.is_(True),
-               ChecklistMark.item_id.in_(items))
-    ) or 0
+    marks = (
+        ctx.s.scalar(
+            select(func.count())
+            .select_from(ChecklistMark)
+            .join(Membership, Membership.user_id == ChecklistMark.user_id)
+            .where(
+                Membership.group_id == g.id,
+                Membership.active.is_(True),
+                ChecklistMark.item_id.in_(items),
+            )
+        )
+        or 0
+    )
     done = marks / (members * len(items))
     today = ctx.group_today()
     if today < cal.start:
@@ -112,8 +131,9 @@ def plan(ctx: Ctx, _args: Mapping[str, str]) -> Reply:
     checked = checked_items(ctx.s, ctx.user.id)
     track = ctx.track()
     blocks: list[Block] = [Heading(f"Study plan · {track.name}")]
-    intro = (f"Cohort start {fmt_date(cal.start)}; plan ends "
-             f"{fmt_date(cal.end - timedelta(days=1))}.")
+    intro = (
+        f"Cohort start {fmt_date(cal.start)}; plan ends {fmt_date(cal.end - timedelta(days=1))}."
+    )
     if g.exam_date:
         days_left = (g.exam_date - today).days
         intro += f" Exam {fmt_date(g.exam_date)} ({days_left} days away)."
@@ -144,9 +164,15 @@ def plan(ctx: Ctx, _args: Mapping[str, str]) -> Reply:
         blocks.append(Context(text("The plan's phases are over: time for mock exams and review.")))
     if g.exam_date:
         if cal.compressed:
-            blocks.append(Context(text(
-                f"The exam date leaves {(g.exam_date - g.start_date).days} days; the plan needs "
-                f"at least {cal.min_days}. Each phase runs at its shortest: expect a fast pace.")))
+            blocks.append(
+                Context(
+                    text(
+                        f"The exam date leaves {(g.exam_date - g.start_date).days} days; the "
+                        f"plan needs at least {cal.min_days}. Each phase runs at its shortest: "
+                        "expect a fast pace."
+                    )
+                )
+            )
         note = pace(ctx, cal)
         if note:
             blocks.append(Context(text(note)))
@@ -172,8 +198,17 @@ def checklist(ctx: Ctx, _args: Mapping[str, str]) -> Reply:
             box = "☑" if it.id.upper() in checked else "☐"
             lines += [Span(f"{box} "), code(it.id), Span(f" {it.text}")]
         blocks.append(Paragraph(tuple(lines)))
-    blocks.append(Context(text("Tick one with ", code(f"{SLASH} check P1-2"), "; the phase items "
-                               "are in ", code(f"{SLASH} plan"), ".")))
+    blocks.append(
+        Context(
+            text(
+                "Tick one with ",
+                code(f"{SLASH} check P1-2"),
+                "; the phase items are in ",
+                code(f"{SLASH} plan"),
+                ".",
+            )
+        )
+    )
     return Reply.of(*blocks)
 
 
@@ -193,9 +228,17 @@ def check(ctx: Ctx, args: Mapping[str, str]) -> Reply:
     ctx.require_group()
     ctx.ensure_member()
     item_id, where, label = _item(ctx, args)
-    new = insert_ignore(ctx.s, ChecklistMark,
-                        {"workspace_id": ctx.workspace.id, "user_id": ctx.user.id,
-                         "item_id": item_id, "checked_at": ctx.now}, ["user_id", "item_id"])
+    new = insert_ignore(
+        ctx.s,
+        ChecklistMark,
+        {
+            "workspace_id": ctx.workspace.id,
+            "user_id": ctx.user.id,
+            "item_id": item_id,
+            "checked_at": ctx.now,
+        },
+        ["user_id", "item_id"],
+    )
     state = "Ticked" if new else "Already ticked"
     return Reply.message(f"☑ {state}: ", code(item_id), f" {label} ({where}).")
 
@@ -204,8 +247,11 @@ def uncheck(ctx: Ctx, args: Mapping[str, str]) -> Reply:
     ctx.require_group()
     ctx.ensure_member()
     item_id, where, label = _item(ctx, args)
-    mark = ctx.s.scalar(select(ChecklistMark).where(ChecklistMark.user_id == ctx.user.id,
-                                                    ChecklistMark.item_id == item_id))
+    mark = ctx.s.scalar(
+        select(ChecklistMark).where(
+            ChecklistMark.user_id == ctx.user.id, ChecklistMark.item_id == item_id
+        )
+    )
     if mark is None:
         return Reply.message("☐ Not ticked: ", code(item_id), f" {label}.")
     ctx.s.delete(mark)
@@ -225,9 +271,13 @@ def resources(ctx: Ctx, args: Mapping[str, str]) -> Reply:
         items = [r for r in items if area.id in r.areas]
         title += f" · {area.name}"
     blocks: list[Block] = [Heading(title)]
-    kinds = {"docs": "Official documentation", "mlflow": "MLflow documentation",
-             "academy": "Databricks Academy", "community": "Community forums",
-             "practice": "Practice-question threads"}
+    kinds = {
+        "docs": "Official documentation",
+        "mlflow": "MLflow documentation",
+        "academy": "Databricks Academy",
+        "community": "Community forums",
+        "practice": "Practice-question threads",
+    }
     for kind, label in kinds.items():
         chosen = [r for r in items if r.kind == kind]
         if not chosen:
@@ -239,6 +289,13 @@ def resources(ctx: Ctx, args: Mapping[str, str]) -> Reply:
                 lines.append(Span(f" — {r.note}"))
         blocks.append(Paragraph(tuple(lines)))
     if not area_id:
-        blocks.append(Context(text("Areas: " + ", ".join(a.id for a in c.areas) + ". ",
-                                   code(f"{SLASH} resources mlflow"), " narrows the list.")))
+        blocks.append(
+            Context(
+                text(
+                    "Areas: " + ", ".join(a.id for a in c.areas) + ". ",
+                    code(f"{SLASH} resources mlflow"),
+                    " narrows the list.",
+                )
+            )
+        )
     return Reply.of(*blocks)

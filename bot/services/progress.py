@@ -29,6 +29,7 @@ from bot.services.context import Ctx
 from bot.services.plan import checked_items
 from bot.store.models import Answer, QuizAnswer
 
+
 def progress(ctx: Ctx, _args: Mapping[str, str]) -> Reply:
     g = ctx.require_group()
     ctx.ensure_member()
@@ -38,10 +39,16 @@ def progress(ctx: Ctx, _args: Mapping[str, str]) -> Reply:
     uid = ctx.user.id
 
     tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # domain -> [right, answered]
-    answers = ctx.s.execute(select(Answer.question_id, Answer.correct).where(
-        Answer.user_id == uid, Answer.group_id == g.id)).all()
-    quiz = ctx.s.execute(select(QuizAnswer.question_id, QuizAnswer.correct).where(
-        QuizAnswer.user_id == uid, QuizAnswer.group_id == g.id)).all()
+    answers = ctx.s.execute(
+        select(Answer.question_id, Answer.correct).where(
+            Answer.user_id == uid, Answer.group_id == g.id
+        )
+    ).all()
+    quiz = ctx.s.execute(
+        select(QuizAnswer.question_id, QuizAnswer.correct).where(
+            QuizAnswer.user_id == uid, QuizAnswer.group_id == g.id
+        )
+    ).all()
     for qid, correct in [*answers, *quiz]:
         q = ctx.content.by_id.get(qid)
         if q is None or q.track != track.id:
@@ -56,8 +63,10 @@ def progress(ctx: Ctx, _args: Mapping[str, str]) -> Reply:
     blocks: list[Block] = [Heading(f"Your progress · {ctx.who.display_name}")]
     span = cal.at(today)
     if span is not None:
-        where = (f"Phase {span.phase.number} ({span.phase.name}), week "
-                 f"{cal.week_in_phase(today)} of {span.phase.weeks_min}–{span.phase.weeks_max}")
+        where = (
+            f"Phase {span.phase.number} ({span.phase.name}), week "
+            f"{cal.week_in_phase(today)} of {span.phase.weeks_min}–{span.phase.weeks_max}"
+        )
     elif today < cal.start:
         where = f"The cohort starts on {cal.start:%d %b %Y}"
     else:
@@ -72,17 +81,22 @@ def progress(ctx: Ctx, _args: Mapping[str, str]) -> Reply:
             Field("Daily accuracy", text(f"{acc} of {me.answered} answered")),
         ]
     if g.exam_date:
-        summary.append(Field("Exam", text(f"{g.exam_date:%d %b %Y} "
-                                          f"({(g.exam_date - today).days} days)")))
+        summary.append(
+            Field("Exam", text(f"{g.exam_date:%d %b %Y} ({(g.exam_date - today).days} days)"))
+        )
     blocks.append(Fields(tuple(summary)))
 
     phase_items = [it for ph in ctx.content.phases for it in ph.checklist]
     success = list(ctx.content.success)
     steps = [it for p in ctx.content.projects for it in p.steps]
-    for label, items in (("Phase checklists", phase_items), ("Success checklist", success),
-                         ("Practice projects", steps)):
-        blocks.append(ProgressBar(label, sum(1 for it in items if it.id.upper() in checked),
-                                  len(items)))
+    for label, items in (
+        ("Phase checklists", phase_items),
+        ("Success checklist", success),
+        ("Practice projects", steps),
+    ):
+        blocks.append(
+            ProgressBar(label, sum(1 for it in items if it.id.upper() in checked), len(items))
+        )
 
     lines: list[Span] = [bold("Accuracy by exam domain (your answers · exam weight)")]
     for d in track.domains:

@@ -48,8 +48,15 @@ class AnswerRef:
         return AnswerRef(parts[0], parts[1], sel)
 
 
-def question_blocks(content: Content, q: Question, title: str, kind: str, ref: str,
-                    selection: str = "", buttons: bool = True) -> list[Block]:
+def question_blocks(
+    content: Content,
+    q: Question,
+    title: str,
+    kind: str,
+    ref: str,
+    selection: str = "",
+    buttons: bool = True,
+) -> list[Block]:
     track = content.track(q.track)
     domain = track.domain(q.domain)
     lines: list[Span] = []
@@ -58,36 +65,53 @@ def question_blocks(content: Content, q: Question, title: str, kind: str, ref: s
             lines.append(Span("\n"))
         mark = "☑ " if letter in selection else ""
         lines.extend([bold(f"{mark}{letter}."), Span(f" {choice}")])
-    blocks: list[Block] = [Heading(title), Paragraph(text(q.prompt.strip())),
-                           Paragraph(tuple(lines))]
+    blocks: list[Block] = [
+        Heading(title),
+        Paragraph(text(q.prompt.strip())),
+        Paragraph(tuple(lines)),
+    ]
     if buttons:
         blocks.append(answer_buttons(q, kind, ref, selection))
-    how = ("Pick the letters, then Submit." if q.multi else "Answer with a button.")
-    blocks.append(Context(text(
-        f"{domain.name if domain else q.domain} · {DIFFICULTY.get(q.difficulty, '')} · ",
-        f"{q.id} · {how}")))
+    how = "Pick the letters, then Submit." if q.multi else "Answer with a button."
+    blocks.append(
+        Context(
+            text(
+                f"{domain.name if domain else q.domain} · {DIFFICULTY.get(q.difficulty, '')} · ",
+                f"{q.id} · {how}",
+            )
+        )
+    )
     return blocks
 
 
 def answer_buttons(q: Question, kind: str, ref: str, selection: str = "") -> Buttons:
     if not q.multi:
-        return Buttons(tuple(
-            Button(letter, ANSWER, AnswerRef(kind, ref, letter).encode())
-            for letter in q.letters()
-        ))
+        return Buttons(
+            tuple(
+                Button(letter, ANSWER, AnswerRef(kind, ref, letter).encode())
+                for letter in q.letters()
+            )
+        )
     row = []
     for letter in q.letters():
         toggled = "".join(sorted(set(selection) ^ {letter}))
         style = ButtonStyle.PRIMARY if letter in selection else ButtonStyle.DEFAULT
         label = f"☑ {letter}" if letter in selection else letter
         row.append(Button(label, TOGGLE, AnswerRef(kind, ref, toggled).encode(), style))
-    row.append(Button(f"Submit {selection or '…'}", ANSWER,
-                      AnswerRef(kind, ref, selection).encode(), ButtonStyle.PRIMARY))
+    row.append(
+        Button(
+            f"Submit {selection or '…'}",
+            ANSWER,
+            AnswerRef(kind, ref, selection).encode(),
+            ButtonStyle.PRIMARY,
+        )
+    )
     return Buttons(tuple(row))
 
 
-def feedback_blocks(q: Question, selection: str, correct: bool, points: int,
-                    extra: str = "") -> list[Block]:
+def feedback_blocks(
+    q: Question, selection: str, correct: bool, points: int, extra: str = ""
+) -> list[Block]:
     if correct:
         head = f"✅ Correct: {selection}" + (f"  (+{points} points)" if points else "")
     else:
@@ -103,8 +127,12 @@ def feedback_blocks(q: Question, selection: str, correct: bool, points: int,
         if i:
             refs.append(Span(" · "))
         refs.append(link(_ref_label(url), url))
-    blocks: list[Block] = [Heading(head), Paragraph(tuple(answer_lines)),
-                           Paragraph(text(q.explanation.strip())), Context(tuple(refs))]
+    blocks: list[Block] = [
+        Heading(head),
+        Paragraph(tuple(answer_lines)),
+        Paragraph(text(q.explanation.strip())),
+        Context(tuple(refs)),
+    ]
     if extra:
         blocks.append(Context(text(extra)))
     return blocks
@@ -121,5 +149,7 @@ def check_selection(q: Question, selection: str) -> None:
     if not selection or any(ch not in valid for ch in selection):
         raise UserError(f"Choose from {', '.join(valid)}.")
     if q.multi and len(selection) != len(q.answer):
-        raise UserError(f"This question needs {len(q.answer)} choices; you picked "
-                        f"{len(selection)}. Toggle the letters, then Submit.")
+        raise UserError(
+            f"This question needs {len(q.answer)} choices; you picked "
+            f"{len(selection)}. Toggle the letters, then Submit."
+        )

@@ -36,8 +36,9 @@ def quiz(ctx: Ctx, args: Mapping[str, str]) -> Reply:
         d = track.domain(domain.lower())
         if d is None:
             known = ", ".join(x.id for x in track.domains)
-            raise UserError(f"Unknown domain {domain!r} for the {track.id} track. Use one of: "
-                            f"{known}.")
+            raise UserError(
+                f"Unknown domain {domain!r} for the {track.id} track. Use one of: {known}."
+            )
         bank = [q for q in bank if q.domain == d.id]
     if not bank:
         raise UserError("There are no questions for that choice yet.")
@@ -48,8 +49,13 @@ def quiz(ctx: Ctx, args: Mapping[str, str]) -> Reply:
     rng.shuffle(unseen)
     rng.shuffle(seen_qs)
     picked = (unseen + seen_qs)[:n]
-    session = QuizSession(workspace_id=ctx.workspace.id, group_id=g.id, user_id=ctx.user.id,
-                          question_ids=[q.id for q in picked], created_at=ctx.now)
+    session = QuizSession(
+        workspace_id=ctx.workspace.id,
+        group_id=g.id,
+        user_id=ctx.user.id,
+        question_ids=[q.id for q in picked],
+        created_at=ctx.now,
+    )
     ctx.s.add(session)
     ctx.s.flush()
     return Reply.of(*_question(ctx, session, 0))
@@ -64,12 +70,12 @@ def _seen(ctx: Ctx) -> set[str]:
 def _session(ctx: Ctx, ref: str) -> tuple[QuizSession, int]:
     sid, _, pos = ref.partition(".")
     if not sid.isdigit() or not pos.isdigit():
-        raise UserError("That button is no longer valid. Start a new set with "
-                        f"`{SLASH} quiz`.")
+        raise UserError(f"That button is no longer valid. Start a new set with `{SLASH} quiz`.")
     session = ctx.s.get(QuizSession, int(sid))
     if session is None or session.user_id != ctx.user.id:
-        raise UserError(f"That practice set belongs to someone else. Start your own with "
-                        f"`{SLASH} quiz`.")
+        raise UserError(
+            f"That practice set belongs to someone else. Start your own with `{SLASH} quiz`."
+        )
     position = int(pos)
     if position >= len(session.question_ids):
         raise UserError("That practice set has no such question.")
@@ -100,27 +106,45 @@ def answer(ctx: Ctx, ref: qv.AnswerRef) -> Reply:
     qv.check_selection(q, ref.selection)
     today = ctx.today()
     correct = q.is_correct(ref.selection)
-    earned_today = ctx.s.scalar(
-        select(func.coalesce(func.sum(QuizAnswer.points), 0)).where(
-            QuizAnswer.user_id == ctx.user.id, QuizAnswer.group_id == session.group_id,
-            QuizAnswer.local_date == today)
-    ) or 0
+    earned_today = (
+        ctx.s.scalar(
+            select(func.coalesce(func.sum(QuizAnswer.points), 0)).where(
+                QuizAnswer.user_id == ctx.user.id,
+                QuizAnswer.group_id == session.group_id,
+                QuizAnswer.local_date == today,
+            )
+        )
+        or 0
+    )
     pts = QUIZ_POINT if correct and earned_today < QUIZ_DAILY_CAP else 0
     inserted = insert_ignore(
         ctx.s,
         QuizAnswer,
-        {"workspace_id": session.workspace_id, "group_id": session.group_id,
-         "session_id": session.id, "user_id": ctx.user.id, "position": position,
-         "question_id": q.id, "choice": ref.selection, "correct": correct, "points": pts,
-         "local_date": today, "answered_at": ctx.now},
+        {
+            "workspace_id": session.workspace_id,
+            "group_id": session.group_id,
+            "session_id": session.id,
+            "user_id": ctx.user.id,
+            "position": position,
+            "question_id": q.id,
+            "choice": ref.selection,
+            "correct": correct,
+            "points": pts,
+            "local_date": today,
+            "answered_at": ctx.now,
+        },
         ["session_id", "position"],
     )
     if not inserted:
-        first = ctx.s.scalar(select(QuizAnswer).where(QuizAnswer.session_id == session.id,
-                                                      QuizAnswer.position == position))
+        first = ctx.s.scalar(
+            select(QuizAnswer).where(
+                QuizAnswer.session_id == session.id, QuizAnswer.position == position
+            )
+        )
         assert first is not None
-        return Reply.message(f"You already answered {first.choice} to this one; only the first "
-                             "answer counts.")
+        return Reply.message(
+            f"You already answered {first.choice} to this one; only the first answer counts."
+        )
     extra = "" if not correct or pts else "Daily quiz points are capped at 5; this one is practice."
     blocks: list[Block] = qv.feedback_blocks(q, ref.selection, correct, pts, extra=extra)
     nxt = position + 1
@@ -132,11 +156,18 @@ def answer(ctx: Ctx, ref: qv.AnswerRef) -> Reply:
 
 
 def _summary(ctx: Ctx, session: QuizSession) -> list[Block]:
-    rows = ctx.s.execute(select(QuizAnswer.correct, QuizAnswer.points).where(
-        QuizAnswer.session_id == session.id)).all()
+    rows = ctx.s.execute(
+        select(QuizAnswer.correct, QuizAnswer.points).where(QuizAnswer.session_id == session.id)
+    ).all()
     right = sum(1 for c, _ in rows if c)
     pts = sum(p for _, p in rows)
     total = len(session.question_ids)
-    return [Heading(f"Practice set done: {right} of {total} right"),
-            Paragraph(text(f"Points earned: {pts}. Another set: {SLASH} quiz, or see where you "
-                           f"stand: {SLASH} progress."))]
+    return [
+        Heading(f"Practice set done: {right} of {total} right"),
+        Paragraph(
+            text(
+                f"Points earned: {pts}. Another set: {SLASH} quiz, or see where you "
+                f"stand: {SLASH} progress."
+            )
+        ),
+    ]

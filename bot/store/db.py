@@ -6,11 +6,11 @@ import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -60,6 +60,7 @@ def _sqlite_pragmas(engine: Engine) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA cache_size=-65536")  # 64 MiB: boards stay in memory as data grows
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -113,7 +114,7 @@ def insert_ignore(
     both succeed and exactly one row exists afterwards.
     """
     dialect = session.get_bind().dialect.name
-    table = model.__table__
+    table = cast(Table, model.__table__)
     stmt: Any
     if dialect == "postgresql":
         stmt = postgresql.insert(table).values(**values).on_conflict_do_nothing(index_elements=keys)

@@ -1,0 +1,236 @@
+"""The discord.py client: commands and presses in, the core called off the loop, replies out.
+
+Answering rules (PLATFORM_FACTS.md, "Interactions"):
+- the first response must reach Discord within 3 seconds: when the core has not answered
+  after `defer_after` seconds the interaction is deferred (type 5 ephemeral for commands,
+  type 6 for buttons) and the reply goes out as an edit or a follow-up;
+- an interaction is answered exactly once; everything after goes through the webhook;
+- `Reply.replace` edits the pressed message (type 7) when only the presser sees it or the
+  core says the reply is for the channel; a shared channel post is never rewritten for one
+  member: they get an ephemeral copy instead;
+- a DM reply is sent by DM; when the member's DMs are closed (50007) it is shown
+  ephemerally with a note saying so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import discord
+from discord import app_commands
+
+from adapters.discord.buttons import StudyButton
+from adapters.discord.render import render
+from adapters.discord.tree import study_group
+from bot.content.models import Content
+from bot.seam import Action, Context, Invocation, Reply, Visibility, Who, text
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "discord"
+DEFER_AFTER = 1.5  # seconds; leaves room for the network inside Discord's 3 s
+DMS_CLOSED = 50007
+DM_SENT = "Sent to your direct messages."
+DM_FALLBACK = ("Your direct messages are closed, so here it is, visible only to you. Allow "
+               "direct messages from members of this server to get it by DM.")
+DM_FAILED = "I could not send you a direct message, so here it is, visible only to you."
+POSTED = "Posted in the channel."
+BROKEN = "Something went wrong on the study bot's side; please try again in a moment."
+_MENTION = re.compile(r"<@!?(\d+)>")
+
+
+class Core(Protocol):
+    """What the adapter needs of `bot.core.StudyBot` (the bench swaps in a no-op)."""
+
+    def handle(self, inv: Invocation) -> Reply: ...
+
+    def press(self, action: Action) -> Reply: ...
+
+
+def who_of(interaction: discord.Interaction[Any]) -> Who:
+    """The caller. Admin means Manage Server (or Administrator) in this channel, checked
+    here because `default_member_permissions` is only a default server admins can change;
+    the core adds the leads a group names."""
+    perms = interaction.permissions
+    in_guild = interaction.guild_id is not None
+    return Who(
+        platform=PLATFORM,
+        workspace_id=str(interaction.guild_id) if in_guild else f"dm-{interaction.user.id}",
+        channel_id=str(interaction.channel_id),
+        user_id=str(interaction.user.id),
+        display_name=interaction.user.display_name,
+        is_admin=in_guild and (perms.manage_guild or perms.administrator),
+    )
+
+
+def normalise_args(args: dict[str, str]) -> dict[str, str]:
+    """Discord users type `<@123>` for a person: the core wants the id."""
+    if "leads" in args:
+        args = {**args, "leads": _MENTION.sub(r"\1", args["leads"]).replace(" ", ",")}
+        args["leads"] = ",".join(x for x in args["leads"].split(",") if x)
+    return args
+
+
+class StudyHandler:
+    """Turns interactions into core calls and replies into interaction responses."""
+
+    def __init__(self, core: Core, *, defer_after: float = DEFER_AFTER) -> None:
+        self.core = core
+        self.defer_after = defer_after
+
+    async def on_command(self, interaction: discord.Interaction[Any], name: str,
+                         args: dict[str, str]) -> None:
+        inv = Invocation(who_of(interaction), name, normalise_args(args))
+        await self._answer(interaction, lambda: self.core.handle(inv), component=False)
+
+    async def on_press(self, interaction: discord.Interaction[Any], action_id: str,
+                       value: str) -> None:
+        action = Action(who_of(interaction), action_id, value)
+        await self._answer(interaction, lambda: self.core.press(action), component=True)
+
+    async def _answer(self, interaction: discord.Interaction[Any], work: Callable[[], Reply],
+                      *, component: bool) -> None:
+        task = asyncio.ensure_future(asyncio.to_thread(work))
+        done, _ = await asyncio.wait({task}, timeout=self.defer_after)
+        deferred = False
+        if not done:
+            await self._defer(interaction, component)
+            deferred = True
+        try:
+            reply = await task
+        except Exception:
+            log.exception("core failed on %s", interaction.data)
+            reply = Reply.message(BROKEN)
+        try:
+            await self._deliver(interaction, reply, component=component, deferred=deferred)
+        except discord.HTTPException as e:
+            log.warning("could not answer interaction %s: %s %s", interaction.id, e.status,
+                        e.code)
+
+    async def _defer(self, interaction: discord.Interaction[Any], component: bool) -> None:
+        if interaction.response.is_done():
+            return
+        if component:
+            await interaction.response.defer()  # type 6: nothing shown yet
+        else:
+            await interaction.response.defer(ephemeral=True, thinking=True)  # type 5, flag 64
+
+    async def _deliver(self, interaction: discord.Interaction[Any], reply: Reply, *,
+                       component: bool, deferred: bool) -> None:
+        if reply.visibility is Visibility.DM:
+            await self._deliver_dm(interaction, reply, component=component)
+            return
+        response = interaction.response
+        if component:
+            message = interaction.message
+            own = message is not None and message.flags.ephemeral
+            if reply.replace and (own or reply.visibility is Visibility.CHANNEL):
+                r = render(reply)
+                if deferred:
+                    await interaction.edit_original_response(**r.edit_kwargs())
+                else:
+                    await response.edit_message(**r.edit_kwargs())  # type 7
+                return
+            ephemeral = reply.visibility is not Visibility.CHANNEL
+            kw = render(reply).send_kwargs()
+            if deferred:
+                await interaction.followup.send(ephemeral=ephemeral, **kw)
+            else:
+                await response.send_message(ephemeral=ephemeral, **kw)
+            return
+        if not deferred:
+            await response.send_message(ephemeral=reply.visibility is not Visibility.CHANNEL,
+                                        **render(reply).send_kwargs())
+        elif reply.visibility is Visibility.CHANNEL:
+            # The deferral was ephemeral: tell the caller, then post for everyone.
+            await interaction.edit_original_response(**render(Reply.message(POSTED)).edit_kwargs())
+            await interaction.followup.send(ephemeral=False, **render(reply).send_kwargs())
+        else:
+            await interaction.edit_original_response(**render(reply).edit_kwargs())
+
+    async def _deliver_dm(self, interaction: discord.Interaction[Any], reply: Reply, *,
+                          component: bool) -> None:
+        """DM first (deferring, since that is two REST calls), then say where it went."""
+        await self._defer(interaction, component)
+        try:
+            await interaction.user.send(**render(reply).send_kwargs())
+            note: Reply = Reply.message(DM_SENT)
+        except discord.HTTPException as e:
+            why = DM_FALLBACK if e.code == DMS_CLOSED else DM_FAILED
+            if e.code != DMS_CLOSED:
+                log.warning("DM to %s failed: %s %s", interaction.user.id, e.status, e.code)
+            note = Reply((*reply.blocks, Context(text(why))), Visibility.EPHEMERAL)
+        r = render(note)
+        if component:
+            await interaction.followup.send(ephemeral=True, **r.send_kwargs())
+        else:
+            await interaction.edit_original_response(**r.edit_kwargs())
+
+
+class _StudyMixin:
+    """Shared by the plain and the sharded client."""
+
+    study: StudyHandler
+    tree: app_commands.CommandTree[Any]
+
+    def _install(self, core: Core, content: Content, defer_after: float) -> None:
+        self.study = StudyHandler(core, defer_after=defer_after)
+        self.tree = app_commands.CommandTree(self)  # type: ignore[arg-type]
+        self.tree.add_command(study_group(content, self.study.on_command))
+        self.tree.on_error = self._on_tree_error  # type: ignore[method-assign]
+        self.add_dynamic_items(StudyButton)  # type: ignore[attr-defined]
+
+    async def _on_tree_error(self, interaction: discord.Interaction[Any],
+                             error: app_commands.AppCommandError) -> None:
+        log.error("command failed: %s", error, exc_info=error)
+        if not interaction.response.is_done():
+            await interaction.response.send_message(
+                ephemeral=True, **render(Reply.message(BROKEN)).send_kwargs())
+
+
+def client_options() -> dict[str, Any]:
+    # No privileged intents: interactions arrive without any.
+    return {"intents": discord.Intents.none(),
+            "allowed_mentions": discord.AllowedMentions.none(),
+            "max_ratelimit_timeout": 30.0}
+
+
+class StudyClient(_StudyMixin, discord.Client):
+    def __init__(self, core: Core, content: Content, *, defer_after: float = DEFER_AFTER,
+                 **options: Any) -> None:
+        super().__init__(**{**client_options(), **options})
+        self._install(core, content, defer_after)
+
+
+class ShardedStudyClient(_StudyMixin, discord.AutoShardedClient):
+    def __init__(self, core: Core, content: Content, *, defer_after: float = DEFER_AFTER,
+                 **options: Any) -> None:
+        super().__init__(**{**client_options(), **options})
+        self._install(core, content, defer_after)
+
+
+def shard_count_from_env(env: dict[str, str] | None = None) -> int | str | None:
+    """DISCORD_SHARD_COUNT: a number, or `auto` to ask Discord; unset means one shard."""
+    raw = (env if env is not None else dict(os.environ)).get("DISCORD_SHARD_COUNT", "").strip()
+    if not raw:
+        return None
+    if raw.lower() == "auto":
+        return "auto"
+    n = int(raw)
+    if n < 1:
+        raise ValueError("DISCORD_SHARD_COUNT must be at least 1 or 'auto'")
+    return n
+
+
+def make_client(core: Core, content: Content, *, shard_count: int | str | None = None,
+                defer_after: float = DEFER_AFTER) -> StudyClient | ShardedStudyClient:
+    """A plain client, or `AutoShardedClient` when a shard count (or `auto`) is given."""
+    if shard_count is None:
+        return StudyClient(core, content, defer_after=defer_after)
+    count = None if shard_count == "auto" else int(shard_count)
+    return ShardedStudyClient(core, content, defer_after=defer_after, shard_count=count)

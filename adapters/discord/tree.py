@@ -1,0 +1,163 @@
+"""The `/study` command group, derived from the core's command table.
+
+Every `Command` becomes a subcommand and every `Param` a typed option: INT as an integer,
+the rest as strings; CHOICE params, the track, the exam domains, the study areas and the
+command names of `help` as choices; timezones with autocomplete over the IANA names. The
+callbacks only collect the options as strings and pass them on: parsing and validation
+stay in the core, where every platform shares them.
+"""
+
+from __future__ import annotations
+
+import inspect
+import zoneinfo
+from collections.abc import Awaitable, Callable
+from functools import cache
+from typing import Any
+
+import discord
+from discord import app_commands
+
+from bot.commands import COMMANDS, Command, Kind, Param
+from bot.content.models import Content
+
+GROUP = "study"
+GROUP_DESCRIPTION = "Study group for the Databricks ML certifications"
+CHOICES_MAX = 25
+DESCRIPTION_MAX = 100
+
+OnCommand = Callable[[discord.Interaction[Any], str, dict[str, str]], Awaitable[None]]
+
+
+@cache
+def timezones() -> tuple[str, ...]:
+    return tuple(sorted(zoneinfo.available_timezones()))
+
+
+def choice_values(p: Param, content: Content) -> list[tuple[str, str]] | None:
+    """(name shown, value) pairs for a param with a closed set of values, else None."""
+    if p.kind is Kind.CHOICE and p.choices:
+        names = {t.id: t.name for t in content.tracks}
+        return [(names.get(c, c), c) for c in p.choices]
+    if p.name == "domain":
+        seen: dict[str, str] = {}
+        for t in content.tracks:
+            for d in t.domains:
+                seen.setdefault(d.id, d.name)
+        return [(name, did) for did, name in seen.items()]
+    if p.name == "area":
+        return [(a.name, a.id) for a in content.areas]
+    if p.name == "command":
+        return [(c.name, c.name) for c in COMMANDS]
+    return None
+
+
+def _suggest(values: list[tuple[str, str]], current: str) -> list[app_commands.Choice[str]]:
+    cur = current.strip().lower()
+    hits = [(n, v) for n, v in values if cur in n.lower() or cur in v.lower()]
+    return [app_commands.Choice(name=n[:100], value=v) for n, v in hits[:CHOICES_MAX]]
+
+
+async def timezone_autocomplete(_interaction: discord.Interaction[Any],
+                                current: str) -> list[app_commands.Choice[str]]:
+    """Prefix matches first, then substring matches; Discord shows at most 25."""
+    cur = current.strip().lower().replace(" ", "_")
+    zones = timezones()
+    first = [z for z in zones if z.lower().startswith(cur)]
+    rest = [z for z in zones if cur in z.lower() and not z.lower().startswith(cur)]
+    return [app_commands.Choice(name=z, value=z) for z in (first + rest)[:CHOICES_MAX]]
+
+
+def _tz_autocomplete_for(p: Param) -> Callable[..., Awaitable[list[app_commands.Choice[str]]]]:
+    extra = "group" if "'group'" in p.help else None
+
+    async def complete(interaction: discord.Interaction[Any],
+                       current: str) -> list[app_commands.Choice[str]]:
+        found = await timezone_autocomplete(interaction, current)
+        if extra and extra.startswith(current.strip().lower()):
+            found = [app_commands.Choice(name=extra, value=extra), *found][:CHOICES_MAX]
+        return found
+
+    return complete
+
+
+def _closed_autocomplete(values: list[tuple[str, str]]):  # type: ignore[no-untyped-def]
+    async def complete(_interaction: discord.Interaction[Any],
+                       current: str) -> list[app_commands.Choice[str]]:
+        return _suggest(values, current)
+
+    return complete
+
+
+def _annotation(p: Param) -> type:
+    return int if p.kind is Kind.INT else str
+
+
+def subcommand(cmd: Command, content: Content, on_command: OnCommand,
+               parent: app_commands.Group) -> app_commands.Command[Any, ..., None]:
+    """One subcommand whose callback turns the options into `args` and calls `on_command`."""
+    name = cmd.name
+
+    async def callback(interaction: discord.Interaction[Any], **options: Any) -> None:
+        args: dict[str, str] = {}
+        for key, value in options.items():
+            if isinstance(value, app_commands.Choice):
+                value = value.value
+            if value is None or str(value).strip() == "":
+                continue
+            args[key] = str(value).strip()
+        await on_command(interaction, name, args)
+
+    params = [inspect.Parameter("interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                annotation=discord.Interaction)]
+    for p in cmd.params:
+        params.append(inspect.Parameter(
+            p.name, inspect.Parameter.KEYWORD_ONLY, annotation=_annotation(p),
+            default=inspect.Parameter.empty if p.required else None))
+    callback.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    callback.__name__ = callback.__qualname__ = f"study_{name}"
+    callback.__doc__ = cmd.summary
+
+    fn: Any = callback
+    if cmd.params:
+        fn = app_commands.describe(**{p.name: p.help[:DESCRIPTION_MAX] for p in cmd.params})(fn)
+    choices: dict[str, list[app_commands.Choice[str]]] = {}
+    completers: dict[str, Any] = {}
+    for p in cmd.params:
+        values = choice_values(p, content)
+        if p.kind is Kind.TZ:
+            completers[p.name] = _tz_autocomplete_for(p)
+        elif values is not None and len(values) <= CHOICES_MAX:
+            choices[p.name] = [app_commands.Choice(name=n[:100], value=v) for n, v in values]
+        elif values is not None:
+            completers[p.name] = _closed_autocomplete(values)
+    if choices:
+        fn = app_commands.choices(**choices)(fn)
+    if completers:
+        fn = app_commands.autocomplete(**completers)(fn)
+    return app_commands.Command(name=name, description=cmd.summary[:DESCRIPTION_MAX],
+                                callback=fn, parent=parent)
+
+
+def study_group(content: Content, on_command: OnCommand) -> app_commands.Group:
+    """The whole tree: one guild-only group `/study` with a subcommand per command."""
+    group = app_commands.Group(name=GROUP, description=GROUP_DESCRIPTION, guild_only=True)
+    for cmd in COMMANDS:
+        group.add_command(subcommand(cmd, content, on_command, group))
+    return group
+
+
+async def _unused(_i: discord.Interaction[Any], _n: str, _a: dict[str, str]) -> None:
+    raise RuntimeError("the command tree built for export has no handler")
+
+
+def commands_payload(content: Content) -> list[dict[str, Any]]:
+    """The JSON that `studybot discord sync` sends, for `--dry-run` and the tests."""
+    return [study_group(content, _unused).to_dict(app_commands.CommandTree(_Offline()))]
+
+
+class _Offline(discord.Client):
+    """A client that never connects: `to_dict` needs a tree, a tree needs a client."""
+
+    def __init__(self) -> None:
+        super().__init__(intents=discord.Intents.none())

@@ -1,0 +1,9 @@
+"""Slack adapter: `/study` with Block Kit replies, Socket Mode and HTTP mode (DESIGN.md)."""
+
+from adapters.slack.app import SlackApp, SlackFrontEnd, create_app
+from adapters.slack.messenger import SlackMessenger, map_error
+from adapters.slack.render import escape, render
+from adapters.slack.server import serve
+
+__all__ = ["SlackApp", "SlackFrontEnd", "SlackMessenger", "create_app", "escape", "map_error",
+           "render", "serve"]

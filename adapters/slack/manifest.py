@@ -1,0 +1,81 @@
+"""The Slack app manifest, generated from the command table.
+
+`manifest.yaml` next to this module is the output of `manifest_yaml()`; a test keeps the
+two equal, so a new command in `bot.commands.COMMANDS` shows up in the slash command's
+usage hint as soon as the file is regenerated (`studybot slack manifest --write`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from adapters.slack.app import BOT_SCOPES, REDIRECT_PATH
+from adapters.slack.server import EVENTS_PATH
+from bot.commands import COMMANDS, SLASH
+
+MANIFEST_PATH = Path(__file__).with_name("manifest.yaml")
+APP_NAME = "studybot"
+DESCRIPTION = "A study group for the Databricks Machine Learning certifications."
+USAGE_HINT_MAX = 1000
+HEADER = (
+    "# Slack app manifest for studybot, generated from bot/commands.py COMMANDS by\n"
+    "# adapters/slack/manifest.py (studybot slack manifest --write). Paste it at\n"
+    "# https://api.slack.com/apps -> Create New App -> From a manifest.\n"
+)
+
+
+def usage_hint() -> str:
+    """Every command name, in table order: Slack shows this under `/study` as you type."""
+    hint = "[" + " | ".join(c.name for c in COMMANDS) + "] [options]"
+    if len(hint) > USAGE_HINT_MAX:
+        raise ValueError("too many commands for Slack's usage hint")
+    return hint
+
+
+def manifest(base_url: str | None = None) -> dict[str, Any]:
+    """Socket Mode (no public URL) without `base_url`; HTTP mode with request URLs under it."""
+    command: dict[str, Any] = {
+        "command": SLASH,
+        "description": f"Study group: {len(COMMANDS)} commands, try {SLASH} help",
+        "usage_hint": usage_hint(),
+        "should_escape": True,
+    }
+    interactivity: dict[str, Any] = {"is_enabled": True}
+    oauth: dict[str, Any] = {"scopes": {"bot": list(BOT_SCOPES)}}
+    if base_url:
+        root = base_url.rstrip("/")
+        command["url"] = root + EVENTS_PATH
+        interactivity["request_url"] = root + EVENTS_PATH
+        oauth["redirect_urls"] = [root + REDIRECT_PATH]
+    return {
+        "_metadata": {"major_version": 1, "minor_version": 1},
+        "display_information": {
+            "name": APP_NAME,
+            "description": DESCRIPTION,
+            "background_color": "#1b3139",
+        },
+        "features": {
+            "bot_user": {"display_name": APP_NAME, "always_online": True},
+            "slash_commands": [command],
+        },
+        "oauth_config": oauth,
+        "settings": {
+            "interactivity": interactivity,
+            "org_deploy_enabled": False,
+            "socket_mode_enabled": base_url is None,
+            "token_rotation_enabled": False,
+        },
+    }
+
+
+def manifest_yaml(base_url: str | None = None) -> str:
+    body = yaml.safe_dump(manifest(base_url), sort_keys=False, allow_unicode=True, width=100)
+    return HEADER + body
+
+
+def write(path: Path = MANIFEST_PATH) -> Path:
+    path.write_text(manifest_yaml(), encoding="utf-8")
+    return path

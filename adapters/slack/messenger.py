@@ -1,0 +1,136 @@
+"""The clock's `Messenger` for Slack, and the Web API error mapping it shares with listeners.
+
+The delivery worker decides about retries, so the client used here has no rate-limit retry
+handler: a 429 becomes `RateLimited(retry_after)` at once and the worker honours it.
+"""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import socket
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.error import URLError
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from adapters.slack.render import Rendered, escape, render, truncate
+from bot.seam import (
+    ChannelTarget,
+    DeliveryError,
+    Image,
+    MessageRef,
+    RateLimited,
+    Reply,
+    TargetGone,
+    Transient,
+    UserTarget,
+)
+
+log = logging.getLogger(__name__)
+
+# Errors that mean the place is gone for good: retrying cannot help (PLATFORM_FACTS.md).
+GONE = frozenset({
+    "channel_not_found", "not_in_channel", "is_archived", "account_inactive",
+    "token_revoked", "user_not_found", "user_disabled", "cannot_dm_bot", "message_not_found",
+    "team_not_found", "app_uninstalled",
+})
+# Errors Slack documents as temporary on its side.
+TEMPORARY = frozenset({
+    "ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout",
+})
+DEFAULT_RETRY_AFTER = 30.0
+
+ClientFor = Callable[[str], WebClient]
+
+
+def _header(headers: Mapping[str, Any] | None, name: str) -> str | None:
+    for k, v in (headers or {}).items():
+        if k.lower() == name:
+            return str(v[0] if isinstance(v, list) else v)
+    return None
+
+
+def map_error(err: Exception) -> DeliveryError:
+    """Translate a Web API failure into the delivery worker's error types."""
+    if isinstance(err, SlackApiError):
+        resp = err.response
+        status = getattr(resp, "status_code", 200)
+        data = resp.data if isinstance(getattr(resp, "data", None), dict) else {}
+        code = str(data.get("error", "")) if data else ""
+        if status == 429 or code == "ratelimited":
+            raw = _header(getattr(resp, "headers", None), "retry-after")
+            try:
+                retry_after = float(raw) if raw is not None else DEFAULT_RETRY_AFTER
+            except ValueError:
+                retry_after = DEFAULT_RETRY_AFTER
+            return RateLimited(retry_after)
+        if code in GONE:
+            return TargetGone(code)
+        if status >= 500 or code in TEMPORARY:
+            return Transient(f"slack {status} {code}".strip())
+        return DeliveryError(f"slack error {code or status}")
+    if isinstance(err, URLError | TimeoutError | socket.timeout | ConnectionError
+                  | http.client.HTTPException):
+        return Transient(f"{type(err).__name__}: {err}")
+    return DeliveryError(f"{type(err).__name__}: {err}")
+
+
+def call(fn: Callable[..., Any], **kwargs: Any) -> Any:
+    """Call one Web API method, raising the mapped error on failure."""
+    try:
+        return fn(**kwargs)
+    except (SlackApiError, URLError, OSError, http.client.HTTPException) as e:
+        raise map_error(e) from e
+
+
+def open_dm(client: WebClient, user_id: str) -> str:
+    resp = call(client.conversations_open, users=user_id)
+    return str(resp["channel"]["id"])
+
+
+def post_rendered(client: WebClient, channel: str, r: Rendered) -> str:
+    """chat.postMessage with link unfurling off (a question's doc links would swamp it)."""
+    resp = call(client.chat_postMessage, channel=channel, blocks=r.blocks, text=r.text,
+                unfurl_links=False, unfurl_media=False)
+    upload_images(client, channel, r.images)
+    return str(resp["ts"])
+
+
+def upload_images(client: WebClient, channel: str, images: list[Image]) -> None:
+    """Charts travel as files (Block Kit images need a public URL): files_upload_v2."""
+    for img in images:
+        call(client.files_upload_v2, channel=channel, file=img.png, filename=img.filename,
+             title=truncate(escape(img.alt), 250), request_file_info=False)
+
+
+class SlackMessenger:
+    """post, update and dm for the clock; one client per workspace from `client_for`."""
+
+    def __init__(self, client_for: ClientFor) -> None:
+        self._client_for = client_for
+
+    def _client(self, workspace_id: str) -> WebClient:
+        try:
+            return self._client_for(workspace_id)
+        except LookupError as e:  # no installation for this workspace any more
+            raise TargetGone(f"no installation for {workspace_id}") from e
+
+    def post(self, target: ChannelTarget, reply: Reply) -> MessageRef:
+        client = self._client(target.workspace_id)
+        ts = post_rendered(client, target.channel_id, render(reply))
+        return MessageRef(target.workspace_id, target.channel_id, ts)
+
+    def update(self, ref: MessageRef, reply: Reply) -> None:
+        client = self._client(ref.workspace_id)
+        r = render(reply)
+        call(client.chat_update, channel=ref.channel_id, ts=ref.message_id, blocks=r.blocks,
+             text=r.text)
+
+    def dm(self, user: UserTarget, reply: Reply) -> MessageRef:
+        client = self._client(user.workspace_id)
+        channel = open_dm(client, user.user_id)
+        ts = post_rendered(client, channel, render(reply))
+        return MessageRef(user.workspace_id, channel, ts)

@@ -1,0 +1,272 @@
+"""Render a core `Reply` as Block Kit, built with slack_sdk's block models.
+
+Slack parses `&`, `<` and `>` as control characters in message text: `<!channel>` pings a
+channel and `<@U1>` a user. User-supplied text therefore has exactly those three characters
+replaced (PLATFORM_FACTS.md, "Escaping and mentions") before it enters any text object; the
+only `<...>` sequences in a rendered message are links and user mentions the core asked for.
+
+Block Kit limits are kept here rather than trusted to the core: long text is split over
+several sections, fields and buttons over several blocks, and a message that would exceed
+50 blocks is shortened visibly, keeping its buttons.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
+from slack_sdk.models.blocks import Block as SlackBlock
+
+from bot.seam import (
+    Block,
+    Buttons,
+    ButtonStyle,
+    Context,
+    Divider,
+    Fields,
+    Heading,
+    Image,
+    Paragraph,
+    ProgressBar,
+    Reply,
+    Span,
+    Style,
+    Text,
+)
+
+MAX_BLOCKS = 50
+SECTION_TEXT = 3000
+FIELD_TEXT = 2000
+FIELDS_PER_SECTION = 10
+HEADER_TEXT = 150
+BUTTON_TEXT = 75
+BUTTON_VALUE = 2000
+ACTION_ID = 255
+BUTTONS_PER_BLOCK = 25
+CONTEXT_ELEMENTS = 10
+CONTEXT_TEXT = 2000
+FALLBACK_TEXT = 300
+BAR_WIDTH = 20
+
+# Slack action ids must be unique within a block, while the core reuses one action id for
+# all answer buttons; the adapter adds a prefix and the button's index and strips them on
+# the way back. The prefix also lets one listener match every button the core can make.
+ACTION_PREFIX = "sb:"
+ACTION_PATTERN = re.compile(r"^sb:.+:\d+$")
+_SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_SAFE_SCHEMES = ("https://", "http://", "mailto:")
+
+
+def escape(s: str) -> str:
+    """Replace Slack's three control characters, and nothing else."""
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def encode_action_id(action_id: str, index: int) -> str:
+    return f"{ACTION_PREFIX}{action_id}:{index}"
+
+
+def decode_action_id(slack_action_id: str) -> str:
+    """The core's action id from a Slack one; unknown shapes come back unchanged."""
+    if not slack_action_id.startswith(ACTION_PREFIX):
+        return slack_action_id
+    core, _, index = slack_action_id[len(ACTION_PREFIX) :].rpartition(":")
+    return core if core and index.isdigit() else slack_action_id
+
+
+# --------------------------------------------------------------------------- inline text
+
+
+def _link(span: Span) -> str:
+    url = span.url or span.text
+    if not url.startswith(_SAFE_SCHEMES):
+        return escape(span.text)
+    safe_url = escape(url.replace("|", "%7C").replace("<", "%3C").replace(">", "%3E"))
+    label = escape(span.text).replace("|", "¦")
+    return f"<{safe_url}|{label}>" if label and span.text != url else f"<{safe_url}>"
+
+
+def _wrap(s: str, mark: str) -> str:
+    """Bold/code markers must touch non-space characters: keep surrounding spaces outside."""
+    lines = []
+    for line in s.split("\n"):
+        core = line.strip()
+        if not core:
+            lines.append(line)
+            continue
+        lead = line[: len(line) - len(line.lstrip())]
+        trail = line[len(line.rstrip()) :]
+        lines.append(f"{lead}{mark}{core}{mark}{trail}")
+    return "\n".join(lines)
+
+
+def span_mrkdwn(span: Span) -> str:
+    if span.style is Style.BOLD:
+        return _wrap(escape(span.text.replace("*", "∗")), "*")
+    if span.style is Style.CODE:
+        return _wrap(escape(span.text.replace("`", "ˋ")), "`")
+    if span.style is Style.LINK:
+        return _link(span)
+    if span.style is Style.USER:
+        if span.user_id and _SLACK_USER_ID.match(span.user_id):
+            return f"<@{span.user_id}>"
+        return escape(f"@{span.text}")
+    return escape(span.text)
+
+
+def mrkdwn(t: Text) -> str:
+    """A core `Text` as Slack mrkdwn: user text escaped, styles as markers."""
+    return "".join(span_mrkdwn(s) for s in t)
+
+
+def _safe_cut(s: str, limit: int) -> int:
+    """A cut position <= limit that does not split an entity (`&amp;`) or a `<link>`."""
+    cut = limit
+    amp = s.rfind("&", max(0, cut - 6), cut)
+    if amp != -1 and ";" not in s[amp:cut]:
+        cut = amp
+    lt = s.rfind("<", 0, cut)
+    if lt != -1 and s.rfind(">", lt, cut) == -1 and cut - lt < 600:
+        cut = lt
+    return max(cut, 1)
+
+
+def truncate(s: str, limit: int) -> str:
+    """Shorten rendered text to `limit` characters with an ellipsis, without breaking markup."""
+    if len(s) <= limit:
+        return s
+    return s[: _safe_cut(s, limit - 1)] + "…"
+
+
+def chunks(s: str, limit: int) -> list[str]:
+    """Split rendered text at line breaks into pieces of at most `limit` characters."""
+    out: list[str] = []
+    current = ""
+    for line in s.split("\n"):
+        while len(line) > limit:
+            if current:
+                out.append(current)
+                current = ""
+            cut = _safe_cut(line, limit)
+            out.append(line[:cut])
+            line = line[cut:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) <= limit:
+            current = candidate
+        else:
+            out.append(current)
+            current = line
+    if current or not out:
+        out.append(current)
+    return [c if c.strip() else " " for c in out]
+
+
+# --------------------------------------------------------------------------- blocks
+
+
+@dataclass
+class Rendered:
+    """Blocks as JSON-ready dicts, notification text, and pictures to upload separately."""
+
+    blocks: list[dict[str, Any]]
+    text: str
+    images: list[Image] = field(default_factory=list)
+
+
+def bar(done: int, total: int) -> str:
+    filled = 0 if total <= 0 else round(BAR_WIDTH * min(max(done, 0), total) / total)
+    return "█" * filled + "░" * (BAR_WIDTH - filled)
+
+
+def _block(block: Block, images: list[Image], counter: list[int]) -> list[SlackBlock]:
+    if isinstance(block, Heading):
+        return [HeaderBlock(text=PlainTextObject(text=truncate(escape(block.text), HEADER_TEXT)))]
+    if isinstance(block, Paragraph):
+        return [SectionBlock(text=MarkdownTextObject(text=c))
+                for c in chunks(mrkdwn(block.text), SECTION_TEXT)]
+    if isinstance(block, Context):
+        parts = chunks(mrkdwn(block.text), CONTEXT_TEXT)
+        return [ContextBlock(elements=[MarkdownTextObject(text=p)
+                                       for p in parts[i : i + CONTEXT_ELEMENTS]])
+                for i in range(0, len(parts), CONTEXT_ELEMENTS)]
+    if isinstance(block, Fields):
+        texts = [truncate(f"*{escape(f.label)}*\n{mrkdwn(f.value)}", FIELD_TEXT)
+                 for f in block.fields]
+        return [SectionBlock(fields=[MarkdownTextObject(text=t)
+                                     for t in texts[i : i + FIELDS_PER_SECTION]])
+                for i in range(0, len(texts), FIELDS_PER_SECTION)]
+    if isinstance(block, ProgressBar):
+        pct = f"{block.fraction:.0%}"
+        line = (f"*{escape(block.label)}*\n`{bar(block.done, block.total)}` "
+                f"{block.done}/{block.total} ({pct})")
+        return [SectionBlock(text=MarkdownTextObject(text=truncate(line, SECTION_TEXT)))]
+    if isinstance(block, Buttons):
+        elements = []
+        for b in block.buttons:
+            if len(b.value) > BUTTON_VALUE:
+                raise ValueError(f"button value longer than {BUTTON_VALUE}: {b.label!r}")
+            action_id = encode_action_id(b.action_id, counter[0])
+            if len(action_id) > ACTION_ID:
+                raise ValueError(f"action id longer than {ACTION_ID}: {b.action_id!r}")
+            counter[0] += 1
+            style = {ButtonStyle.PRIMARY: "primary", ButtonStyle.DANGER: "danger"}.get(b.style)
+            elements.append(ButtonElement(
+                text=PlainTextObject(text=truncate(escape(b.label), BUTTON_TEXT)),
+                action_id=action_id, value=b.value, style=style))
+        return [ActionsBlock(elements=elements[i : i + BUTTONS_PER_BLOCK])
+                for i in range(0, len(elements), BUTTONS_PER_BLOCK)]
+    if isinstance(block, Image):
+        images.append(block)
+        return [ContextBlock(elements=[MarkdownTextObject(
+            text=truncate(f"📈 {escape(block.alt)} (picture attached)", CONTEXT_TEXT))])]
+    assert isinstance(block, Divider)
+    return [DividerBlock()]
+
+
+def _fit(blocks: list[SlackBlock]) -> list[SlackBlock]:
+    """At most 50 blocks: keep the buttons and as much of the text as fits, in order."""
+    if len(blocks) <= MAX_BLOCKS:
+        return blocks
+    actions = [b for b in blocks if isinstance(b, ActionsBlock)][: MAX_BLOCKS // 2]
+    room = MAX_BLOCKS - len(actions) - 1
+    kept_text = [b for b in blocks if not isinstance(b, ActionsBlock)][:room]
+    keep = {id(b) for b in (*kept_text, *actions)}
+    out = [b for b in blocks if id(b) in keep]
+    note = ContextBlock(elements=[MarkdownTextObject(
+        text="(This message was shortened to fit Slack's limits.)")])
+    cut_at = next((i for i, b in enumerate(out) if isinstance(b, ActionsBlock)), len(out))
+    out.insert(cut_at, note)
+    return out
+
+
+def fallback_text(reply: Reply) -> str:
+    """The notification text: the first heading or paragraph, escaped."""
+    for b in reply.blocks:
+        if isinstance(b, Heading) and b.text.strip():
+            return truncate(escape(b.text), FALLBACK_TEXT)
+        if isinstance(b, Paragraph | Context):
+            s = "".join(s.text for s in b.text).strip()
+            if s:
+                return truncate(escape(s), FALLBACK_TEXT)
+    return "studybot"
+
+
+def render(reply: Reply) -> Rendered:
+    """Block Kit for a reply; slack_sdk's models validate each block's limits in to_dict()."""
+    images: list[Image] = []
+    counter = [0]
+    blocks: list[SlackBlock] = []
+    for b in reply.blocks:
+        blocks.extend(_block(b, images, counter))
+    return Rendered([b.to_dict() for b in _fit(blocks)], fallback_text(reply), images)
