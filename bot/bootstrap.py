@@ -14,4 +14,4 @@ def build(settings: Settings | None = None) -> StudyBot:
     settings = settings or Settings()
     content = load_content(settings.content_dir)
     store = Store.from_url(settings.database_url)
-    return StudyBot(store, content)
+    return StudyBot(store, content, flag_threshold=settings.flag_threshold)

@@ -20,7 +20,7 @@ from rich.table import Table
 
 from bot.content import check_content, stats
 from bot.settings import Settings
-from bot.store.db import make_engine, upgrade
+from bot.store.db import Store, make_engine, upgrade
 
 app = typer.Typer(
     help="studybot: a study group for the Databricks ML certifications.",
@@ -91,6 +91,47 @@ def content_stats(
         for key in ("domain", "area", "phase", "difficulty", "answer_position"):
             table.add_row(key, ", ".join(f"{k} {v}" for k, v in t[key].items()))
         out.print(table)
+
+
+@content_app.command("flags")
+def content_flags(
+    review: Annotated[
+        str | None, typer.Option("--review", help="mark a question's reports reviewed")
+    ] = None,
+    show_all: Annotated[bool, typer.Option("--all", help="include reviewed reports")] = False,
+) -> None:
+    """Questions members reported, with every report; pulled ones are out of rotation."""
+    from bot.services.flags import mark_reviewed, report
+    from bot.timeutil import utcnow
+
+    settings = Settings()
+    store = Store.from_url(settings.database_url)
+    try:
+        with store.tx() as s:
+            if review:
+                n = mark_reviewed(s, review, utcnow())
+                out.print(f"{review}: {n} report(s) marked reviewed; it is back in rotation.")
+                return
+            rows = report(s, settings.flag_threshold, include_reviewed=show_all)
+    finally:
+        store.dispose()
+    if not rows:
+        out.print("No open reports.")
+        return
+    for r in rows:
+        state = "PULLED from daily posts and quizzes" if r.pulled else "in rotation"
+        out.print(
+            f"[b]{r.question_id}[/b]: {r.reports} report(s) from {r.members} member(s), {state}",
+            highlight=False,
+        )
+        for reason, where, chosen, when in r.reasons:
+            picked = f", answered {chosen}" if chosen else ""
+            out.print(f"  - {when:%Y-%m-%d} ({where}{picked}): ", end="", highlight=False)
+            out.print(reason, markup=False, highlight=False)
+    out.print(
+        f"Questions are pulled at {settings.flag_threshold} reports "
+        "(STUDYBOT_FLAG_THRESHOLD); `studybot content flags --review ID` returns one."
+    )
 
 
 @db_app.command("upgrade")

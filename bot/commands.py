@@ -143,6 +143,27 @@ COMMANDS: tuple[Command, ...] = (
         (Param("days", Kind.INT, "number of days, 0 to 60", required=True),),
         examples=("/study away 5",),
     ),
+    Command(
+        "dm",
+        "Turn your weekly progress DM on or off",
+        Who.MEMBER,
+        (Param("state", Kind.CHOICE, "on or off", required=True, choices=("on", "off")),),
+    ),
+    Command(
+        "passed",
+        "Record that you passed the exam (a recertification reminder follows in 2 years)",
+        Who.MEMBER,
+        (
+            Param("date", Kind.DATE, "the day you passed, YYYY-MM-DD", required=True),
+            Param(
+                "track",
+                Kind.CHOICE,
+                "associate or professional (default: the group's)",
+                choices=TRACKS,
+            ),
+        ),
+        examples=("/study passed 2026-05-20",),
+    ),
     Command("today", "Show today's question for the group", Who.MEMBER),
     Command(
         "quiz",
@@ -181,6 +202,13 @@ COMMANDS: tuple[Command, ...] = (
         ),
     ),
     Command("progress", "Your private progress report", Who.MEMBER),
+    Command(
+        "flag",
+        "Report a wrong or unclear question (your last answered one, or give its id)",
+        Who.MEMBER,
+        (Param("reason", Kind.TEXT, "what is wrong; may start with a question id", required=True),),
+        examples=("/study flag the answer should be C", "/study flag a-mt-012 two choices fit"),
+    ),
     Command(
         "resources",
         "Study links, for all areas or one",

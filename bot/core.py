@@ -16,9 +16,9 @@ from bot import commands
 from bot.content.models import Content
 from bot.errors import UserError
 from bot.seam import Action, Invocation, Reply, Who
-from bot.services import board, daily, groups, plan, progress, quiz
+from bot.services import board, daily, flags, groups, members, plan, progress, quiz
 from bot.services.context import Ctx
-from bot.services.questions import ANSWER, TOGGLE, AnswerRef
+from bot.services.questions import ANSWER, FLAG, TOGGLE, AnswerRef
 from bot.store.db import Store
 from bot.timeutil import utcnow
 
@@ -42,6 +42,9 @@ HANDLERS: dict[str, Handler] = {
     "leaderboard": board.leaderboard,
     "progress": progress.progress,
     "resources": plan.resources,
+    "dm": members.dm,
+    "passed": members.passed,
+    "flag": flags.flag,
 }
 
 
@@ -49,11 +52,16 @@ class StudyBot:
     """Wires the store, the content and the clock; adapters call `handle` and `press`."""
 
     def __init__(
-        self, store: Store, content: Content, clock: Callable[[], datetime] = utcnow
+        self,
+        store: Store,
+        content: Content,
+        clock: Callable[[], datetime] = utcnow,
+        flag_threshold: int = 3,
     ) -> None:
         self.store = store
         self.content = content
         self.clock = clock
+        self.flag_threshold = flag_threshold
         missing = {c.name for c in commands.COMMANDS} ^ set(HANDLERS)
         if missing:
             raise RuntimeError(f"command table and handlers disagree: {sorted(missing)}")
@@ -89,6 +97,8 @@ class StudyBot:
                 return daily.answer(ctx, ref) if ref.kind == "d" else quiz.answer(ctx, ref)
             if action.action_id == board.BOARD:
                 return board.board_action(ctx, action.value)
+            if action.action_id == FLAG:
+                return flags.flag_button(ctx, action.value)
             raise UserError("That button is no longer supported. Try the command again.")
 
         return self._run(action.who, run)
@@ -97,7 +107,13 @@ class StudyBot:
         for attempt in range(3):
             try:
                 with self.store.tx() as s:
-                    ctx = Ctx(s=s, content=self.content, now=self.clock(), who=who)
+                    ctx = Ctx(
+                        s=s,
+                        content=self.content,
+                        now=self.clock(),
+                        who=who,
+                        flag_threshold=self.flag_threshold,
+                    )
                     return fn(ctx)
             except UserError as e:
                 return Reply.message(str(e))

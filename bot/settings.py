@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
 
     database_url: str = Field(default_factory=default_database_url, alias="STUDYBOT_DATABASE_URL")
+    flag_threshold: int = Field(default=3, ge=1, alias="STUDYBOT_FLAG_THRESHOLD")
     content_dir: Path = Field(default=REPO_CONTENT, alias="STUDYBOT_CONTENT_DIR")
 
     slack_bot_token: SecretStr | None = Field(default=None, alias="SLACK_BOT_TOKEN")

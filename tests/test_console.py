@@ -36,6 +36,8 @@ def test_numbers_press_buttons_of_the_last_reply(
     else:
         out = me.send(f"answer {q.letters().index(q.answer[0]) + 1}")
     assert out is not None and out.plain_text().startswith("✅ Correct")
+    assert [b.label for b in out.buttons()] == ["⚑ Report a problem"]
+    assert "is reported to the maintainers" in me.send("1").plain_text()
     assert "no buttons" in me.press(1).plain_text()
     hint = me.send("hello")
     assert hint is not None and "Commands start with /study" in hint.plain_text()

@@ -163,6 +163,14 @@ class Content(Strict):
             out.setdefault(q.track, []).append(q)
         return {k: tuple(v) for k, v in out.items()}
 
+    @cached_property
+    def stale(self) -> frozenset[str]:
+        """Questions written against an exam guide other than their track's current one."""
+        guides = {t.id: t.exam.guide for t in self.tracks}
+        return frozenset(
+            q.id for q in self.questions if q.guide is not None and q.guide != guides.get(q.track)
+        )
+
     def track(self, track_id: str) -> Track:
         for t in self.tracks:
             if t.id == track_id:

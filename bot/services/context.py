@@ -24,6 +24,7 @@ class Ctx:
     content: Content
     now: datetime
     who: Who
+    flag_threshold: int = 3
     _workspace: Workspace | None = None
     _user: User | None = None
     _group: Group | None = None

@@ -17,6 +17,7 @@ from bot.seam import Context, Reply, code, text
 from bot.services import questions as qv
 from bot.services.board import member_streak
 from bot.services.context import Ctx
+from bot.services.flags import pulled
 from bot.store.db import insert_ignore
 from bot.store.models import Answer, DailyQuestion, Group
 from bot.timeutil import days_label, fmt_date
@@ -65,7 +66,8 @@ def daily_for(ctx: Ctx, group: Group, day: date) -> DailyQuestion:
     )
     row = ctx.s.scalar(q)
     if row is None:
-        chosen = pick_question(ctx.content, ctx.s, group, day)
+        excluded = ctx.content.stale | pulled(ctx.s, ctx.flag_threshold)
+        chosen = pick_question(ctx.content, ctx.s, group, day, excluded)
         insert_ignore(
             ctx.s,
             DailyQuestion,

@@ -26,6 +26,7 @@ from bot.seam import (
 )
 
 ANSWER = "answer"
+FLAG = "flag"
 TOGGLE = "toggle"
 DIFFICULTY = {1: "easy", 2: "medium", 3: "hard"}
 
@@ -110,7 +111,7 @@ def answer_buttons(q: Question, kind: str, ref: str, selection: str = "") -> But
 
 
 def feedback_blocks(
-    q: Question, selection: str, correct: bool, points: int, extra: str = ""
+    q: Question, selection: str, correct: bool, points: int, extra: str = "", where: str = "daily"
 ) -> list[Block]:
     if correct:
         head = f"✅ Correct: {selection}" + (f"  (+{points} points)" if points else "")
@@ -135,6 +136,7 @@ def feedback_blocks(
     ]
     if extra:
         blocks.append(Context(text(extra)))
+    blocks.append(Buttons((Button("⚑ Report a problem", FLAG, f"{q.id}:{where}:{selection}"),)))
     return blocks
 
 

@@ -13,6 +13,7 @@ from bot.errors import UserError
 from bot.seam import Block, Divider, Heading, Paragraph, Reply, text
 from bot.services import questions as qv
 from bot.services.context import Ctx
+from bot.services.flags import pulled
 from bot.store.db import insert_ignore
 from bot.store.models import Answer, QuizAnswer, QuizSession
 from bot.timeutil import parse_positive_int
@@ -31,7 +32,8 @@ def quiz(ctx: Ctx, args: Mapping[str, str]) -> Reply:
     if domain and domain.isdigit() and not n_raw:  # `/study quiz 10`
         domain, n_raw = None, domain
     n = parse_positive_int(n_raw, "number of questions", 1, MAX_N) if n_raw else DEFAULT_N
-    bank = list(ctx.content.by_track.get(g.track, ()))
+    excluded = ctx.content.stale | pulled(ctx.s, ctx.flag_threshold)
+    bank = [q for q in ctx.content.by_track.get(g.track, ()) if q.id not in excluded]
     if domain:
         d = track.domain(domain.lower())
         if d is None:
@@ -146,7 +148,9 @@ def answer(ctx: Ctx, ref: qv.AnswerRef) -> Reply:
             f"You already answered {first.choice} to this one; only the first answer counts."
         )
     extra = "" if not correct or pts else "Daily quiz points are capped at 5; this one is practice."
-    blocks: list[Block] = qv.feedback_blocks(q, ref.selection, correct, pts, extra=extra)
+    blocks: list[Block] = qv.feedback_blocks(
+        q, ref.selection, correct, pts, extra=extra, where="quiz"
+    )
     nxt = position + 1
     if nxt < len(session.question_ids):
         blocks += [Divider(), *_question(ctx, session, nxt)]

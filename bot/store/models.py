@@ -79,6 +79,8 @@ class Group(Base):
     leads: Mapped[list[str]] = mapped_column(JSON, default=list)
     skip_dates: Mapped[list[str]] = mapped_column(JSON, default=list)
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    paused_reason: Mapped[str | None] = mapped_column(String(200))
+    summary_day: Mapped[str] = mapped_column(String(3), default="fri")
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(TS)
     updated_at: Mapped[datetime] = mapped_column(TS)
@@ -194,3 +196,74 @@ class ChecklistMark(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     item_id: Mapped[str] = mapped_column(String(32))
     checked_at: Mapped[datetime] = mapped_column(TS)
+
+
+class Flag(Base):
+    """A member's report that a question is wrong; enough of them pull it until reviewed."""
+
+    __tablename__ = "flags"
+    __table_args__ = (
+        UniqueConstraint("user_id", "question_id", name="uq_flag_user_question"),
+        Index("ix_flags_question", "question_id", "reviewed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id", ondelete="SET NULL"))
+    question_id: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(500))
+    seen_in: Mapped[str] = mapped_column(String(32))  # daily | quiz | command
+    chosen: Mapped[str | None] = mapped_column(String(8))  # what the member answered
+    created_at: Mapped[datetime] = mapped_column(TS)
+    reviewed_at: Mapped[datetime | None] = mapped_column(TS)
+
+
+class Pass(Base):
+    """A member's recorded exam pass; the recertification reminder is due two years on."""
+
+    __tablename__ = "passes"
+    __table_args__ = (UniqueConstraint("user_id", "track", name="uq_pass_user_track"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id", ondelete="SET NULL"))
+    track: Mapped[str] = mapped_column(String(32))
+    passed_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(TS)
+
+
+class Outbox(Base):
+    """A post the clock decided on; the idempotency key makes each one exist once.
+
+    Written in the same transaction that decides it; delivery workers claim rows, call the
+    platform, and record the message reference.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("idem_key", name="uq_outbox_idem_key"),
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_group", "group_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
+    platform: Mapped[str] = mapped_column(String(16))
+    target_kind: Mapped[str] = mapped_column(String(8))  # channel | user | update
+    target_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))  # daily, reveal, milestone, countdown, ...
+    local_date: Mapped[date] = mapped_column(Date)
+    idem_key: Mapped[str] = mapped_column(String(200))
+    payload: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending|sent|dead|skipped
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(TS)
+    claimed_at: Mapped[datetime | None] = mapped_column(TS)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    message_id: Mapped[str | None] = mapped_column(String(64))
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(TS)
+    sent_at: Mapped[datetime | None] = mapped_column(TS)
