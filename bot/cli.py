@@ -90,6 +90,7 @@ def content_stats(
         table.add_column("counts")
         for key in ("domain", "area", "phase", "difficulty", "answer_position"):
             table.add_row(key, ", ".join(f"{k} {v}" for k, v in t[key].items()))
+        table.add_row("stale", ", ".join(t["stale"]) or "none (all on the current guide)")
         out.print(table)
 
 

@@ -344,6 +344,7 @@ def stats(content: Content) -> dict[str, Any]:
         out["tracks"][t.id] = {
             "total": len(qs),
             "multi_answer": sum(1 for q in qs if q.multi),
+            "stale": sorted(q.id for q in qs if q.id in content.stale),
             "domain": {d.id: sum(1 for q in qs if q.domain == d.id) for d in t.domains},
             "area": dict(sorted(Counter(q.area for q in qs).items())),
             "phase": {str(k): v for k, v in sorted(Counter(q.phase for q in qs).items())},
