@@ -16,7 +16,18 @@ from bot import commands
 from bot.content.models import Content
 from bot.errors import UserError
 from bot.seam import Action, Invocation, Reply, Who
-from bot.services import board, daily, flags, groups, members, plan, progress, quiz
+from bot.services import (
+    board,
+    daily,
+    exam,
+    flags,
+    groups,
+    members,
+    plan,
+    progress,
+    quiz,
+    review,
+)
 from bot.services.context import Ctx
 from bot.services.questions import ANSWER, FLAG, TOGGLE, AnswerRef
 from bot.store.db import Store
@@ -35,6 +46,9 @@ HANDLERS: dict[str, Handler] = {
     "away": groups.away,
     "today": daily.today,
     "quiz": quiz.quiz,
+    "review": review.review,
+    "exam": exam.exam,
+    "exams": exam.exams,
     "plan": plan.plan,
     "checklist": plan.checklist,
     "check": plan.check,
@@ -93,10 +107,16 @@ class StudyBot:
             if action.action_id in (ANSWER, TOGGLE):
                 ref = AnswerRef.decode(action.value)
                 if action.action_id == TOGGLE:
-                    return daily.toggle(ctx, ref) if ref.kind == "d" else quiz.toggle(ctx, ref)
-                return daily.answer(ctx, ref) if ref.kind == "d" else quiz.answer(ctx, ref)
+                    return daily.toggle(ctx, ref) if ref.kind in "dc" else quiz.toggle(ctx, ref)
+                return daily.answer(ctx, ref) if ref.kind in "dc" else quiz.answer(ctx, ref)
             if action.action_id == board.BOARD:
                 return board.board_action(ctx, action.value)
+            if action.action_id in (review.REVIEW_ANSWER, review.REVIEW_TOGGLE):
+                if action.action_id == review.REVIEW_TOGGLE:
+                    return review.toggle(ctx, action.value)
+                return review.answer(ctx, action.value)
+            if action.action_id in exam.ACTIONS:
+                return exam.press(ctx, action.action_id, action.value)
             if action.action_id == FLAG:
                 return flags.flag_button(ctx, action.value)
             raise UserError("That button is no longer supported. Try the command again.")

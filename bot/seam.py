@@ -277,3 +277,16 @@ class Messenger(Protocol):
     def update(self, ref: MessageRef, reply: Reply) -> None: ...
 
     def dm(self, user: UserTarget, reply: Reply) -> MessageRef: ...
+
+
+@runtime_checkable
+class KeyedMessenger(Protocol):
+    """Optional: a messenger that can tag a post with an idempotency key and find it again.
+
+    The delivery worker uses it when a post's outcome is unknown (a worker died between
+    calling the platform and recording the result), so a retry never posts twice.
+    """
+
+    def post_keyed(self, target: ChannelTarget, reply: Reply, key: str) -> MessageRef: ...
+
+    def find_posted(self, target: ChannelTarget, key: str) -> MessageRef | None: ...

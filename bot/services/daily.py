@@ -15,6 +15,7 @@ from bot.errors import UserError
 from bot.schedule import calendar, is_post_day, next_post_day
 from bot.seam import Context, Reply, code, text
 from bot.services import questions as qv
+from bot.services import review
 from bot.services.board import member_streak
 from bot.services.context import Ctx
 from bot.services.flags import pulled
@@ -24,6 +25,10 @@ from bot.timeutil import days_label, fmt_date
 
 POINTS = {1: 10, 2: 15, 3: 20}
 ANSWER_WINDOW_DAYS = 1  # a daily question may be answered on its date and the day after
+WEEK_DAYS = 7  # the window over which daily questions follow the exam's domain weights
+LEAN = 0.2  # the share of that window moved to the group's weakest domain
+WEAK_LOOKBACK_DAYS = 28
+MIN_WEAK_ANSWERS = 5
 
 
 def points_for(q: Question) -> int:
@@ -34,8 +39,9 @@ def pick_question(
     content: Content, s: Session, group: Group, day: date, excluded: frozenset[str] = frozenset()
 ) -> Question:
     """Choose deterministically: least-used questions of the track first (so nothing repeats
-    until the bank is used up), the current phase's questions among them, then a hash of
-    group, date and id."""
+    until the bank is used up); among them the phases reached so far, then the domain the
+    week's posts owe most (`target_domain`), then the current phase, then a hash of group,
+    date and id."""
     bank = [q for q in content.by_track.get(group.track, ()) if q.id not in excluded]
     if not bank:
         raise UserError(f"The question bank has no {group.track} questions yet.")
@@ -49,14 +55,72 @@ def pick_question(
     least = min(used.get(q.id, 0) for q in bank)
     pool = [q for q in bank if used.get(q.id, 0) == least]
     phase = calendar(content.phases, group.start_date, group.exam_date).phase_number_at(day)
-    preferred = (
-        [q for q in pool if q.phase == phase] or [q for q in pool if q.phase <= phase] or pool
-    )
+    eligible = [q for q in pool if q.phase <= phase] or pool
+    target = target_domain(content, s, group, day, {q.domain for q in eligible})
+    in_domain = [q for q in eligible if q.domain == target] or eligible
+    preferred = [q for q in in_domain if q.phase == phase] or in_domain
 
     def rank(q: Question) -> str:
         return hashlib.sha256(f"{group.id}:{day.isoformat()}:{q.id}".encode()).hexdigest()
 
     return min(preferred, key=rank)
+
+
+def weakest_domain(content: Content, s: Session, group: Group, day: date) -> str | None:
+    """The group's weakest domain on its daily answers of the last four weeks: the lowest
+    accuracy smoothed by a Beta(1, 1) prior; None until the group has a few answers."""
+    since = day - timedelta(days=WEAK_LOOKBACK_DAYS)
+    rows = s.execute(
+        select(Answer.question_id, Answer.correct).where(
+            Answer.group_id == group.id, Answer.local_date >= since, Answer.local_date < day
+        )
+    ).all()
+    track = content.track(group.track)
+    tally = {d.id: [0, 0] for d in track.domains}
+    for qid, correct in rows:
+        q = content.by_id.get(qid)
+        if q is not None and q.domain in tally:
+            tally[q.domain][0] += int(bool(correct))
+            tally[q.domain][1] += 1
+    if sum(n for _, n in tally.values()) < MIN_WEAK_ANSWERS:
+        return None
+    order = {d.id: i for i, d in enumerate(track.domains)}
+    return min(tally, key=lambda d: ((tally[d][0] + 1) / (tally[d][1] + 2), order[d]))
+
+
+def target_domain(
+    content: Content, s: Session, group: Group, day: date, available: set[str]
+) -> str | None:
+    """The domain today's question should come from: over the last seven days of posts each
+    domain gets its share of the exam weights, with `LEAN` of the whole moved to the group's
+    weakest domain; the domain furthest below its share is due (heavier weight breaks ties)."""
+    track = content.track(group.track)
+    domains = [d for d in track.domains if d.id in available]
+    if not domains:
+        return None
+    since = day - timedelta(days=WEEK_DAYS - 1)
+    recent = s.scalars(
+        select(DailyQuestion.question_id).where(
+            DailyQuestion.group_id == group.id,
+            DailyQuestion.local_date >= since,
+            DailyQuestion.local_date < day,
+        )
+    )
+    counts = {d.id: 0 for d in domains}
+    for qid in recent:
+        q = content.by_id.get(qid)
+        if q is not None and q.domain in counts:
+            counts[q.domain] += 1
+    total_w = sum(d.weight for d in domains) or 1.0
+    weak = weakest_domain(content, s, group, day)
+    lean = LEAN if weak in counts else 0.0
+    share = {
+        d.id: (1 - lean) * d.weight / total_w + (lean if d.id == weak else 0.0) for d in domains
+    }
+    slots = sum(counts.values()) + 1
+    order = {d.id: i for i, d in enumerate(domains)}
+    weights = {d.id: d.weight for d in domains}
+    return max(counts, key=lambda d: (share[d] * slots - counts[d], weights[d], -order[d]))
 
 
 def daily_for(ctx: Ctx, group: Group, day: date) -> DailyQuestion:
@@ -133,7 +197,11 @@ def toggle(ctx: Ctx, ref: qv.AnswerRef) -> Reply:
     daily = _daily_by_ref(ctx, ref.ref)
     q = question_of(ctx, daily)
     title = f"Question of the day · {fmt_date(daily.local_date)}"
-    blocks = qv.question_blocks(ctx.content, q, title, ref.kind, ref.ref, ref.selection)
+    # A pick on the shared channel post opens the member's own selection; later picks
+    # replace that private message, never the channel's.
+    blocks = qv.question_blocks(ctx.content, q, title, "d", ref.ref, ref.selection)
+    if ref.kind == "c":
+        return Reply.of(*blocks)
     return Reply.of(*blocks, replace=True)
 
 
@@ -194,6 +262,7 @@ def answer(ctx: Ctx, ref: qv.AnswerRef) -> Reply:
             code(f"{SLASH} quiz"),
             " has more practice.",
         )
+    review.record(ctx.s, g.workspace_id, ctx.user.id, q, correct, ctx.now)
     streak = member_streak(ctx, g, ctx.user.id)
     extra = f"Streak: {streak} day{'s' if streak != 1 else ''}."
     if joined:

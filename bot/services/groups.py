@@ -83,6 +83,7 @@ def setup(ctx: Ctx, args: Mapping[str, str]) -> Reply:
             if key in values:
                 setattr(g, attr, values[key])
         g.updated_at = ctx.now
+        g.paused, g.paused_reason = False, None  # a lead's change resumes paused posts
     if g.exam_date is not None and g.exam_date <= g.start_date:
         raise UserError(
             f"The exam date {g.exam_date} must come after the start date {g.start_date}. "
@@ -153,6 +154,8 @@ def settings_reply(ctx: Ctx, g: Group, title: str) -> Reply:
         fields.append(Field("Leads", text(", ".join(g.leads))))
     if g.skip_dates:
         fields.append(Field("Skip dates", text(", ".join(g.skip_dates))))
+    if g.paused:
+        fields.append(Field("Posts", text(f"paused: {g.paused_reason or 'by the bot'}")))
     hint = text(
         "Change any value with ",
         code(f"{SLASH} setup key=value"),

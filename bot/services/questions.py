@@ -33,7 +33,7 @@ DIFFICULTY = {1: "easy", 2: "medium", 3: "hard"}
 
 @dataclass(frozen=True)
 class AnswerRef:
-    kind: str  # "d" daily, "q" quiz
+    kind: str  # "d" daily, "q" quiz, "c" a daily question's channel post
     ref: str
     selection: str
 
@@ -43,7 +43,7 @@ class AnswerRef:
     @staticmethod
     def decode(value: str) -> AnswerRef:
         parts = value.split(":")
-        if len(parts) != 3 or parts[0] not in ("d", "q") or not parts[1]:
+        if len(parts) != 3 or parts[0] not in ("d", "q", "c") or not parts[1]:
             raise UserError("That button is no longer valid. Try the command again.")
         sel = "".join(sorted(set(parts[2].upper())))
         return AnswerRef(parts[0], parts[1], sel)
@@ -99,6 +99,8 @@ def answer_buttons(q: Question, kind: str, ref: str, selection: str = "") -> But
         style = ButtonStyle.PRIMARY if letter in selection else ButtonStyle.DEFAULT
         label = f"☑ {letter}" if letter in selection else letter
         row.append(Button(label, TOGGLE, AnswerRef(kind, ref, toggled).encode(), style))
+    if kind == "c":  # a shared channel post: the first pick opens a private selection
+        return Buttons(tuple(row))
     row.append(
         Button(
             f"Submit {selection or '…'}",

@@ -1,0 +1,265 @@
+"""What the clock posts, as platform-neutral replies.
+
+The scheduler decides *when* (and writes outbox rows); these functions decide *what*, at
+delivery time, from the store's current state, so an "N answered" update is never stale.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.commands import SLASH
+from bot.content.models import Content
+from bot.schedule import PhaseSpan, calendar
+from bot.seam import (
+    Block,
+    Context,
+    Divider,
+    Heading,
+    Paragraph,
+    Reply,
+    Span,
+    Visibility,
+    Who,
+    bold,
+    code,
+    text,
+)
+from bot.services import questions as qv
+from bot.services.board import standings
+from bot.services.context import Ctx
+from bot.store.models import Answer, DailyQuestion, Group, User, Workspace
+from bot.timeutil import fmt_date
+
+TOP_ANSWERERS = 3
+SUMMARY_ROWS = 5
+
+
+def group_ctx(s: Session, content: Content, now: datetime, group: Group) -> Ctx:
+    """A Ctx acting as the bot in the group's channel (no user of its own)."""
+    ws = s.get(Workspace, group.workspace_id)
+    assert ws is not None
+    who = Who(ws.platform, ws.external_id, group.channel_id, "studybot", "studybot", True)
+    ctx = Ctx(s=s, content=content, now=now, who=who)
+    ctx._workspace, ctx._group, ctx._group_loaded = ws, group, True
+    return ctx
+
+
+def answered_count(s: Session, daily_id: int) -> int:
+    return int(s.scalar(select(func.count()).where(Answer.daily_id == daily_id)) or 0)
+
+
+def daily_post(s: Session, content: Content, daily: DailyQuestion) -> Reply:
+    """The daily question for the channel, with yesterday's answer revealed."""
+    q = content.by_id.get(daily.question_id)
+    blocks: list[Block] = []
+    if q is None:
+        return Reply.message(
+            "Today's question was retired from the bank; practise with ",
+            code(f"{SLASH} quiz"),
+            ".",
+            visibility=Visibility.CHANNEL,
+        )
+    blocks += qv.question_blocks(
+        content, q, f"Question of the day · {fmt_date(daily.local_date)}", "c", str(daily.id)
+    )
+    n = answered_count(s, daily.id)
+    blocks.append(
+        Context(
+            text(
+                f"{n} answered so far · answers are private; see yours with ",
+                code(f"{SLASH} today"),
+            )
+        )
+    )
+    previous = s.scalar(
+        select(DailyQuestion)
+        .where(
+            DailyQuestion.group_id == daily.group_id, DailyQuestion.local_date < daily.local_date
+        )
+        .order_by(DailyQuestion.local_date.desc())
+        .limit(1)
+    )
+    if previous is not None:
+        blocks += [Divider(), *reveal_blocks(s, content, previous)]
+    return Reply(tuple(blocks), Visibility.CHANNEL)
+
+
+def reveal_blocks(s: Session, content: Content, daily: DailyQuestion) -> list[Block]:
+    q = content.by_id.get(daily.question_id)
+    if q is None:
+        return []
+    rows = s.execute(
+        select(Answer.correct, User.display_name)
+        .join(User, User.id == Answer.user_id)
+        .where(Answer.daily_id == daily.id)
+        .order_by(Answer.answered_at, Answer.id)
+    ).all()
+    right = [name for correct, name in rows if correct]
+    lines: list[Span] = [bold(f"Answer to {fmt_date(daily.local_date)}: {q.answer_text()}")]
+    for letter in q.answer:
+        lines.append(Span(f"\n{letter}. {q.choices[q.letters().index(letter)]}"))
+    share = f"{len(right)} of {len(rows)} got it right" if rows else "nobody answered"
+    lines.append(Span(f"\n{share}."))
+    if right:
+        lines.append(Span(" First right: "))
+        for i, name in enumerate(right[:TOP_ANSWERERS]):
+            if i:
+                lines.append(Span(", "))
+            lines.append(Span(name))  # user text: renderers escape it
+        lines.append(Span("."))
+    return [Paragraph(tuple(lines)), Context(text(q.explanation.strip()))]
+
+
+def milestone_post(content: Content, group: Group, phase_number: int, edge: str) -> Reply:
+    cal = calendar(content.phases, group.start_date, group.exam_date)
+    span: PhaseSpan = next(sp for sp in cal.spans if sp.phase.number == phase_number)
+    ph = span.phase
+    last = span.end - timedelta(days=1)
+    if edge == "start":
+        lines: list[Span] = [bold("Goals")]
+        for goal in ph.goals:
+            lines.append(Span(f"\n• {goal}"))
+        checklist: list[Span] = [bold("Checklist")]
+        for it in ph.checklist:
+            checklist += [Span("\n☐ "), code(it.id), Span(f" {it.text}")]
+        return Reply.of(
+            Heading(f"Phase {ph.number} starts today: {ph.name}"),
+            Paragraph(
+                text(
+                    f"{fmt_date(span.start)} – {fmt_date(last)} "
+                    f"({ph.weeks_min}–{ph.weeks_max} weeks)."
+                )
+            ),
+            Paragraph(tuple(lines)),
+            Paragraph(text("Topics: " + "; ".join(ph.topics))),
+            Paragraph(tuple(checklist)),
+            Context(
+                text(
+                    "Tick items with ",
+                    code(f"{SLASH} check {ph.checklist[0].id}")
+                    if ph.checklist
+                    else code(f"{SLASH} plan"),
+                    ".",
+                )
+            ),
+            visibility=Visibility.CHANNEL,
+        )
+    nxt = next((sp for sp in cal.spans if sp.phase.number == phase_number + 1), None)
+    after = (
+        f"Phase {nxt.phase.number} ({nxt.phase.name}) starts tomorrow."
+        if nxt
+        else "Next: timed mock exams and review until the exam."
+    )
+    return Reply.of(
+        Heading(f"Phase {ph.number} wraps up today: {ph.name}"),
+        Paragraph(
+            text(
+                "Before moving on, make sure you can tick its checklist: ",
+                code(f"{SLASH} plan"),
+                ". ",
+                after,
+            )
+        ),
+        visibility=Visibility.CHANNEL,
+    )
+
+
+def countdown_post(group: Group, days: int) -> Reply:
+    assert group.exam_date is not None
+    when = "tomorrow" if days == 1 else f"in {days} days"
+    tips = {
+        14: "Two weeks: sit a timed practice set each day and re-read the explanations you missed.",
+        7: "One week: focus on your weakest domains (see /study progress) and rest well.",
+        1: "Tomorrow: check your ID and test setup, skim your notes, and get some sleep.",
+    }
+    return Reply.of(
+        Heading(f"⏳ The exam is {when} ({fmt_date(group.exam_date)})"),
+        Paragraph(text(tips.get(days, "Keep going."))),
+        visibility=Visibility.CHANNEL,
+    )
+
+
+def summary_post(
+    s: Session, content: Content, now: datetime, group: Group, period: str, label: str
+) -> Reply:
+    """The week's or month's board with its winners, posted before the period resets."""
+    ctx = group_ctx(s, content, now, group)
+    rows = [r for r in standings(ctx, group, period) if r.answered or r.points]
+    title = "This week's" if period == "week" else "This month's"
+    blocks: list[Block] = [Heading(f"🏆 {title} leaderboard · {label}")]
+    if not rows:
+        blocks.append(
+            Paragraph(
+                text(
+                    "No answers this period yet. ",
+                    code(f"{SLASH} today"),
+                    " is a good place to start.",
+                )
+            )
+        )
+        return Reply(tuple(blocks), Visibility.CHANNEL)
+    top = rows[0].points
+    winners = [r for r in rows if r.points == top]
+    win: list[Span] = [bold("Winner" + ("s" if len(winners) > 1 else "") + ": ")]
+    for i, r in enumerate(winners[:SUMMARY_ROWS]):
+        if i:
+            win.append(Span(", "))
+        win.append(Span(r.name))
+    win.append(Span(f" with {top} points."))
+    lines: list[Span] = []
+    for i, r in enumerate(rows[:SUMMARY_ROWS]):
+        if i:
+            lines.append(Span("\n"))
+        acc = "–" if r.accuracy is None else f"{r.accuracy:.0%}"
+        lines += [
+            bold(f"{r.rank}."),
+            Span(" "),
+            Span(r.name),
+            Span(f" — {r.points} pts · streak {r.streak} · accuracy {acc}"),
+        ]
+    blocks += [
+        Paragraph(tuple(win)),
+        Paragraph(tuple(lines)),
+        Context(text("Full board: ", code(f"{SLASH} leaderboard {period}"))),
+    ]
+    return Reply(tuple(blocks), Visibility.CHANNEL)
+
+
+def recert_post(content: Content, track: str, passed_on: date) -> Reply:
+    t = content.track(track)
+    return Reply.of(
+        Heading("🔁 Time to recertify"),
+        Paragraph(
+            text(
+                f"You passed the {t.name} on {fmt_date(passed_on)}. Certifications last "
+                f"{t.exam.recert_years} years: check the current exam guide and "
+                "schedule your recertification."
+            )
+        ),
+        Context(text("Start a refresher with ", code(f"{SLASH} quiz"), ".")),
+        visibility=Visibility.DM,
+    )
+
+
+def target_gone_notice(channel_id: str, error: str) -> Reply:
+    return Reply.of(
+        Heading("studybot paused a study group"),
+        Paragraph(
+            text(
+                "Posts to channel ",
+                code(channel_id),
+                " failed (",
+                error,
+                "), so the "
+                "group's daily posts are paused. Add the bot back to the channel, then "
+                "change any setting there to resume, for example ",
+                code(f"{SLASH} setup time=09:00"),
+                ".",
+            )
+        ),
+        visibility=Visibility.DM,
+    )

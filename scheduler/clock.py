@@ -1,0 +1,127 @@
+"""The clock: a short APScheduler tick that plans due posts; one active clock at a time.
+
+No per-group jobs: each tick asks the store what is due, so a `/study setup` change made
+by any process takes effect at the next tick. On PostgreSQL the active clock holds a
+session-level advisory lock; a standby polls for it and takes over within a minute of the
+active clock dying (its connection closes, and the lock with it).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import Connection, text
+
+from bot.content.models import Content
+from bot.store.db import Store, is_postgres
+from bot.timeutil import utcnow
+from scheduler.planning import DEFAULT_GRACE, PlanResult, plan
+
+log = logging.getLogger(__name__)
+
+LOCK_KEY = 0x5354_5544_59  # "STUDY": the one advisory lock the clock takes
+STANDBY_POLL = 10.0
+
+
+class Clock:
+    def __init__(
+        self,
+        store: Store,
+        content: Content,
+        grace: timedelta = DEFAULT_GRACE,
+        flag_threshold: int = 3,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.store = store
+        self.content = content
+        self.grace = grace
+        self.flag_threshold = flag_threshold
+        self.clock = clock
+        self._lock_conn: Connection | None = None
+
+    def tick(self) -> PlanResult:
+        """Plan what is due now, in one transaction."""
+        with self.store.tx() as s:
+            result = plan(s, self.content, self.clock(), self.grace, self.flag_threshold)
+        if result.enqueued or result.skipped:
+            log.info("tick: %d enqueued, %d skipped", result.enqueued, result.skipped)
+        return result
+
+    # ------------------------------------------------------------------ leadership
+
+    def try_lead(self) -> bool:
+        """Take the advisory lock if free (always true on SQLite: one process)."""
+        if not is_postgres(self.store.engine):
+            return True
+        if self._lock_conn is None:
+            self._lock_conn = self.store.engine.connect()
+            self._lock_conn.detach()  # its own session: closing it must really end it
+        got = bool(
+            self._lock_conn.execute(
+                text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}
+            ).scalar()
+        )
+        self._lock_conn.commit()
+        return got
+
+    def release(self) -> None:
+        if self._lock_conn is not None:
+            try:
+                self._lock_conn.execute(text("SELECT pg_advisory_unlock_all()"))
+                self._lock_conn.commit()
+            finally:
+                self._lock_conn.close()  # a dead clock's session ends, and its lock with it
+                self._lock_conn = None
+
+    def wait_for_lead(self, stop: threading.Event, poll: float = STANDBY_POLL) -> bool:
+        announced = False
+        while not stop.is_set():
+            if self.try_lead():
+                if announced:
+                    log.warning("standby clock took over")
+                return True
+            if not announced:
+                log.warning("another clock is active; this one waits as a standby")
+                announced = True
+            stop.wait(poll)
+        return False
+
+    # ------------------------------------------------------------------ running
+
+    def start(self, interval: float = 30.0) -> BackgroundScheduler:
+        """Start the periodic tick in a background thread (the caller holds leadership)."""
+        scheduler = BackgroundScheduler(timezone="UTC")
+        scheduler.add_job(
+            self._safe_tick,
+            "interval",
+            seconds=interval,
+            id="studybot-tick",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=int(interval),
+            next_run_time=utcnow(),
+        )
+        scheduler.start()
+        return scheduler
+
+    def _safe_tick(self) -> None:
+        try:
+            self.tick()
+        except Exception:
+            log.exception("clock tick failed; the next tick tries again")
+
+    def run(self, stop: threading.Event, interval: float = 30.0) -> None:
+        """Block: wait to lead, tick until stopped."""
+        if not self.wait_for_lead(stop):
+            return
+        scheduler = self.start(interval)
+        try:
+            stop.wait()
+        finally:
+            scheduler.shutdown(wait=False)
+            self.release()

@@ -1,0 +1,333 @@
+"""The delivery worker: claim outbox rows, call the platform, record what happened.
+
+Claims are leases: a row is marked `sending` (with its worker and time) in a committed
+transaction before the platform call and `sent` with the message reference after it. A
+worker that dies in between leaves a `sending` row whose lease expires; the next worker
+asks the platform whether the post already exists (messengers that can tag posts with the
+outbox key) before posting again. On PostgreSQL several workers claim with
+`FOR UPDATE SKIP LOCKED`; on SQLite one worker runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from bot import posts
+from bot.content.models import Content
+from bot.seam import (
+    ChannelTarget,
+    KeyedMessenger,
+    MessageRef,
+    Messenger,
+    RateLimited,
+    Reply,
+    TargetGone,
+    Transient,
+    UserTarget,
+    Who,
+)
+from bot.services.context import Ctx
+from bot.services.progress import progress
+from bot.store.db import Store, is_postgres
+from bot.store.models import DailyQuestion, Group, Outbox, User, Workspace
+from bot.timeutil import fmt_date, utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DeliveryConfig:
+    lease: timedelta = timedelta(seconds=120)
+    max_attempts: int = 8
+    base_backoff: float = 2.0
+    max_backoff: float = 600.0
+    batch: int = 20
+    channel_gap: float = 1.0  # seconds between posts to one channel
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    platform: str
+    workspace: str
+    target_kind: str
+    target_id: str
+    kind: str
+    idem_key: str
+    ambiguous: bool  # a previous claim expired: the post may already exist
+
+
+class Worker:
+    def __init__(
+        self,
+        store: Store,
+        content: Content,
+        messengers: Mapping[str, Messenger],
+        clock: Callable[[], datetime] = utcnow,
+        name: str | None = None,
+        config: DeliveryConfig | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.store = store
+        self.content = content
+        self.messengers = messengers
+        self.clock = clock
+        self.name = name or f"worker-{uuid.uuid4().hex[:8]}"
+        self.config = config or DeliveryConfig()
+        self.sleep = sleep
+        self._last_post: dict[str, float] = {}
+
+    # ------------------------------------------------------------------ claiming
+
+    def claim(self, limit: int | None = None) -> list[Claimed]:
+        now = self.clock()
+        limit = limit or self.config.batch
+        with self.store.tx() as s:
+            q = (
+                select(Outbox, Workspace.external_id)
+                .join(Workspace, Workspace.id == Outbox.workspace_id)
+                .where(
+                    Outbox.platform.in_(list(self.messengers)),
+                    or_(
+                        (Outbox.status == "pending") & (Outbox.next_attempt_at <= now),
+                        (Outbox.status == "sending")
+                        & (Outbox.claimed_at < now - self.config.lease),
+                    ),
+                )
+                .order_by(Outbox.next_attempt_at, Outbox.id)
+                .limit(limit)
+            )
+            if is_postgres(self.store.engine):
+                q = q.with_for_update(skip_locked=True, of=Outbox)
+            rows = s.execute(q).all()
+            out = []
+            for row, ws_external in rows:
+                out.append(
+                    Claimed(
+                        row.id,
+                        row.platform,
+                        ws_external,
+                        row.target_kind,
+                        row.target_id,
+                        row.kind,
+                        row.idem_key,
+                        row.status == "sending",
+                    )
+                )
+                row.status, row.claimed_at, row.claimed_by = "sending", now, self.name
+                row.attempts += 1
+            return out
+
+    def run_once(self) -> int:
+        claimed = self.claim()
+        for c in claimed:
+            self.deliver(c)
+        return len(claimed)
+
+    def run_forever(self, stop: threading.Event, idle: float = 1.0) -> None:
+        while not stop.is_set():
+            try:
+                if self.run_once() == 0:
+                    stop.wait(idle)
+            except Exception:  # keep delivering other rows; the row's lease will expire
+                log.exception("delivery loop error")
+                stop.wait(idle)
+
+    # ------------------------------------------------------------------ delivering
+
+    def deliver(self, c: Claimed) -> None:
+        messenger = self.messengers[c.platform]
+        try:
+            with self.store.tx() as s:
+                reply = self.render(s, c)
+            if reply is None:
+                self._finish(c, "skipped", error="nothing to post any more")
+                return
+            ref = self._send(messenger, c, reply)
+        except RateLimited as e:
+            self._retry(c, e.retry_after, str(e), count_attempt=False)
+        except TargetGone as e:
+            self._gone(c, str(e) or type(e).__name__)
+        except Transient as e:
+            self._backoff(c, str(e) or "transient error")
+        except Exception as e:
+            log.exception("delivering %s failed", c.idem_key)
+            self._backoff(c, f"{type(e).__name__}: {e}")
+        else:
+            self._finish(c, "sent", message_id=ref.message_id if ref else None)
+
+    def _send(self, messenger: Messenger, c: Claimed, reply: Reply) -> MessageRef | None:
+        if c.target_kind == "update":
+            with self.store.tx() as s:
+                row = s.get(Outbox, c.id)
+                assert row is not None
+                channel = str(row.payload["channel_id"])
+            messenger.update(MessageRef(c.workspace, channel, c.target_id), reply)
+            return None
+        if c.target_kind == "user":
+            return messenger.dm(UserTarget(c.workspace, c.target_id), reply)
+        target = ChannelTarget(c.workspace, c.target_id)
+        keyed = isinstance(messenger, KeyedMessenger)
+        if c.ambiguous:
+            found = messenger.find_posted(target, c.idem_key) if keyed else None
+            if found is not None:
+                log.info(
+                    "%s was already posted before a worker died; not posting again", c.idem_key
+                )
+                return found
+            if not keyed:
+                log.warning(
+                    "%s may have been posted already (a worker died mid-delivery); "
+                    "this platform cannot tell, so it is posted again",
+                    c.idem_key,
+                )
+        self._pace(c.target_id)
+        if keyed:
+            return messenger.post_keyed(target, reply, c.idem_key)
+        return messenger.post(target, reply)
+
+    def _pace(self, channel: str) -> None:
+        last = self._last_post.get(channel)
+        if last is not None:
+            wait = self.config.channel_gap - (time.monotonic() - last)
+            if wait > 0:
+                self.sleep(wait)
+        self._last_post[channel] = time.monotonic()
+
+    def render(self, s: Session, c: Claimed) -> Reply | None:
+        row = s.get(Outbox, c.id)
+        assert row is not None
+        p = row.payload
+        group = s.get(Group, row.group_id or int(p.get("group_id") or 0) or -1)
+        now = self.clock()
+        if c.kind in ("daily", "update"):
+            daily = s.get(DailyQuestion, int(p["daily_id"]))
+            return None if daily is None else posts.daily_post(s, self.content, daily)
+        if group is None and c.kind not in ("recert",):
+            return None
+        if c.kind == "milestone":
+            assert group is not None
+            return posts.milestone_post(self.content, group, int(p["phase"]), str(p["edge"]))
+        if c.kind == "countdown":
+            assert group is not None
+            return posts.countdown_post(group, int(p["days"])) if group.exam_date else None
+        if c.kind in ("weekly", "monthly"):
+            assert group is not None
+            label = (
+                f"week to {fmt_date(row.local_date)}"
+                if c.kind == "weekly"
+                else f"{row.local_date:%B %Y}"
+            )
+            return posts.summary_post(s, self.content, now, group, str(p["period"]), label)
+        if c.kind == "recert":
+            return posts.recert_post(
+                self.content, str(p["track"]), date.fromisoformat(str(p["passed_on"]))
+            )
+        if c.kind == "progress_dm":
+            assert group is not None
+            user = s.get(User, int(p["user_id"]))
+            ws = s.get(Workspace, row.workspace_id)
+            if user is None or ws is None or not user.dm_enabled:
+                return None
+            who = Who(
+                ws.platform,
+                ws.external_id,
+                group.channel_id,
+                user.external_id,
+                user.display_name,
+                False,
+            )
+            return progress(Ctx(s=s, content=self.content, now=now, who=who), {})
+        log.error("unknown outbox kind %s", c.kind)
+        return None
+
+    # ------------------------------------------------------------------ recording
+
+    def _finish(
+        self, c: Claimed, status: str, message_id: str | None = None, error: str | None = None
+    ) -> None:
+        with self.store.tx() as s:
+            row = s.get(Outbox, c.id)
+            assert row is not None
+            row.status, row.message_id, row.last_error = status, message_id, error
+            row.sent_at = self.clock() if status == "sent" else None
+            row.claimed_at = None
+
+    def _retry(self, c: Claimed, delay: float, error: str, count_attempt: bool = True) -> None:
+        now = self.clock()
+        when = now + timedelta(seconds=delay)
+        with self.store.tx() as s:
+            row = s.get(Outbox, c.id)
+            assert row is not None
+            row.status, row.next_attempt_at, row.last_error = "pending", when, error[:500]
+            row.claimed_at = None
+            if not count_attempt:
+                row.attempts -= 1
+                # the platform asked the whole channel to wait: hold its other posts too
+                s.execute(
+                    update(Outbox)
+                    .where(
+                        Outbox.target_id == c.target_id,
+                        Outbox.status == "pending",
+                        Outbox.next_attempt_at < when,
+                    )
+                    .values(next_attempt_at=when)
+                )
+
+    def _backoff(self, c: Claimed, error: str) -> None:
+        with self.store.tx() as s:
+            row = s.get(Outbox, c.id)
+            assert row is not None
+            attempts = row.attempts
+        if attempts >= self.config.max_attempts:
+            log.error("giving up on %s after %d attempts: %s", c.idem_key, attempts, error)
+            self._finish(c, "dead", error=f"gave up after {attempts} attempts: {error}"[:500])
+            return
+        delay = min(self.config.max_backoff, self.config.base_backoff * 2 ** (attempts - 1))
+        self._retry(c, delay * (0.5 + random.random()), error)
+
+    def _gone(self, c: Claimed, error: str) -> None:
+        """Mark the row dead; a gone channel pauses its group and its lead is told."""
+        notify: tuple[str, str, str] | None = None
+        with self.store.tx() as s:
+            row = s.get(Outbox, c.id)
+            assert row is not None
+            row.status, row.last_error, row.claimed_at = "dead", f"target gone: {error}"[:500], None
+            if c.target_kind == "user":
+                user = s.scalar(
+                    select(User)
+                    .join(Workspace, Workspace.id == User.workspace_id)
+                    .where(User.external_id == c.target_id, Workspace.external_id == c.workspace)
+                )
+                if user is not None and c.kind == "progress_dm":
+                    user.dm_enabled = False  # DMs closed: stop trying until they turn it on
+                return
+            group = s.get(Group, row.group_id) if row.group_id else None
+            if group is not None and c.target_kind == "channel":
+                group.paused = True
+                group.paused_reason = f"posting failed: {error}"[:200]
+                s.execute(
+                    update(Outbox)
+                    .where(Outbox.group_id == group.id, Outbox.status == "pending")
+                    .values(status="dead", last_error="group paused: channel gone")
+                )
+                notify = (c.workspace, group.created_by, group.channel_id)
+        log.warning("target gone for %s (%s); group paused", c.idem_key, error)
+        if notify is not None:
+            ws, lead, channel = notify
+            try:
+                self.messengers[c.platform].dm(
+                    UserTarget(ws, lead), posts.target_gone_notice(channel, error)
+                )
+            except Exception as e:  # best effort: the lead may be gone too
+                log.warning("could not tell the lead %s: %s", lead, e)

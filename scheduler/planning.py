@@ -1,0 +1,311 @@
+"""Due-post planning: which posts are due now, each group in its own local time.
+
+One tick asks the store for every active group, works out what is due on the group's
+local today and yesterday (so a post due just before midnight is still caught up), and
+writes the due posts into the outbox in the same transaction, keyed so that each post
+exists once however many ticks, restarts or clocks see it. Posts older than the grace
+window are recorded as skipped (and logged) instead of sent late.
+"""
+
+from __future__ import annotations
+
+import calendar as cal_mod
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.content.models import Content
+from bot.posts import group_ctx
+from bot.schedule import calendar, is_post_day
+from bot.services.daily import daily_for
+from bot.store.db import insert_ignore
+from bot.store.models import (
+    Answer,
+    Group,
+    Membership,
+    Outbox,
+    Pass,
+    User,
+    Workspace,
+)
+from bot.timeutil import WEEKDAYS
+
+log = logging.getLogger(__name__)
+
+DEFAULT_GRACE = timedelta(hours=6)
+COUNTDOWN_DAYS = (14, 7, 1)
+CHANNEL_SPACING = timedelta(seconds=1.1)  # Slack allows about one post per second per channel
+
+
+@dataclass
+class PlanResult:
+    enqueued: int = 0
+    skipped: int = 0
+    keys: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Due:
+    group: Group | None
+    workspace: Workspace
+    kind: str
+    local_date: date
+    key: str
+    target_kind: str  # channel | user | update
+    target_id: str
+    due_at: datetime
+    payload: dict[str, Any]
+
+
+def local_due(day: date, at: Any, tz: str) -> datetime:
+    """The UTC instant of a local wall-clock time; a time skipped by DST falls after the gap."""
+    return datetime.combine(day, at, tzinfo=ZoneInfo(tz)).astimezone(UTC)
+
+
+def plan(
+    s: Session,
+    content: Content,
+    now: datetime,
+    grace: timedelta = DEFAULT_GRACE,
+    flag_threshold: int = 3,
+) -> PlanResult:
+    result = PlanResult()
+    groups = s.scalars(select(Group).where(Group.paused.is_(False))).all()
+    workspaces = {w.id: w for w in s.scalars(select(Workspace))}
+    dues: list[_Due] = []
+    for g in groups:
+        dues += _group_dues(content, g, workspaces[g.workspace_id], now)
+    dues += _member_dues(s, content, groups, workspaces, now)
+    dues += _update_dues(s, now)
+
+    keys = [d.key for d in dues]
+    existing: set[str] = set()
+    for i in range(0, len(keys), 500):
+        existing |= set(
+            s.scalars(select(Outbox.idem_key).where(Outbox.idem_key.in_(keys[i : i + 500])))
+        )
+    spacing: dict[str, int] = {}
+    for d in sorted(dues, key=lambda d: (d.due_at, d.key)):
+        if d.key in existing:
+            continue
+        late = now - d.due_at
+        status = "pending" if late <= grace else "skipped"
+        if status == "pending" and d.kind == "daily" and d.group is not None:
+            ctx = group_ctx(s, content, now, d.group)
+            ctx.flag_threshold = flag_threshold
+            d.payload["daily_id"] = daily_for(ctx, d.group, d.local_date).id
+        slot = spacing.get(d.target_id, 0)
+        spacing[d.target_id] = slot + 1
+        inserted = insert_ignore(
+            s,
+            Outbox,
+            {
+                "workspace_id": d.workspace.id,
+                "group_id": d.group.id if d.group else None,
+                "platform": d.workspace.platform,
+                "target_kind": d.target_kind,
+                "target_id": d.target_id,
+                "kind": d.kind,
+                "local_date": d.local_date,
+                "idem_key": d.key,
+                "payload": d.payload,
+                "status": status,
+                "attempts": 0,
+                "next_attempt_at": now + slot * CHANNEL_SPACING,
+                "created_at": now,
+                "last_error": None if status == "pending" else f"missed by {late}",
+            },
+            ["idem_key"],
+        )
+        if not inserted:
+            continue
+        if status == "pending":
+            result.enqueued += 1
+            result.keys.append(d.key)
+        else:
+            result.skipped += 1
+            log.warning(
+                "skipped %s: due %s, %s ago, beyond the %s grace window",
+                d.key,
+                d.due_at.isoformat(),
+                late,
+                grace,
+            )
+    return result
+
+
+def _group_dues(content: Content, g: Group, ws: Workspace, now: datetime) -> list[_Due]:
+    out: list[_Due] = []
+    today = now.astimezone(ZoneInfo(g.tz)).date()
+    cal = calendar(content.phases, g.start_date, g.exam_date)
+    for day in (today - timedelta(days=1), today):
+        if day < g.start_date:
+            continue
+        due_at = local_due(day, g.post_time, g.tz)
+        if due_at > now:
+            continue
+
+        def add(
+            kind: str, key: str, payload: dict[str, Any], day: date = day, due_at: datetime = due_at
+        ) -> None:
+            out.append(_Due(g, ws, kind, day, key, "channel", g.channel_id, due_at, payload))
+
+        if is_post_day(day, g.post_days, g.skip_dates or []):
+            add("daily", f"daily:{g.id}:{day}", {})
+        for span in cal.spans:
+            n = span.phase.number
+            if day == span.start:
+                add("milestone", f"milestone:{g.id}:{n}:start", {"phase": n, "edge": "start"})
+            if day == span.end - timedelta(days=1):
+                add("milestone", f"milestone:{g.id}:{n}:end", {"phase": n, "edge": "end"})
+        if g.exam_date is not None:
+            left = (g.exam_date - day).days
+            if left in COUNTDOWN_DAYS:
+                add("countdown", f"countdown:{g.id}:{g.exam_date}:{left}", {"days": left})
+        if WEEKDAYS[day.weekday()] == (g.summary_day or "fri"):
+            add("weekly", f"weekly:{g.id}:{day}", {"period": "week"})
+        if day.day == cal_mod.monthrange(day.year, day.month)[1]:
+            add("monthly", f"monthly:{g.id}:{day:%Y-%m}", {"period": "month"})
+    return out
+
+
+def _member_dues(
+    s: Session,
+    content: Content,
+    groups: list[Group],
+    workspaces: dict[int, Workspace],
+    now: datetime,
+) -> list[_Due]:
+    """Weekly progress DMs and recertification reminders, in each member's own timezone."""
+    out: list[_Due] = []
+    by_id = {g.id: g for g in groups}
+    if not by_id:
+        return out
+    near = {WEEKDAYS[(now + timedelta(days=k)).weekday()] for k in (-1, 0, 1)}
+    summary_groups = [g.id for g in groups if (g.summary_day or "fri") in near]
+    if summary_groups:
+        rows = s.execute(
+            select(Membership.group_id, User.id, User.external_id, User.tz)
+            .join(User, User.id == Membership.user_id)
+            .where(
+                Membership.group_id.in_(summary_groups),
+                Membership.active.is_(True),
+                User.dm_enabled.is_(True),
+            )
+        ).all()
+        for group_id, user_id, external_id, tz in rows:
+            g = by_id[group_id]
+            tz = tz or g.tz
+            today = now.astimezone(ZoneInfo(tz)).date()
+            for day in (today - timedelta(days=1), today):
+                if WEEKDAYS[day.weekday()] != (g.summary_day or "fri") or day < g.start_date:
+                    continue
+                due_at = local_due(day, g.post_time, tz)
+                if due_at <= now:
+                    out.append(
+                        _Due(
+                            g,
+                            workspaces[g.workspace_id],
+                            "progress_dm",
+                            day,
+                            f"progress_dm:{g.id}:{user_id}:{day}",
+                            "user",
+                            external_id,
+                            due_at,
+                            {"user_id": user_id},
+                        )
+                    )
+    today = now.date()
+    passes = s.execute(  # passes around their two-year anniversary (a day's slack each side)
+        select(Pass, User.external_id, User.tz)
+        .join(User, User.id == Pass.user_id)
+        .where(
+            Pass.passed_on >= today - timedelta(days=733),
+            Pass.passed_on <= today - timedelta(days=729),
+        )
+    ).all()
+    for p, external_id, tz in passes:
+        years = content.track(p.track).exam.recert_years
+        try:
+            due_day = p.passed_on.replace(year=p.passed_on.year + years)
+        except ValueError:  # 29 February
+            due_day = p.passed_on.replace(year=p.passed_on.year + years, day=28)
+        g = by_id.get(p.group_id) if p.group_id else None
+        zone = tz or (g.tz if g else "UTC")
+        if now.astimezone(ZoneInfo(zone)).date() < due_day:
+            continue
+        post_time = g.post_time if g else datetime.min.time().replace(hour=9)
+        out.append(
+            _Due(
+                g,
+                workspaces[p.workspace_id],
+                "recert",
+                due_day,
+                f"recert:{p.id}",
+                "user",
+                external_id,
+                local_due(due_day, post_time, zone),
+                {"track": p.track, "passed_on": p.passed_on.isoformat()},
+            )
+        )
+    return out
+
+
+def _update_dues(s: Session, now: datetime) -> list[_Due]:
+    """Refresh "N answered" on today's posts when the count has moved (one pending at a time)."""
+    posts = s.scalars(
+        select(Outbox).where(
+            Outbox.kind == "daily",
+            Outbox.status == "sent",
+            Outbox.sent_at >= now - timedelta(hours=36),
+            Outbox.message_id.is_not(None),
+        )
+    ).all()
+    if not posts:
+        return []
+    daily_ids = [int(p.payload["daily_id"]) for p in posts]
+    counts = dict(
+        s.execute(
+            select(Answer.daily_id, func.count())
+            .where(Answer.daily_id.in_(daily_ids))
+            .group_by(Answer.daily_id)
+        ).all()
+    )
+    pending = set(
+        s.scalars(
+            select(Outbox.target_id).where(
+                Outbox.kind == "update", Outbox.status.in_(("pending", "sending"))
+            )
+        )
+    )
+    workspaces = {w.id: w for w in s.scalars(select(Workspace))}
+    out: list[_Due] = []
+    for p in posts:
+        n = int(counts.get(int(p.payload["daily_id"]), 0))
+        if n == 0 or p.message_id in pending:
+            continue
+        assert p.message_id is not None
+        out.append(
+            _Due(
+                None,
+                workspaces[p.workspace_id],
+                "update",
+                p.local_date,
+                f"update:{p.id}:{n}",
+                "update",
+                p.message_id,
+                now,
+                {
+                    "daily_id": p.payload["daily_id"],
+                    "channel_id": p.target_id,
+                    "count": n,
+                    "group_id": p.group_id,
+                },
+            )
+        )
+    return out
