@@ -33,7 +33,7 @@ from bot.store.models import (
     User,
     Workspace,
 )
-from bot.timeutil import WEEKDAYS
+from bot.timeutil import WEEKDAYS, as_utc
 
 log = logging.getLogger(__name__)
 
@@ -147,8 +147,8 @@ def _group_dues(content: Content, g: Group, ws: Workspace, now: datetime) -> lis
         if day < g.start_date:
             continue
         due_at = local_due(day, g.post_time, g.tz)
-        if due_at > now:
-            continue
+        if due_at > now or due_at < as_utc(g.created_at):
+            continue  # not due yet, or due before the group existed
 
         def add(
             kind: str, key: str, payload: dict[str, Any], day: date = day, due_at: datetime = due_at
@@ -309,3 +309,17 @@ def _update_dues(s: Session, now: datetime) -> list[_Due]:
             )
         )
     return out
+
+
+def next_due(g: Group, now: datetime) -> datetime | None:
+    """When the group's next daily question is due (UTC), or None while paused."""
+    if g.paused:
+        return None
+    today = now.astimezone(ZoneInfo(g.tz)).date()
+    for i in range(0, 400):
+        day = max(today, g.start_date) + timedelta(days=i)
+        if is_post_day(day, g.post_days, g.skip_dates or []):
+            due = local_due(day, g.post_time, g.tz)
+            if due > now:
+                return due
+    return None

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import getpass
+import logging
 import sys
+import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +14,7 @@ from platformdirs import user_data_dir
 from rich.console import Console
 from rich.prompt import Prompt
 
+from adapters.console.messenger import ConsoleMessenger
 from adapters.console.render import print_reply
 from adapters.console.session import ConsoleSession, default_setup
 from bot.bootstrap import build
@@ -19,6 +22,10 @@ from bot.commands import SLASH
 from bot.content import ContentError
 from bot.settings import Settings
 from bot.timeutil import local_today
+from scheduler.clock import Clock
+from scheduler.delivery import DeliveryConfig, Worker
+
+CLOCK_INTERVAL = 5.0  # seconds: the terminal's clock is cheap, so it looks often
 
 BANNER = (
     "studybot console: a local study group. Type {slash} help for the commands, "
@@ -44,6 +51,7 @@ def console(
 ) -> None:
     """Run the study bot in this terminal: no tokens, no network."""
     out = Console(highlight=False)
+    logging.getLogger("scheduler").setLevel(logging.ERROR)  # skipped catch-ups are not news here
     settings = Settings()
     if database_url:
         settings.database_url = database_url
@@ -68,6 +76,17 @@ def console(
             values = _guided_setup(out, values)
         print_reply(out, session.setup(values), image_dir)
 
+    # The clock and delivery run here too: due posts appear in this terminal.
+    messenger = ConsoleMessenger(out, image_dir, session.who.user_id)
+    clock = Clock(bot.store, bot.content, flag_threshold=settings.flag_threshold)
+    worker = Worker(
+        bot.store, bot.content, {"console": messenger}, config=DeliveryConfig(channel_gap=0)
+    )
+    stop = threading.Event()
+    _deliver_due(clock, worker)
+    background = threading.Thread(target=_clock_loop, args=(clock, worker, stop), daemon=True)
+    background.start()
+
     if interactive:
         out.print(BANNER.format(slash=SLASH), style="dim")
     try:
@@ -80,7 +99,23 @@ def console(
     except KeyboardInterrupt:
         pass
     finally:
+        stop.set()
+        background.join(10)
         bot.store.dispose()
+
+
+def _deliver_due(clock: Clock, worker: Worker) -> None:
+    clock.tick()
+    while worker.run_once():
+        pass
+
+
+def _clock_loop(clock: Clock, worker: Worker, stop: threading.Event) -> None:
+    while not stop.wait(CLOCK_INTERVAL):
+        try:
+            _deliver_due(clock, worker)
+        except Exception:  # the terminal session goes on; the next round retries
+            logging.getLogger(__name__).exception("console clock round failed")
 
 
 def _lines(interactive: bool):  # type: ignore[no-untyped-def]

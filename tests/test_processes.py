@@ -1,0 +1,49 @@
+"""The process commands: status, deliver and run say what they do and what is missing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bot.cli import _load_plugins, app
+from tests.helpers import Chat
+
+_load_plugins()
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    monkeypatch.setenv("STUDYBOT_DATABASE_URL", url)
+    for name in (
+        "SLACK_BOT_TOKEN",
+        "SLACK_APP_TOKEN",
+        "SLACK_CLIENT_ID",
+        "SLACK_SIGNING_SECRET",
+        "DISCORD_TOKEN",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    return url
+
+
+def test_status_lists_groups_and_failures(env: str) -> None:
+    from bot.bootstrap import build
+
+    bot = build()
+    Chat(bot, user="lead", name="Lee", admin=True).send(
+        "/study setup tz=Asia/Kolkata time=07:30 days=mon,wed"
+    )
+    result = CliRunner().invoke(app, ["status"])
+    assert result.exit_code == 0, result.output
+    assert "1 study group(s)" in result.output
+    assert "07:30" in result.output and "Asia/Kolkata" in result.output
+    assert "No delivery failures in the last 7 days." in result.output
+
+
+def test_deliver_and_run_need_a_platform(env: str) -> None:
+    for cmd in ("deliver", "run"):
+        result = CliRunner().invoke(app, [cmd])
+        assert result.exit_code == 2
+        assert "No platform is configured" in result.output
