@@ -19,12 +19,13 @@ from sqlalchemy import Connection, text
 from bot.content.models import Content
 from bot.store.db import Store, is_postgres
 from bot.timeutil import utcnow
-from scheduler.planning import DEFAULT_GRACE, PlanResult, plan
+from scheduler.planning import DEFAULT_GRACE, PlanResult, active_group_ids, plan
 
 log = logging.getLogger(__name__)
 
 LOCK_KEY = 0x5354_5544_59  # "STUDY": the one advisory lock the clock takes
 STANDBY_POLL = 10.0
+CHUNK = 200  # groups planned per transaction
 
 
 class Clock:
@@ -44,9 +45,25 @@ class Clock:
         self._lock_conn: Connection | None = None
 
     def tick(self) -> PlanResult:
-        """Plan what is due now, in one transaction."""
+        """Plan what is due now: a transaction per chunk of groups, so delivery can start on
+        the first chunk while later ones are planned, and a failure loses one chunk's tick."""
+        now = self.clock()
         with self.store.tx() as s:
-            result = plan(s, self.content, self.clock(), self.grace, self.flag_threshold)
+            ids = active_group_ids(s)
+        result = PlanResult()
+        for i in range(0, len(ids), CHUNK):
+            with self.store.tx() as s:
+                part = plan(
+                    s,
+                    self.content,
+                    now,
+                    self.grace,
+                    self.flag_threshold,
+                    group_ids=ids[i : i + CHUNK],
+                )
+            result.enqueued += part.enqueued
+            result.skipped += part.skipped
+            result.keys += part.keys
         if result.enqueued or result.skipped:
             log.info("tick: %d enqueued, %d skipped", result.enqueued, result.skipped)
         return result

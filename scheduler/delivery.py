@@ -64,7 +64,8 @@ class Claimed:
     target_id: str
     kind: str
     idem_key: str
-    ambiguous: bool  # a previous claim expired: the post may already exist
+    ambiguous: bool
+    workspace_pk: int = 0  # a previous claim expired: the post may already exist
 
 
 class Worker:
@@ -86,12 +87,14 @@ class Worker:
         self.config = config or DeliveryConfig()
         self.sleep = sleep
         self._last_post: dict[str, float] = {}
+        self._held: dict[int, datetime] = {}  # workspace pk -> when its 429 wait ends
 
     # ------------------------------------------------------------------ claiming
 
     def claim(self, limit: int | None = None) -> list[Claimed]:
         now = self.clock()
         limit = limit or self.config.batch
+        held = [ws for ws, until in self._held.items() if until > now]
         with self.store.tx() as s:
             q = (
                 select(Outbox, Workspace.external_id)
@@ -107,6 +110,8 @@ class Worker:
                 .order_by(Outbox.next_attempt_at, Outbox.id)
                 .limit(limit)
             )
+            if held:  # a workspace that just answered 429 waits out its Retry-After
+                q = q.where(Outbox.workspace_id.not_in(held))
             if is_postgres(self.store.engine):
                 q = q.with_for_update(skip_locked=True, of=Outbox)
             rows = s.execute(q).all()
@@ -122,6 +127,7 @@ class Worker:
                         row.kind,
                         row.idem_key,
                         row.status == "sending",
+                        row.workspace_id,
                     )
                 )
                 row.status, row.claimed_at, row.claimed_by = "sending", now, self.name
@@ -155,6 +161,7 @@ class Worker:
                 return
             ref = self._send(messenger, c, reply)
         except RateLimited as e:
+            self._held[c.workspace_pk] = self.clock() + timedelta(seconds=e.retry_after)
             self._retry(c, e.retry_after, str(e), count_attempt=False)
         except TargetGone as e:
             self._gone(c, str(e) or type(e).__name__)

@@ -23,6 +23,7 @@ from bot.content.models import Content
 from bot.posts import group_ctx
 from bot.schedule import calendar, is_post_day
 from bot.services.daily import daily_for
+from bot.services.flags import pulled
 from bot.store.db import insert_ignore
 from bot.store.models import (
     Answer,
@@ -67,21 +68,31 @@ def local_due(day: date, at: Any, tz: str) -> datetime:
     return datetime.combine(day, at, tzinfo=ZoneInfo(tz)).astimezone(UTC)
 
 
+def active_group_ids(s: Session) -> list[int]:
+    return list(s.scalars(select(Group.id).where(Group.paused.is_(False)).order_by(Group.id)))
+
+
 def plan(
     s: Session,
     content: Content,
     now: datetime,
     grace: timedelta = DEFAULT_GRACE,
     flag_threshold: int = 3,
+    group_ids: list[int] | None = None,
 ) -> PlanResult:
+    """Plan the given groups (all active ones by default) in this transaction."""
     result = PlanResult()
-    groups = s.scalars(select(Group).where(Group.paused.is_(False))).all()
+    q = select(Group).where(Group.paused.is_(False))
+    if group_ids is not None:
+        q = q.where(Group.id.in_(group_ids))
+    groups = list(s.scalars(q))
     workspaces = {w.id: w for w in s.scalars(select(Workspace))}
     dues: list[_Due] = []
     for g in groups:
         dues += _group_dues(content, g, workspaces[g.workspace_id], now)
     dues += _member_dues(s, content, groups, workspaces, now)
-    dues += _update_dues(s, now)
+    dues += _update_dues(s, now, [g.id for g in groups])
+    excluded = content.stale | pulled(s, flag_threshold)
 
     keys = [d.key for d in dues]
     existing: set[str] = set()
@@ -97,8 +108,7 @@ def plan(
         status = "pending" if late <= grace else "skipped"
         if status == "pending" and d.kind == "daily" and d.group is not None:
             ctx = group_ctx(s, content, now, d.group)
-            ctx.flag_threshold = flag_threshold
-            d.payload["daily_id"] = daily_for(ctx, d.group, d.local_date).id
+            d.payload["daily_id"] = daily_for(ctx, d.group, d.local_date, excluded).id
         slot = spacing.get(d.target_id, 0)
         spacing[d.target_id] = slot + 1
         inserted = insert_ignore(
@@ -256,10 +266,13 @@ def _member_dues(
     return out
 
 
-def _update_dues(s: Session, now: datetime) -> list[_Due]:
+def _update_dues(s: Session, now: datetime, group_ids: list[int]) -> list[_Due]:
     """Refresh "N answered" on today's posts when the count has moved (one pending at a time)."""
+    if not group_ids:
+        return []
     posts = s.scalars(
         select(Outbox).where(
+            Outbox.group_id.in_(group_ids),
             Outbox.kind == "daily",
             Outbox.status == "sent",
             Outbox.sent_at >= now - timedelta(hours=36),
@@ -279,7 +292,9 @@ def _update_dues(s: Session, now: datetime) -> list[_Due]:
     pending = set(
         s.scalars(
             select(Outbox.target_id).where(
-                Outbox.kind == "update", Outbox.status.in_(("pending", "sending"))
+                Outbox.kind == "update",
+                Outbox.status.in_(("pending", "sending")),
+                Outbox.target_id.in_([p.message_id for p in posts]),
             )
         )
     )
