@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import multiprocessing as mp
 import os
@@ -128,7 +129,7 @@ def seed(url: str, groups: int, workspaces: int, due: datetime) -> None:
     engine = make_engine(url, **_engine_kw(url))
     upgrade(engine)
     store = Store(engine)
-    yesterday = due - timedelta(days=1)
+    yesterday = due - timedelta(minutes=1)  # created just before: nothing earlier to catch up
     with store.tx() as s:
         s.execute(
             insert(Workspace),
@@ -265,6 +266,7 @@ def run(url: str, groups: int, workspaces: int, rate: float, workers: int) -> di
 
 
 def main() -> None:
+    logging.basicConfig(level=logging.ERROR)
     parser = argparse.ArgumentParser()
     parser.add_argument("--groups", type=int, default=5000)
     parser.add_argument("--workspaces", type=int, default=10)

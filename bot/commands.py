@@ -175,6 +175,39 @@ COMMANDS: tuple[Command, ...] = (
         ),
         examples=("/study quiz", "/study quiz model-training 10", "/study quiz 3"),
     ),
+    Command(
+        "review",
+        "Your spaced-review cards that are due, most overdue first (default 10, at most 20)",
+        Who.MEMBER,
+        (Param("n", Kind.INT, "how many cards, 1 to 20"),),
+        details=(
+            "Every answer you give (daily question, quiz, review, mock exam) schedules that "
+            "question for you with the FSRS algorithm: a miss comes back the next day, a "
+            "right answer later and later. Only you see your review."
+        ),
+        examples=("/study review", "/study review 5"),
+    ),
+    Command(
+        "exam",
+        "A timed mock exam in your DMs; exam flag marks the question on screen",
+        Who.MEMBER,
+        (
+            Param(
+                "track",
+                Kind.CHOICE,
+                "associate or professional (default: the group's); or flag, or submit",
+                choices=(*TRACKS, "flag", "submit"),
+            ),
+        ),
+        details=(
+            "The real exam's question count and time limit (48 questions in 90 minutes for "
+            "the associate guide), drawn to the domain weights, avoiding questions you saw in "
+            "the last 14 days. Answers can change until you submit; when time runs out the "
+            "exam is submitted as it stands. One exam at a time; `/study exam` resumes it."
+        ),
+        examples=("/study exam", "/study exam professional", "/study exam flag"),
+    ),
+    Command("exams", "Your past mock exams with their scores", Who.MEMBER),
     Command("plan", "The four phases with the cohort's dates and where the group is", Who.MEMBER),
     Command("checklist", "The success checklist and the practice projects, ticked", Who.MEMBER),
     Command(

@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.charts import leaderboard_chart
 from bot.commands import SLASH
 from bot.content.models import Content
 from bot.schedule import PhaseSpan, calendar
@@ -19,6 +20,7 @@ from bot.seam import (
     Context,
     Divider,
     Heading,
+    Image,
     Paragraph,
     Reply,
     Span,
@@ -221,9 +223,12 @@ def summary_post(
             Span(r.name),
             Span(f" — {r.points} pts · streak {r.streak} · accuracy {acc}"),
         ]
+    chart = leaderboard_chart([(r.name, r.points) for r in rows[:10]])
+    alt = "Bar chart of points: " + ", ".join(f"{r.name} {r.points}" for r in rows[:10])
     blocks += [
         Paragraph(tuple(win)),
         Paragraph(tuple(lines)),
+        Image(chart, alt[:300], "leaderboard.png"),
         Context(text("Full board: ", code(f"{SLASH} leaderboard {period}"))),
     ]
     return Reply(tuple(blocks), Visibility.CHANNEL)

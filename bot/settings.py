@@ -34,5 +34,6 @@ class Settings(BaseSettings):
     discord_token: SecretStr | None = Field(default=None, alias="DISCORD_TOKEN")
     discord_api_url: str = Field(default="https://discord.com/api/v10", alias="DISCORD_API_URL")
     discord_gateway_url: str | None = Field(default=None, alias="DISCORD_GATEWAY_URL")
+    discord_shard_count: str | None = Field(default=None, alias="DISCORD_SHARD_COUNT")
 
     port: int = Field(default=3000, alias="PORT")

@@ -17,6 +17,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Connection, text
 
 from bot.content.models import Content
+from bot.services.exam import close_expired_exams
 from bot.store.db import Store, is_postgres
 from bot.timeutil import utcnow
 from scheduler.planning import DEFAULT_GRACE, PlanResult, active_group_ids, plan
@@ -64,6 +65,10 @@ class Clock:
             result.enqueued += part.enqueued
             result.skipped += part.skipped
             result.keys += part.keys
+        with self.store.tx() as s:  # mock exams whose time ran out are submitted as they stand
+            closed = close_expired_exams(s, self.content, now)
+        if closed:
+            log.info("tick: submitted %d timed-out mock exam(s)", closed)
         if result.enqueued or result.skipped:
             log.info("tick: %d enqueued, %d skipped", result.enqueued, result.skipped)
         return result

@@ -49,22 +49,35 @@ class ButtonSpec:
 class StudyButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMPLATE):
     """Any `sb:` button; the press goes to the client's `StudyHandler`."""
 
-    def __init__(self, action_id: str, value: str, *, label: str = "·",
-                 style: discord.ButtonStyle = discord.ButtonStyle.secondary,
-                 row: int | None = None) -> None:
-        super().__init__(discord.ui.Button(label=label, style=style,
-                                           custom_id=custom_id(action_id, value), row=row))
+    def __init__(
+        self,
+        action_id: str,
+        value: str,
+        *,
+        label: str = "·",
+        style: discord.ButtonStyle = discord.ButtonStyle.secondary,
+        row: int | None = None,
+    ) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=label, style=style, custom_id=custom_id(action_id, value), row=row
+            )
+        )
         self.action_id = action_id
         self.value = value
 
     @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction[Any],
-                             item: discord.ui.Item[Any], match: re.Match[str],
-                             /) -> StudyButton:
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> StudyButton:
         label = getattr(item, "label", None) or "·"
         style = getattr(item, "style", discord.ButtonStyle.secondary)
         return cls(match["action"], match["value"], label=label, style=style)
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        handler: StudyHandler = interaction.client.study  # type: ignore[attr-defined]
+        handler: StudyHandler = interaction.client.study
         await handler.on_press(interaction, self.action_id, self.value)

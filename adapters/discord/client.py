@@ -18,7 +18,7 @@ import asyncio
 import logging
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
 import discord
@@ -36,8 +36,10 @@ PLATFORM = "discord"
 DEFER_AFTER = 1.5  # seconds; leaves room for the network inside Discord's 3 s
 DMS_CLOSED = 50007
 DM_SENT = "Sent to your direct messages."
-DM_FALLBACK = ("Your direct messages are closed, so here it is, visible only to you. Allow "
-               "direct messages from members of this server to get it by DM.")
+DM_FALLBACK = (
+    "Your direct messages are closed, so here it is, visible only to you. Allow "
+    "direct messages from members of this server to get it by DM."
+)
 DM_FAILED = "I could not send you a direct message, so here it is, visible only to you."
 POSTED = "Posted in the channel."
 BROKEN = "Something went wrong on the study bot's side; please try again in a moment."
@@ -82,24 +84,54 @@ class StudyHandler:
     def __init__(self, core: Core, *, defer_after: float = DEFER_AFTER) -> None:
         self.core = core
         self.defer_after = defer_after
+        self._active: set[asyncio.Task[Any]] = set()
 
-    async def on_command(self, interaction: discord.Interaction[Any], name: str,
-                         args: dict[str, str]) -> None:
+    async def on_command(
+        self, interaction: discord.Interaction[Any], name: str, args: dict[str, str]
+    ) -> None:
         inv = Invocation(who_of(interaction), name, normalise_args(args))
-        await self._answer(interaction, lambda: self.core.handle(inv), component=False)
+        await self._tracked(
+            self._answer(interaction, lambda: self.core.handle(inv), component=False)
+        )
 
-    async def on_press(self, interaction: discord.Interaction[Any], action_id: str,
-                       value: str) -> None:
+    async def on_press(
+        self, interaction: discord.Interaction[Any], action_id: str, value: str
+    ) -> None:
         action = Action(who_of(interaction), action_id, value)
-        await self._answer(interaction, lambda: self.core.press(action), component=True)
+        await self._tracked(
+            self._answer(interaction, lambda: self.core.press(action), component=True)
+        )
 
-    async def _answer(self, interaction: discord.Interaction[Any], work: Callable[[], Reply],
-                      *, component: bool) -> None:
+    async def drain(self) -> None:
+        """Wait for the interactions being answered (a clean shutdown; tests)."""
+        while self._active:
+            await asyncio.gather(*list(self._active), return_exceptions=True)
+
+    async def _tracked(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._active.add(task)
+        try:
+            await coro
+        finally:
+            if task is not None:
+                self._active.discard(task)
+
+    async def _answer(
+        self, interaction: discord.Interaction[Any], work: Callable[[], Reply], *, component: bool
+    ) -> None:
         task = asyncio.ensure_future(asyncio.to_thread(work))
         done, _ = await asyncio.wait({task}, timeout=self.defer_after)
         deferred = False
         if not done:
-            await self._defer(interaction, component)
+            try:
+                await self._defer(interaction, component)
+            except discord.HTTPException as e:  # expired or already answered: nothing to do
+                log.warning(
+                    "could not defer interaction %s: %s %s", interaction.id, e.status, e.code
+                )
+                await asyncio.wait({task})
+                return
             deferred = True
         try:
             reply = await task
@@ -109,8 +141,17 @@ class StudyHandler:
         try:
             await self._deliver(interaction, reply, component=component, deferred=deferred)
         except discord.HTTPException as e:
-            log.warning("could not answer interaction %s: %s %s", interaction.id, e.status,
-                        e.code)
+            log.warning("could not answer interaction %s: %s %s", interaction.id, e.status, e.code)
+        except Exception:  # a reply we could not render: still answer, once
+            log.exception("could not render the reply to %s", interaction.data)
+            if not interaction.response.is_done():
+                await interaction.response.send_message(
+                    ephemeral=True, **render(Reply.message(BROKEN)).send_kwargs()
+                )
+            else:
+                await interaction.followup.send(
+                    ephemeral=True, **render(Reply.message(BROKEN)).send_kwargs()
+                )
 
     async def _defer(self, interaction: discord.Interaction[Any], component: bool) -> None:
         if interaction.response.is_done():
@@ -120,8 +161,14 @@ class StudyHandler:
         else:
             await interaction.response.defer(ephemeral=True, thinking=True)  # type 5, flag 64
 
-    async def _deliver(self, interaction: discord.Interaction[Any], reply: Reply, *,
-                       component: bool, deferred: bool) -> None:
+    async def _deliver(
+        self,
+        interaction: discord.Interaction[Any],
+        reply: Reply,
+        *,
+        component: bool,
+        deferred: bool,
+    ) -> None:
         if reply.visibility is Visibility.DM:
             await self._deliver_dm(interaction, reply, component=component)
             return
@@ -144,8 +191,9 @@ class StudyHandler:
                 await response.send_message(ephemeral=ephemeral, **kw)
             return
         if not deferred:
-            await response.send_message(ephemeral=reply.visibility is not Visibility.CHANNEL,
-                                        **render(reply).send_kwargs())
+            await response.send_message(
+                ephemeral=reply.visibility is not Visibility.CHANNEL, **render(reply).send_kwargs()
+            )
         elif reply.visibility is Visibility.CHANNEL:
             # The deferral was ephemeral: tell the caller, then post for everyone.
             await interaction.edit_original_response(**render(Reply.message(POSTED)).edit_kwargs())
@@ -153,8 +201,9 @@ class StudyHandler:
         else:
             await interaction.edit_original_response(**render(reply).edit_kwargs())
 
-    async def _deliver_dm(self, interaction: discord.Interaction[Any], reply: Reply, *,
-                          component: bool) -> None:
+    async def _deliver_dm(
+        self, interaction: discord.Interaction[Any], reply: Reply, *, component: bool
+    ) -> None:
         """DM first (deferring, since that is two REST calls), then say where it went."""
         await self._defer(interaction, component)
         try:
@@ -180,36 +229,44 @@ class _StudyMixin:
 
     def _install(self, core: Core, content: Content, defer_after: float) -> None:
         self.study = StudyHandler(core, defer_after=defer_after)
-        self.tree = app_commands.CommandTree(self)  # type: ignore[arg-type]
+        self.tree = app_commands.CommandTree(self)
         self.tree.add_command(study_group(content, self.study.on_command))
         self.tree.on_error = self._on_tree_error  # type: ignore[method-assign]
         self.add_dynamic_items(StudyButton)  # type: ignore[attr-defined]
 
-    async def _on_tree_error(self, interaction: discord.Interaction[Any],
-                             error: app_commands.AppCommandError) -> None:
+    async def _on_tree_error(
+        self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
+    ) -> None:
         log.error("command failed: %s", error, exc_info=error)
         if not interaction.response.is_done():
             await interaction.response.send_message(
-                ephemeral=True, **render(Reply.message(BROKEN)).send_kwargs())
+                ephemeral=True, **render(Reply.message(BROKEN)).send_kwargs()
+            )
 
 
 def client_options() -> dict[str, Any]:
     # No privileged intents: interactions arrive without any.
-    return {"intents": discord.Intents.none(),
-            "allowed_mentions": discord.AllowedMentions.none(),
-            "max_ratelimit_timeout": 30.0}
+    intents = discord.Intents.none()
+    intents.guilds = True  # not privileged; keeps guilds known and discord.py quiet
+    return {
+        "intents": intents,
+        "allowed_mentions": discord.AllowedMentions.none(),
+        "max_ratelimit_timeout": 30.0,
+    }
 
 
 class StudyClient(_StudyMixin, discord.Client):
-    def __init__(self, core: Core, content: Content, *, defer_after: float = DEFER_AFTER,
-                 **options: Any) -> None:
+    def __init__(
+        self, core: Core, content: Content, *, defer_after: float = DEFER_AFTER, **options: Any
+    ) -> None:
         super().__init__(**{**client_options(), **options})
         self._install(core, content, defer_after)
 
 
 class ShardedStudyClient(_StudyMixin, discord.AutoShardedClient):
-    def __init__(self, core: Core, content: Content, *, defer_after: float = DEFER_AFTER,
-                 **options: Any) -> None:
+    def __init__(
+        self, core: Core, content: Content, *, defer_after: float = DEFER_AFTER, **options: Any
+    ) -> None:
         super().__init__(**{**client_options(), **options})
         self._install(core, content, defer_after)
 
@@ -227,8 +284,13 @@ def shard_count_from_env(env: dict[str, str] | None = None) -> int | str | None:
     return n
 
 
-def make_client(core: Core, content: Content, *, shard_count: int | str | None = None,
-                defer_after: float = DEFER_AFTER) -> StudyClient | ShardedStudyClient:
+def make_client(
+    core: Core,
+    content: Content,
+    *,
+    shard_count: int | str | None = None,
+    defer_after: float = DEFER_AFTER,
+) -> StudyClient | ShardedStudyClient:
     """A plain client, or `AutoShardedClient` when a shard count (or `auto`) is given."""
     if shard_count is None:
         return StudyClient(core, content, defer_after=defer_after)

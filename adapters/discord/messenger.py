@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import AsyncIterator, Awaitable, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, TypeVar
 
@@ -34,6 +34,7 @@ from bot.seam import (
     Transient,
     UserTarget,
 )
+from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +79,13 @@ async def mapped() -> AsyncIterator[None]:
 class DiscordMessenger:
     """A `bot.seam.Messenger` over a logged-in discord.py client."""
 
-    def __init__(self, client: discord.Client, loop: asyncio.AbstractEventLoop | None = None,
-                 *, timeout: float = CALL_TIMEOUT) -> None:
+    def __init__(
+        self,
+        client: discord.Client,
+        loop: asyncio.AbstractEventLoop | None = None,
+        *,
+        timeout: float = CALL_TIMEOUT,
+    ) -> None:
         self.client = client
         self.loop = loop
         self.timeout = timeout
@@ -87,8 +93,9 @@ class DiscordMessenger:
     # ------------------------------------------------------------------ async
 
     async def apost(self, target: ChannelTarget, reply: Reply) -> MessageRef:
-        channel = self.client.get_partial_messageable(int(target.channel_id),
-                                                      guild_id=int(target.workspace_id))
+        channel = self.client.get_partial_messageable(
+            int(target.channel_id), guild_id=int(target.workspace_id)
+        )
         async with mapped():
             msg = await channel.send(**render(reply).send_kwargs())
         return MessageRef(target.workspace_id, target.channel_id, str(msg.id))
@@ -97,7 +104,8 @@ class DiscordMessenger:
         channel = self.client.get_partial_messageable(int(ref.channel_id))
         async with mapped():
             await channel.get_partial_message(int(ref.message_id)).edit(
-                **render(reply).edit_kwargs())
+                **render(reply).edit_kwargs()
+            )
 
     async def adm(self, user: UserTarget, reply: Reply) -> MessageRef:
         async with mapped():
@@ -116,16 +124,19 @@ class DiscordMessenger:
     def dm(self, user: UserTarget, reply: Reply) -> MessageRef:
         return self._run(self.adm(user, reply))
 
-    def _run(self, coro: Awaitable[T]) -> T:
+    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
         loop = self.loop or self.client.loop
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
             running = None
         if running is loop:
-            raise RuntimeError("DiscordMessenger's sync methods block: call apost/aupdate/adm "
-                               "on the client's own loop")
-        fut = asyncio.run_coroutine_threadsafe(coro, loop)  # type: ignore[arg-type]
+            coro.close()
+            raise RuntimeError(
+                "DiscordMessenger's sync methods block: call apost/aupdate/adm "
+                "on the client's own loop"
+            )
+        fut = asyncio.run_coroutine_threadsafe(coro, loop)
         try:
             return fut.result(self.timeout)
         except TimeoutError as e:
@@ -134,8 +145,9 @@ class DiscordMessenger:
 
 
 @contextmanager
-def background_messenger(token: str, *, timeout: float = CALL_TIMEOUT,
-                         **client_options: Any) -> Iterator[DiscordMessenger]:
+def background_messenger(
+    token: str, *, timeout: float = CALL_TIMEOUT, **client_options: Any
+) -> Iterator[DiscordMessenger]:
     """A REST-only client on its own loop thread, for a worker process without a gateway.
 
     Set `discord.http.Route.BASE` (see `adapters.discord.cli.use_api`) before entering.
@@ -143,8 +155,12 @@ def background_messenger(token: str, *, timeout: float = CALL_TIMEOUT,
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, name="discord-messenger", daemon=True)
     thread.start()
-    opts = {"intents": discord.Intents.none(), "allowed_mentions": discord.AllowedMentions.none(),
-            "max_ratelimit_timeout": 30.0, **client_options}
+    opts = {
+        "intents": discord.Intents.none(),
+        "allowed_mentions": discord.AllowedMentions.none(),
+        "max_ratelimit_timeout": 30.0,
+        **client_options,
+    }
 
     async def start() -> discord.Client:
         client = discord.Client(**opts)
@@ -159,3 +175,16 @@ def background_messenger(token: str, *, timeout: float = CALL_TIMEOUT,
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout)
         loop.close()
+
+
+def from_settings(settings: Settings) -> DiscordMessenger | None:
+    """The `studybot.messenger` factory: a REST-only messenger when DISCORD_TOKEN is set.
+
+    It lives as long as the worker process, so its context is entered and never left.
+    """
+    if settings.discord_token is None:
+        return None
+    from adapters.discord.cli import use_api
+
+    use_api(settings.discord_api_url)
+    return background_messenger(settings.discord_token.get_secret_value()).__enter__()

@@ -65,14 +65,20 @@ _SNOWFLAKE = re.compile(r"^\d{15,21}$")
 
 
 def escape(s: str) -> str:
-    """User text as inert text: no markdown, no masked links, no mentions."""
-    return discord.utils.escape_mentions(discord.utils.escape_markdown(s))
+    """User text as inert text: no markdown, no masked links, no mentions.
+
+    `escape_mentions` breaks `@everyone`, `@here` and mentions of real ids; escaping every
+    `<` also keeps `<@&123>`, `<#1>`, `<t:0>` or `</cmd:1>` from rendering as a (deleted)
+    role, channel, timestamp or command: they show exactly as typed.
+    """
+    return discord.utils.escape_mentions(discord.utils.escape_markdown(s)).replace("<", "\\<")
 
 
 def _code(s: str) -> str:
     fence = "``" if "`" in s else "`"
     pad = " " if fence == "``" else ""
-    return f"{fence}{pad}{s.replace('``', '`\u200b`')}{pad}{fence}"
+    body = s.replace("``", "`\u200b`")
+    return f"{fence}{pad}{body}{pad}{fence}"
 
 
 def _link(label: str, url: str | None) -> str:
@@ -144,19 +150,24 @@ class Rendered:
         view = discord.ui.View(timeout=None)
         for r, row in enumerate(self.rows):
             for b in row:
-                view.add_item(StudyButton(b.action_id, b.value, label=b.label, style=b.style,
-                                          row=r))
+                view.add_item(
+                    StudyButton(b.action_id, b.value, label=b.label, style=b.style, row=r)
+                )
         view.stop()
         return view
 
     def files(self) -> list[discord.File]:
-        return [discord.File(io.BytesIO(img.png), filename=img.filename, description=img.alt[:1024])
-                for img in self.images]
+        return [
+            discord.File(io.BytesIO(img.png), filename=img.filename, description=img.alt[:1024])
+            for img in self.images
+        ]
 
     def send_kwargs(self) -> dict[str, Any]:
         """For `send`/`send_message`/`followup.send`: no field may be None there."""
-        kw: dict[str, Any] = {"embeds": self.embeds,
-                              "allowed_mentions": discord.AllowedMentions.none()}
+        kw: dict[str, Any] = {
+            "embeds": self.embeds,
+            "allowed_mentions": discord.AllowedMentions.none(),
+        }
         if self.content:
             kw["content"] = self.content
         if self.rows:
@@ -168,9 +179,13 @@ class Rendered:
 
     def edit_kwargs(self) -> dict[str, Any]:
         """For edits: replace everything, so stale buttons and pictures disappear."""
-        return {"content": self.content, "embeds": self.embeds, "view": self.view() if self.rows
-                else None, "attachments": self.files(),
-                "allowed_mentions": discord.AllowedMentions.none()}
+        return {
+            "content": self.content,
+            "embeds": self.embeds,
+            "view": self.view() if self.rows else None,
+            "attachments": self.files(),
+            "allowed_mentions": discord.AllowedMentions.none(),
+        }
 
 
 def colour_for(title: str, visibility: Visibility) -> discord.Colour:
@@ -202,8 +217,13 @@ def render(reply: Reply, notice: str | None = None) -> Rendered:
     return Rendered(embeds, rows, images, notice)
 
 
-def _add(block: Block, drafts: list[_Draft], rows: list[list[ButtonSpec]], images: list[Image],
-         seen_ids: set[str]) -> None:
+def _add(
+    block: Block,
+    drafts: list[_Draft],
+    rows: list[list[ButtonSpec]],
+    images: list[Image],
+    seen_ids: set[str],
+) -> None:
     cur = drafts[-1]
     if isinstance(block, Heading):
         if not cur.empty():
@@ -218,11 +238,18 @@ def _add(block: Block, drafts: list[_Draft], rows: list[list[ButtonSpec]], image
     elif isinstance(block, Fields):
         for f in block.fields:
             value = markdown(f.value) or "–"
-            cur.fields.append((_cut(escape(f.label) or "–", FIELD_NAME_MAX),
-                               _cut(value, FIELD_VALUE_MAX), len(value) <= 40))
+            cur.fields.append(
+                (
+                    _cut(escape(f.label) or "–", FIELD_NAME_MAX),
+                    _cut(value, FIELD_VALUE_MAX),
+                    len(value) <= 40,
+                )
+            )
     elif isinstance(block, ProgressBar):
-        cur.parts.append(f"**{escape(block.label)}**\n`{bar(block.done, block.total)}` "
-                         f"{block.done}/{block.total}")
+        cur.parts.append(
+            f"**{escape(block.label)}**\n`{bar(block.done, block.total)}` "
+            f"{block.done}/{block.total}"
+        )
     elif isinstance(block, Buttons):
         specs = []
         for b in block.buttons:
@@ -231,8 +258,11 @@ def _add(block: Block, drafts: list[_Draft], rows: list[list[ButtonSpec]], image
                 log.error("button %r dropped: custom_id %r is too long or repeated", b.label, cid)
                 continue
             seen_ids.add(cid)
-            specs.append(ButtonSpec(_cut(b.label.strip() or "·", LABEL_MAX), b.action_id,
-                                    b.value, _STYLE[b.style]))
+            specs.append(
+                ButtonSpec(
+                    _cut(b.label.strip() or "·", LABEL_MAX), b.action_id, b.value, _STYLE[b.style]
+                )
+            )
         rows.extend(specs[i : i + PER_ROW] for i in range(0, len(specs), PER_ROW))
     elif isinstance(block, Image):
         if cur.image is not None:
@@ -275,9 +305,11 @@ def _pack(drafts: list[_Draft], visibility: Visibility) -> list[discord.Embed]:
         chunks = [d.fields[i : i + FIELDS_MAX] for i in range(0, len(d.fields), FIELDS_MAX)]
         n = max(len(descs), len(chunks), 1)
         for i in range(n):
-            e = discord.Embed(title=title if i == 0 and title else None,
-                              description=descs[i] if i < len(descs) and descs[i] else None,
-                              colour=colour)
+            e = discord.Embed(
+                title=title if i == 0 and title else None,
+                description=descs[i] if i < len(descs) and descs[i] else None,
+                colour=colour,
+            )
             for name, value, inline in chunks[i] if i < len(chunks) else ():
                 e.add_field(name=name, value=value, inline=inline)
             if i == 0 and d.image:

@@ -58,8 +58,9 @@ def _suggest(values: list[tuple[str, str]], current: str) -> list[app_commands.C
     return [app_commands.Choice(name=n[:100], value=v) for n, v in hits[:CHOICES_MAX]]
 
 
-async def timezone_autocomplete(_interaction: discord.Interaction[Any],
-                                current: str) -> list[app_commands.Choice[str]]:
+async def timezone_autocomplete(
+    _interaction: discord.Interaction[Any], current: str
+) -> list[app_commands.Choice[str]]:
     """Prefix matches first, then substring matches; Discord shows at most 25."""
     cur = current.strip().lower().replace(" ", "_")
     zones = timezones()
@@ -71,8 +72,9 @@ async def timezone_autocomplete(_interaction: discord.Interaction[Any],
 def _tz_autocomplete_for(p: Param) -> Callable[..., Awaitable[list[app_commands.Choice[str]]]]:
     extra = "group" if "'group'" in p.help else None
 
-    async def complete(interaction: discord.Interaction[Any],
-                       current: str) -> list[app_commands.Choice[str]]:
+    async def complete(
+        interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
         found = await timezone_autocomplete(interaction, current)
         if extra and extra.startswith(current.strip().lower()):
             found = [app_commands.Choice(name=extra, value=extra), *found][:CHOICES_MAX]
@@ -82,8 +84,9 @@ def _tz_autocomplete_for(p: Param) -> Callable[..., Awaitable[list[app_commands.
 
 
 def _closed_autocomplete(values: list[tuple[str, str]]):  # type: ignore[no-untyped-def]
-    async def complete(_interaction: discord.Interaction[Any],
-                       current: str) -> list[app_commands.Choice[str]]:
+    async def complete(
+        _interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
         return _suggest(values, current)
 
     return complete
@@ -93,8 +96,9 @@ def _annotation(p: Param) -> type:
     return int if p.kind is Kind.INT else str
 
 
-def subcommand(cmd: Command, content: Content, on_command: OnCommand,
-               parent: app_commands.Group) -> app_commands.Command[Any, ..., None]:
+def subcommand(
+    cmd: Command, content: Content, on_command: OnCommand, parent: app_commands.Group
+) -> app_commands.Command[Any, ..., None]:
     """One subcommand whose callback turns the options into `args` and calls `on_command`."""
     name = cmd.name
 
@@ -108,12 +112,20 @@ def subcommand(cmd: Command, content: Content, on_command: OnCommand,
             args[key] = str(value).strip()
         await on_command(interaction, name, args)
 
-    params = [inspect.Parameter("interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                                annotation=discord.Interaction)]
+    params = [
+        inspect.Parameter(
+            "interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=discord.Interaction
+        )
+    ]
     for p in cmd.params:
-        params.append(inspect.Parameter(
-            p.name, inspect.Parameter.KEYWORD_ONLY, annotation=_annotation(p),
-            default=inspect.Parameter.empty if p.required else None))
+        params.append(
+            inspect.Parameter(
+                p.name,
+                inspect.Parameter.KEYWORD_ONLY,
+                annotation=_annotation(p),
+                default=inspect.Parameter.empty if p.required else None,
+            )
+        )
     callback.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     callback.__name__ = callback.__qualname__ = f"study_{name}"
     callback.__doc__ = cmd.summary
@@ -135,8 +147,9 @@ def subcommand(cmd: Command, content: Content, on_command: OnCommand,
         fn = app_commands.choices(**choices)(fn)
     if completers:
         fn = app_commands.autocomplete(**completers)(fn)
-    return app_commands.Command(name=name, description=cmd.summary[:DESCRIPTION_MAX],
-                                callback=fn, parent=parent)
+    return app_commands.Command(
+        name=name, description=cmd.summary[:DESCRIPTION_MAX], callback=fn, parent=parent
+    )
 
 
 def study_group(content: Content, on_command: OnCommand) -> app_commands.Group:

@@ -25,8 +25,8 @@ from bot.timeutil import days_label, fmt_date
 
 POINTS = {1: 10, 2: 15, 3: 20}
 ANSWER_WINDOW_DAYS = 1  # a daily question may be answered on its date and the day after
-WEEK_DAYS = 7  # the window over which daily questions follow the exam's domain weights
-LEAN = 0.2  # the share of that window moved to the group's weakest domain
+BALANCE_DAYS = 28  # daily questions follow the exam's domain weights over this window
+LEAN = 0.2  # the share of the weights moved to the group's weakest domain
 WEAK_LOOKBACK_DAYS = 28
 MIN_WEAK_ANSWERS = 5
 
@@ -91,14 +91,15 @@ def weakest_domain(content: Content, s: Session, group: Group, day: date) -> str
 def target_domain(
     content: Content, s: Session, group: Group, day: date, available: set[str]
 ) -> str | None:
-    """The domain today's question should come from: over the last seven days of posts each
+    """The domain today's question should come from: over the last four weeks of posts each
     domain gets its share of the exam weights, with `LEAN` of the whole moved to the group's
-    weakest domain; the domain furthest below its share is due (heavier weight breaks ties)."""
+    weakest domain; the domain furthest below its share is due (heavier weight breaks ties).
+    So every week carries each domain about as often as the exam does, leaning to the weak."""
     track = content.track(group.track)
     domains = [d for d in track.domains if d.id in available]
     if not domains:
         return None
-    since = day - timedelta(days=WEEK_DAYS - 1)
+    since = day - timedelta(days=BALANCE_DAYS - 1)
     recent = s.scalars(
         select(DailyQuestion.question_id).where(
             DailyQuestion.group_id == group.id,
@@ -123,14 +124,19 @@ def target_domain(
     return max(counts, key=lambda d: (share[d] * slots - counts[d], weights[d], -order[d]))
 
 
-def daily_for(ctx: Ctx, group: Group, day: date) -> DailyQuestion:
-    """The group's question for a local date, created once (the unique key settles races)."""
+def daily_for(
+    ctx: Ctx, group: Group, day: date, excluded: frozenset[str] | None = None
+) -> DailyQuestion:
+    """The group's question for a local date, created once (the unique key settles races).
+
+    `excluded` lets the clock compute stale and pulled questions once per tick."""
     q = select(DailyQuestion).where(
         DailyQuestion.group_id == group.id, DailyQuestion.local_date == day
     )
     row = ctx.s.scalar(q)
     if row is None:
-        excluded = ctx.content.stale | pulled(ctx.s, ctx.flag_threshold)
+        if excluded is None:
+            excluded = ctx.content.stale | pulled(ctx.s, ctx.flag_threshold)
         chosen = pick_question(ctx.content, ctx.s, group, day, excluded)
         insert_ignore(
             ctx.s,

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
+from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from bot.charts import DomainBar, progress_chart
 from bot.commands import SLASH
 from bot.content.models import Domain, Track
+from bot.schedule import Calendar
 from bot.seam import (
     Block,
     Context,
     Field,
     Fields,
     Heading,
+    Image,
     Paragraph,
     ProgressBar,
     Reply,
@@ -24,10 +28,15 @@ from bot.seam import (
     code,
     text,
 )
+from bot.services import readiness, review
 from bot.services.board import standings
 from bot.services.context import Ctx
+from bot.services.flags import pulled
 from bot.services.plan import checked_items
 from bot.store.models import Answer, QuizAnswer
+from bot.timeutil import week_start
+
+CHART_WEEKS = 8
 
 
 def progress(ctx: Ctx, _args: Mapping[str, str]) -> Reply:
@@ -105,6 +114,8 @@ def progress(ctx: Ctx, _args: Mapping[str, str]) -> Reply:
         lines += [Span(f"\n• {d.name}: {acc} · weight {d.weight_label}")]
     blocks.append(Paragraph(tuple(lines)))
 
+    blocks += _learning_blocks(ctx, track, cal, today, checked)
+
     weak = _weakest(track, tally)
     if weak:
         nxt: list[Span] = [bold("Study next")]
@@ -112,8 +123,124 @@ def progress(ctx: Ctx, _args: Mapping[str, str]) -> Reply:
             topics = "; ".join(d.topics[:3]) if d.topics else d.name
             nxt += [Span(f"\n• {d.name}: {topics} — "), code(f"{SLASH} quiz {d.id}")]
         blocks.append(Paragraph(tuple(nxt)))
+    blocks.append(_chart(ctx, track, tally, today))
     blocks.append(Context(text("Only you can see this report.")))
     return Reply(tuple(blocks), Visibility.DM)
+
+
+def _learning_blocks(
+    ctx: Ctx, track: Track, cal: Calendar, today: date, checked: set[str]
+) -> list[Block]:
+    """Readiness, due reviews, pacing and the next three things to do."""
+    g = ctx.require_group()
+    uid = ctx.user.id
+    hist = readiness.history(ctx.s, uid, ctx.now)
+    line_f = readiness.pass_line(track)
+    ready = readiness.readiness(ctx.content, track, hist, ctx.now, line_f)
+    excluded = ctx.content.stale | pulled(ctx.s, ctx.flag_threshold)
+    due = review.due_count(ctx.s, uid, ctx.now, excluded)
+    answered_ids = (
+        {a.question_id for a in hist}
+        | set(ctx.s.scalars(select(Answer.question_id).where(Answer.user_id == uid)))
+        | set(ctx.s.scalars(select(QuizAnswer.question_id).where(QuizAnswer.user_id == uid)))
+    )
+    done = readiness.phase_done(ctx.content, track, cal, checked, answered_ids)
+    pace = readiness.pace(cal, today, done)
+    weakest = min(ready.domains, key=lambda d: (d.mean, -d.domain.weight), default=None)
+    exam_soon = pace.expected_phase == cal.spans[-1].phase.number or (
+        g.exam_date is not None and (g.exam_date - today).days <= 21
+    )
+    steps = readiness.next_steps(
+        ctx.content.phases,
+        checked,
+        pace.expected_phase,
+        due,
+        weakest.domain if weakest else None,
+        exam_soon,
+    )
+
+    line = f"{line_f:.0%}"
+    if ready.answered == 0:
+        est = "no answers in the last 90 days yet: answer a few questions first"
+    else:
+        est = (
+            f"{ready.estimate:.0%} (80% interval {ready.low:.0%}–{ready.high:.0%}; "
+            f"chance of {line} or more {ready.chance:.0%}; from {ready.answered} answers)"
+        )
+    fields = [
+        Field("Estimated exam score", text(est)),
+        Field("Due for review", text(f"{due} card{'s' if due != 1 else ''}")),
+        Field(
+            "Pace",
+            text(
+                f"{pace.label} (the calendar has you in phase {pace.expected_phase}; "
+                f"your work is in phase {pace.actual_phase})"
+            ),
+        ),
+    ]
+    out: list[Block] = [Fields(tuple(fields))]
+    passing = track.exam.passing
+    rule = (
+        f"The exam's pass mark is {passing}%."
+        if passing is not None
+        else f"No official pass mark is published; {line} is a practice line."
+    )
+    out.append(
+        Context(
+            text(
+                "Readiness weighs your recent answers by the exam's domain weights "
+                f"(recent ones count more). {rule}"
+            )
+        )
+    )
+    if steps:
+        nxt: list[Span] = [bold("Next three things to do")]
+        for what, cmd in steps:
+            nxt += [Span(f"\n• {what} — "), code(f"{SLASH} {cmd}")]
+        out.append(Paragraph(tuple(nxt)))
+    return out
+
+
+def _chart(ctx: Ctx, track: Track, tally: Mapping[str, list[int]], today: date) -> Image:
+    g = ctx.require_group()
+    weeks = [week_start(today) - timedelta(weeks=i) for i in range(CHART_WEEKS - 1, -1, -1)]
+    since = weeks[0]
+    points: dict[date, int] = defaultdict(int)
+    for model in (Answer, QuizAnswer):
+        rows = ctx.s.execute(
+            select(model.local_date, model.points).where(
+                model.user_id == ctx.user.id,
+                model.group_id == g.id,
+                model.local_date >= since,
+            )
+        )
+        for d, p in rows:
+            points[week_start(d)] += int(p or 0)
+    bars = [
+        DomainBar(
+            d.name,
+            None if tally[d.id][1] == 0 else tally[d.id][0] / tally[d.id][1],
+            tally[d.id][1],
+        )
+        for d in track.domains
+    ]
+    line_f = readiness.pass_line(track)
+    png = progress_chart(
+        bars,
+        line_f,
+        [(f"{w:%d %b}", points[w]) for w in weeks],
+        "pass mark" if track.exam.passing is not None else "practice line",
+    )
+    parts = []
+    for b in bars:
+        acc = "no answers" if b.accuracy is None else f"{b.accuracy:.0%}"
+        parts.append(f"{b.name} {acc}")
+    alt = (
+        f"Chart: accuracy by domain against the {line_f:.0%} line ({'; '.join(parts)}) "
+        f"and points per week for the last {CHART_WEEKS} weeks "
+        f"({', '.join(str(points[w]) for w in weeks)})."
+    )
+    return Image(png, alt, "progress.png")
 
 
 def _weakest(track: Track, tally: Mapping[str, list[int]]) -> list[Domain]:

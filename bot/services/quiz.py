@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
+from datetime import datetime
 
 from sqlalchemy import func, select
 
@@ -12,11 +13,12 @@ from bot.content.models import Question
 from bot.errors import UserError
 from bot.seam import Block, Divider, Heading, Paragraph, Reply, text
 from bot.services import questions as qv
+from bot.services import review
 from bot.services.context import Ctx
 from bot.services.flags import pulled
 from bot.store.db import insert_ignore
 from bot.store.models import Answer, QuizAnswer, QuizSession
-from bot.timeutil import parse_positive_int
+from bot.timeutil import as_utc, parse_positive_int
 
 DEFAULT_N = 5
 MAX_N = 20
@@ -147,6 +149,9 @@ def answer(ctx: Ctx, ref: qv.AnswerRef) -> Reply:
         return Reply.message(
             f"You already answered {first.choice} to this one; only the first answer counts."
         )
+    shown = _shown_at(ctx, session, position)
+    seconds = (as_utc(ctx.now) - shown).total_seconds()
+    review.record(ctx.s, session.workspace_id, ctx.user.id, q, correct, ctx.now, seconds)
     extra = "" if not correct or pts else "Daily quiz points are capped at 5; this one is practice."
     blocks: list[Block] = qv.feedback_blocks(
         q, ref.selection, correct, pts, extra=extra, where="quiz"
@@ -175,3 +180,16 @@ def _summary(ctx: Ctx, session: QuizSession) -> list[Block]:
             )
         ),
     ]
+
+
+def _shown_at(ctx: Ctx, session: QuizSession, position: int) -> datetime:
+    """When a question appeared: the previous answer in the set, or the set's start."""
+    if position > 0:
+        prev = ctx.s.scalar(
+            select(QuizAnswer.answered_at).where(
+                QuizAnswer.session_id == session.id, QuizAnswer.position == position - 1
+            )
+        )
+        if prev is not None:
+            return as_utc(prev)
+    return as_utc(session.created_at)

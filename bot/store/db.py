@@ -15,6 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+import bot.store.learning  # noqa: F401
 from bot.store.models import Base
 
 log = logging.getLogger(__name__)

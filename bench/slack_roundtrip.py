@@ -1,0 +1,281 @@
+"""Slack round trip: `/study today` and an answer click through the real App.
+
+Each sample is a signed request in and the user-visible answer out: for `/study today` the
+ack body that carries the question, for a click the `response_url` post with the feedback
+(delivered before the ack returns). The baseline is a no-op Bolt handler built the same way
+(same Bolt configuration, same signing, same requests) measured in the same run, so the
+ratio is what the adapter, users.info and the core add on top of Bolt itself. Both are
+measured in-process (`App.dispatch`) and over HTTP (uvicorn + the ASGI adapter).
+
+The store holds the bench dataset (`bench.dataset.seed`): by default 50 groups × 40
+members × 60 days of answers; every sample is a different member answering a fresh day's
+question, so each click really inserts an answer. The Web API is the test suite's fake
+Slack on 127.0.0.1.
+
+    python -m bench.slack_roundtrip [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import re
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from slack_bolt import Ack, App
+from slack_bolt.request import BoltRequest
+from slack_sdk import WebClient
+
+from adapters.slack.app import SlackApp, create_app
+from adapters.slack.server import SlackAsgi, bound_socket, http_server
+from bench.dataset import seed
+from bot.content import load_content
+from bot.core import StudyBot
+from bot.seam import Action, Who
+from bot.settings import REPO_CONTENT, Settings
+from bot.store.db import Store
+from tests.slack.conftest import (
+    SECRET,
+    action_body,
+    command_body,
+    find_button,
+    signed_headers,
+)
+from tests.slack.fakeslack import FakeSlack
+
+TARGET = 1.5
+DAY_AFTER_SEED = datetime(2026, 3, 6, 12, tzinfo=UTC)  # seed covers 2026-01-05 + 60 days
+
+
+def noop_app(fake: FakeSlack) -> App:
+    """The baseline: Bolt with our App's configuration and listeners that only ack."""
+    app = App(
+        client=WebClient(token="xoxb-test", base_url=fake.api_url),
+        signing_secret=SECRET,
+        process_before_response=True,
+        name="noop",
+    )
+
+    def ack_only(ack: Ack) -> None:
+        ack()
+
+    app.command("/study")(ack_only)
+    app.action(re.compile(".*"))(ack_only)
+    return app
+
+
+class Transport:
+    """Sends a signed body to an app: in-process dispatch or HTTP POST to uvicorn."""
+
+    def __init__(self, name: str, send: Callable[[str], tuple[int, str]]) -> None:
+        self.name, self.send = name, send
+
+
+def in_process(app: App) -> Transport:
+    def send(body: str) -> tuple[int, str]:
+        r = app.dispatch(BoltRequest(body=body, headers=signed_headers(body)))
+        return r.status, r.body
+
+    return Transport("dispatch", send)
+
+
+def over_http(client: httpx.Client, url: str) -> Transport:
+    def send(body: str) -> tuple[int, str]:
+        r = client.post(url, content=body, headers=signed_headers(body))
+        return r.status_code, r.text
+
+    return Transport("http", send)
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    t0 = time.perf_counter()
+    out = fn()
+    return (time.perf_counter() - t0) * 1000, out
+
+
+def run_round(
+    real: Transport,
+    noop: Transport,
+    fake: FakeSlack,
+    bot: StudyBot,
+    slack: SlackApp,
+    pairs: list[tuple[Who, Who]],
+) -> dict[str, list[float]]:
+    """Interleave the real App, the no-op handler and the bare core so drift hits all three.
+
+    Each pair is two seeded members who have not answered today: the first goes through
+    Slack, the second calls the core directly (a member answers only once a day).
+    """
+    times: dict[str, list[float]] = {
+        k: [] for k in ("today", "click", "noop_today", "noop_click", "core_today", "core_click")
+    }
+    for who, other in pairs:
+        args = (who.channel_id, who.workspace_id)
+        body = command_body(fake, who.user_id, who.display_name, "today", *args)
+        ms, (status, text) = timed(lambda b=body: real.send(b))  # type: ignore[misc]
+        assert status == 200 and "Question of the day" in text, text[:300]
+        times["today"].append(ms)
+        button = find_button(json.loads(text)["blocks"], "A")
+        click = action_body(fake, who.user_id, who.display_name, button, *args)
+        before = len(fake.of("response"))
+        ms, (status, _) = timed(lambda b=click: real.send(b))  # type: ignore[misc]
+        assert status == 200
+        slack.frontend.drain()
+        assert len(fake.of("response")) == before + 1, "the feedback was not delivered"
+        times["click"].append(ms)
+
+        body = command_body(fake, who.user_id, who.display_name, "today", *args)
+        ms, (status, _) = timed(lambda b=body: noop.send(b))  # type: ignore[misc]
+        assert status == 200
+        times["noop_today"].append(ms)
+        click = action_body(fake, who.user_id, who.display_name, button, *args)
+        ms, (status, _) = timed(lambda b=click: noop.send(b))  # type: ignore[misc]
+        assert status == 200
+        times["noop_click"].append(ms)
+
+        ms, reply = timed(lambda w=other: bot.handle_text(w, "/study today"))  # type: ignore[misc]
+        times["core_today"].append(ms)
+        answer = next(b for b in reply.buttons() if b.label == "A")
+        action = Action(other, answer.action_id, answer.value)
+        ms, _ = timed(lambda a=action: bot.press(a))  # type: ignore[misc]
+        times["core_click"].append(ms)
+    return times
+
+
+def members(store: Store, whos: list[Who], per_group: int, n: int) -> list[Who]:
+    """`n` distinct seeded members (not the groups' admins), round-robin over groups."""
+    out: list[Who] = []
+    m = 1
+    while len(out) < n:
+        for w in whos:
+            if len(out) == n:
+                break
+            g = w.channel_id[1:]
+            out.append(
+                Who("slack", w.workspace_id, w.channel_id, f"U{g}{m:03d}", f"Member {int(g)}-{m}")
+            )
+        m += 1
+        if m >= per_group:
+            raise ValueError("not enough seeded members for the samples")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="a small run for smoke tests")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.ERROR)
+    groups, per_group, days, samples = (10, 20, 20, 30) if args.quick else (50, 40, 60, 300)
+
+    content = load_content(REPO_CONTENT)
+    fake = FakeSlack().start()
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store.from_url(f"sqlite:///{Path(tmp) / 'bench.db'}")
+        t0 = time.perf_counter()
+        admins = seed(
+            store,
+            content,
+            groups=groups,
+            members=per_group,
+            days=days,
+            platform="slack",
+            workspace_prefix="T",
+        )
+        seeded = time.perf_counter() - t0
+        bot = StudyBot(store, content, clock=lambda: DAY_AFTER_SEED)
+        settings = Settings(  # type: ignore[call-arg]
+            _env_file=None,
+            SLACK_BOT_TOKEN="xoxb-test",
+            SLACK_SIGNING_SECRET=SECRET,
+            SLACK_API_URL=fake.api_url,
+        )
+        slack = create_app(bot, settings)
+        noop = noop_app(fake)
+        who_all = members(store, admins, per_group, 4 * samples + 40)
+        pairs = list(zip(who_all[0::2], who_all[1::2], strict=True))
+        warm, first, second = pairs[:20], pairs[20 : 20 + samples], pairs[20 + samples :]
+
+        results: dict[str, dict[str, list[float]]] = {}
+        real_t, noop_t = in_process(slack.app), in_process(noop)
+        run_round(real_t, noop_t, fake, bot, slack, warm[:10])
+        results["dispatch"] = run_round(real_t, noop_t, fake, bot, slack, first)
+
+        servers, urls = [], []
+        for asgi in (
+            SlackAsgi(slack, lambda: True),
+            SlackAsgi(SlackApp(noop, slack.frontend, slack.messenger), lambda: True),
+        ):
+            sock = bound_socket()
+            server = http_server(asgi, sock.getsockname()[1], host="127.0.0.1", log_level="error")
+            threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True).start()
+            while not server.started:
+                time.sleep(0.01)
+            servers.append(server)
+            urls.append(f"http://127.0.0.1:{sock.getsockname()[1]}/slack/events")
+        with httpx.Client() as client:
+            real_h, noop_h = over_http(client, urls[0]), over_http(client, urls[1])
+            run_round(real_h, noop_h, fake, bot, slack, warm[10:])
+            results["http"] = run_round(real_h, noop_h, fake, bot, slack, second)
+        for server in servers:
+            server.should_exit = True
+        slack.close()
+        store.dispose()
+    fake.stop()
+
+    figures: dict[str, Any] = {
+        "bench": "slack_roundtrip",
+        "samples": samples,
+        "dataset": {
+            "groups": groups,
+            "members": per_group,
+            "days": days,
+            "answers": groups * per_group * days,
+        },
+        "target_ratio": TARGET,
+    }
+    print(
+        f"dataset: {groups} groups × {per_group} members × {days} days "
+        f"({groups * per_group * days} answers), seeded in {seeded:.1f}s; {samples} samples"
+    )
+    print(
+        f"{'transport':<10}{'operation':<10}{'real ms':>10}{'no-op ms':>10}{'ratio':>8}"
+        f"{'real p90':>10}{'core ms':>10}{'adapter ms':>11}"
+    )
+    for transport, t in results.items():
+        med = {k: statistics.median(v) for k, v in t.items()}
+        p90 = {k: statistics.quantiles(v, n=10)[-1] for k, v in t.items()}
+        for op in ("today", "click"):
+            ratio = med[op] / med[f"noop_{op}"]
+            own = med[op] - med[f"noop_{op}"] - med[f"core_{op}"]
+            print(
+                f"{transport:<10}{op:<10}{med[op]:>10.2f}{med[f'noop_{op}']:>10.2f}"
+                f"{ratio:>8.2f}{p90[op]:>10.2f}{med[f'core_{op}']:>10.2f}{own:>11.2f}"
+            )
+            figures[f"{transport}_{op}_adapter_ms"] = round(own, 3)
+            figures[f"{transport}_core_{op}_ms"] = round(med[f"core_{op}"], 3)
+            figures[f"{transport}_{op}_ms"] = round(med[op], 3)
+            figures[f"{transport}_noop_{op}_ms"] = round(med[f"noop_{op}"], 3)
+            figures[f"{transport}_{op}_ratio"] = round(ratio, 2)
+        both = (med["today"] + med["click"]) / (med["noop_today"] + med["noop_click"])
+        figures[f"{transport}_ratio"] = round(both, 2)
+        print(
+            f"{transport:<10}{'both':<10}{med['today'] + med['click']:>10.2f}"
+            f"{med['noop_today'] + med['noop_click']:>10.2f}{both:>8.2f}"
+        )
+    figures["meets_target"] = figures["http_ratio"] <= TARGET
+    print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Discord adapter tests (a package, so `import discord` keeps meaning discord.py)."""

@@ -1,0 +1,106 @@
+"""The `/study` tree agrees with the core's command table and fits Discord's limits."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from adapters.discord.tree import CHOICES_MAX, GROUP, choice_values, commands_payload
+from bot.commands import COMMANDS, Kind
+from bot.content.models import Content
+from tests.discord.harness import Harness
+
+NAME = re.compile(r"^[-_'\w]{1,32}$")
+
+
+@pytest.fixture(scope="module")
+def payload(content: Content) -> dict[str, Any]:
+    [group] = commands_payload(content)
+    return group
+
+
+def test_one_guild_only_group(payload: dict[str, Any]) -> None:
+    assert payload["name"] == GROUP
+    assert payload["type"] == 1
+    assert payload["dm_permission"] is False
+    assert 1 <= len(payload["description"]) <= 100
+
+
+def test_tree_matches_command_table(payload: dict[str, Any], content: Content) -> None:
+    subs = {o["name"]: o for o in payload["options"]}
+    assert list(subs) == [c.name for c in COMMANDS]
+    for cmd in COMMANDS:
+        sub = subs[cmd.name]
+        assert sub["type"] == 1  # subcommand
+        assert sub["description"] == cmd.summary[:100]
+        options = {o["name"]: o for o in sub.get("options", [])}
+        assert set(options) == {p.name for p in cmd.params}
+        for p in cmd.params:
+            o = options[p.name]
+            assert o["type"] == (4 if p.kind is Kind.INT else 3), (cmd.name, p.name)
+            assert o["required"] is p.required
+            assert o["description"] == p.help[:100]
+            values = choice_values(p, content)
+            if p.kind is Kind.TZ:
+                assert o.get("autocomplete") is True
+            elif values is not None and len(values) <= CHOICES_MAX:
+                assert [c["value"] for c in o["choices"]] == [v for _, v in values]
+            elif values is not None:
+                assert o.get("autocomplete") is True
+            else:
+                assert "choices" not in o and not o.get("autocomplete")
+        # Discord wants the required options first.
+        req = [o["required"] for o in sub.get("options", [])]
+        assert req == sorted(req, reverse=True)
+
+
+def test_choices_come_from_the_table_and_content(payload: dict[str, Any], content: Content) -> None:
+    subs = {o["name"]: {p["name"]: p for p in o.get("options", [])} for o in payload["options"]}
+    track = subs["setup"]["track"]["choices"]
+    assert [c["value"] for c in track] == ["associate", "professional"]
+    domains = {c["value"] for c in subs["quiz"]["domain"]["choices"]}
+    assert domains == {d.id for t in content.tracks for d in t.domains}
+    assert {c["value"] for c in subs["resources"]["area"]["choices"]} == {
+        a.id for a in content.areas
+    }
+    assert [c["value"] for c in subs["leaderboard"]["period"]["choices"]] == [
+        "week",
+        "month",
+        "all",
+    ]
+    assert [c["value"] for c in subs["help"]["command"]["choices"]] == [c.name for c in COMMANDS]
+
+
+def test_within_discord_limits(payload: dict[str, Any]) -> None:
+    assert len(payload["options"]) <= 25
+    assert len(json.dumps(payload)) <= 8000
+    for sub in payload["options"]:
+        assert NAME.match(sub["name"]) and sub["name"] == sub["name"].lower()
+        assert len(sub.get("options", [])) <= 25
+        for o in sub.get("options", []):
+            assert NAME.match(o["name"]) and o["name"] == o["name"].lower()
+            assert 1 <= len(o["description"]) <= 100
+            assert len(o.get("choices", [])) <= 25
+            for c in o.get("choices", []):
+                assert 1 <= len(c["name"]) <= 100 and len(c["value"]) <= 100
+
+
+@pytest.mark.anyio
+async def test_client_tree_is_the_exported_tree(h: Harness, payload: dict[str, Any]) -> None:
+    """What `sync` sends is exactly what the running client parses against."""
+    [group] = h.client.tree.get_commands()
+    assert group.to_dict(h.client.tree) == payload
+
+
+@pytest.mark.anyio
+async def test_timezone_autocomplete(h: Harness) -> None:
+    found = await h.autocomplete("tz", "timezone", "berl")
+    assert {"name": "Europe/Berlin", "value": "Europe/Berlin"} in found
+    found = await h.autocomplete("tz", "timezone", "Asia/K")
+    assert found and found[0]["value"].startswith("Asia/K") and len(found) <= 25
+    assert (await h.autocomplete("tz", "timezone", "gr"))[0]["value"] == "group"
+    setup = await h.autocomplete("setup", "tz", "kolk")
+    assert [c["value"] for c in setup] == ["Asia/Kolkata"]
