@@ -134,6 +134,7 @@ class StudyBot:
                         who=who,
                         flag_threshold=self.flag_threshold,
                     )
+                    ctx.prime()
                     return fn(ctx)
             except UserError as e:
                 return Reply.message(str(e))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from bot.commands import SLASH
@@ -29,6 +29,37 @@ class Ctx:
     _user: User | None = None
     _group: Group | None = None
     _group_loaded: bool = False
+    _membership: Membership | None = None
+    _membership_loaded: bool = False
+
+    def prime(self) -> None:
+        """Load the workspace, the channel's group, the caller and their membership in one
+        query: every command needs most of them, and one round trip beats four."""
+        group_on = and_(Group.workspace_id == Workspace.id,
+                        Group.channel_id == self.who.channel_id)
+        user_on = and_(User.workspace_id == Workspace.id, User.external_id == self.who.user_id)
+        member_on = and_(Membership.group_id == Group.id, Membership.user_id == User.id)
+        row = self.s.execute(
+            select(Workspace, Group, User, Membership)
+            .select_from(Workspace)
+            .outerjoin(Group, group_on)
+            .outerjoin(User, user_on)
+            .outerjoin(Membership, member_on)
+            .where(Workspace.platform == self.who.platform,
+                   Workspace.external_id == self.who.workspace_id)
+        ).first()
+        if row is None:
+            return  # first contact from this workspace: the lazy path creates it
+        ws, group, user, member = row
+        self._workspace = ws
+        self._group, self._group_loaded = group, True
+        if user is not None:
+            name = self.who.display_name[:200]
+            if name and user.display_name != name:
+                user.display_name = name
+            self._user = user
+            if group is not None:
+                self._membership, self._membership_loaded = member, True
 
     # ---------------------------------------------------------------- identities
 
@@ -72,11 +103,14 @@ class Ctx:
 
     def membership(self) -> Membership | None:
         g = self.require_group()
-        return self.s.scalar(
-            select(Membership).where(
-                Membership.group_id == g.id, Membership.user_id == self.user.id
+        if not self._membership_loaded:
+            self._membership = self.s.scalar(
+                select(Membership).where(
+                    Membership.group_id == g.id, Membership.user_id == self.user.id
+                )
             )
-        )
+            self._membership_loaded = True
+        return self._membership
 
     def is_member(self) -> bool:
         m = self.membership()
@@ -101,6 +135,7 @@ class Ctx:
                 },
                 ["group_id", "user_id"],
             )
+            self._membership_loaded = False
             m = self.membership()
         if m is not None and not m.active:
             m.active = True
