@@ -41,10 +41,12 @@ from adapters.slack.messenger import (
     upload_images,
 )
 from adapters.slack.render import ACTION_PATTERN, Rendered, decode_action_id, render
-from bot.commands import SLASH
+from bot.commands import BY_NAME, SLASH
+from bot.commands import Who as CommandWho
 from bot.core import StudyBot
 from bot.seam import Action, DeliveryError, Reply, Visibility, Who
 from bot.settings import Settings
+from bot.store.db import make_engine
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +54,22 @@ PLATFORM = "slack"
 ACK_DEADLINE = 2.0  # seconds of work before the ack; Slack allows 3 in all
 PROFILE_TTL = 60.0  # users.info cache: admin rights change rarely, but do change
 PROFILE_FAILURE_TTL = 10.0
+NAME_TTL = 3600.0  # display names: refreshed hourly, or at once for lead-only commands
 WORKERS = 16
-BOT_SCOPES = ("commands", "chat:write", "chat:write.public", "im:write", "users:read",
-              "files:write")
+BOT_SCOPES = (
+    "commands",
+    "chat:write",
+    "chat:write.public",
+    "im:write",
+    "users:read",
+    "files:write",
+    "channels:history",  # find a post after a worker died mid-delivery (find_posted)
+    "groups:history",
+)
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
 WORKING = "Working on it…"
+SENT_DM = "I sent you a direct message."
 FAILED = "Sorry, something went wrong on our side. Please try again in a minute."
 
 
@@ -71,43 +83,77 @@ class Profile:
 
 
 class Directory:
-    """`users.info`, cached briefly: display names and workspace admin/owner flags.
+    """`users.info`, cached: display names for an hour, admin rights for a minute.
 
     Workspace admins and owners may administer any group; the leads a group names are
-    checked by the core. A failed lookup falls back to the name in the payload, without
-    admin rights, and is retried after a few seconds.
+    checked by the core. Commands the table reserves for group leads ask for a fresh
+    admin flag (`need_admin`); everything else reuses a cached name and reports admin
+    rights only while they are fresh, so a demoted admin loses them within a minute and a
+    busy member is not looked up on every click. A failed lookup falls back to the name in
+    the payload, without admin rights, and is retried after a few seconds.
     """
 
-    def __init__(self, ttl: float = PROFILE_TTL, failure_ttl: float = PROFILE_FAILURE_TTL,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.ttl, self.failure_ttl, self.clock = ttl, failure_ttl, clock
-        self._cache: dict[tuple[str, str], tuple[float, Profile]] = {}
+    def __init__(
+        self,
+        ttl: float = PROFILE_TTL,
+        failure_ttl: float = PROFILE_FAILURE_TTL,
+        name_ttl: float = NAME_TTL,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.ttl, self.failure_ttl, self.name_ttl = ttl, failure_ttl, name_ttl
+        self.clock = clock
+        # (team, user) -> (fetched at, good for, profile)
+        self._cache: dict[tuple[str, str], tuple[float, float, Profile]] = {}
         self._lock = threading.Lock()
 
-    def lookup(self, client: WebClient, team_id: str, user_id: str, fallback: str) -> Profile:
+    def lookup(
+        self,
+        client: WebClient,
+        team_id: str,
+        user_id: str,
+        fallback: str,
+        *,
+        need_admin: bool = True,
+    ) -> Profile:
         key = (team_id, user_id)
         now = self.clock()
         with self._lock:
             hit = self._cache.get(key)
-        if hit is not None and hit[0] > now:
-            return hit[1]
+        if hit is not None:
+            fetched, good_for, profile = hit
+            age = now - fetched
+            if age < min(good_for, self.ttl):
+                return profile
+            if not need_admin and age < min(good_for, self.name_ttl):
+                return Profile(profile.name, False)
         try:
             user = client.users_info(user=user_id)["user"]
-            profile = user.get("profile") or {}
-            name = (profile.get("display_name") or profile.get("real_name")
-                    or user.get("real_name") or user.get("name") or fallback or user_id)
-            found = Profile(str(name), bool(user.get("is_admin") or user.get("is_owner")
-                                            or user.get("is_primary_owner")))
-            expires = now + self.ttl
+            info = user.get("profile") or {}
+            name = (
+                info.get("display_name")
+                or info.get("real_name")
+                or user.get("real_name")
+                or user.get("name")
+                or fallback
+                or user_id
+            )
+            admin = user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner")
+            found, good_for = Profile(str(name), bool(admin)), self.name_ttl
         except Exception as e:  # the command still works, without admin rights
             log.warning("users.info failed for %s/%s: %s", team_id, user_id, e)
-            found = Profile(fallback or user_id, False)
-            expires = now + self.failure_ttl
+            found, good_for = Profile(fallback or user_id, False), self.failure_ttl
         with self._lock:
             if len(self._cache) > 50_000:
                 self._cache.clear()
-            self._cache[key] = (expires, found)
+            self._cache[key] = (now, good_for, found)
         return found
+
+
+def needs_admin(text: str) -> bool:
+    """Whether the command table reserves this command for group leads."""
+    words = text.split()
+    cmd = BY_NAME.get(words[0].lower()) if words else None
+    return cmd is not None and cmd.who is CommandWho.LEAD
 
 
 # --------------------------------------------------------------------------- inbound text
@@ -135,11 +181,26 @@ def command_text(raw: str) -> str:
 # --------------------------------------------------------------------------- listeners
 
 
+def safe_render(reply: Reply) -> Rendered:
+    """Render, or say sorry: a reply Block Kit cannot carry must not become an HTTP 500."""
+    try:
+        return render(reply)
+    except Exception:
+        log.exception("could not render a reply for Slack")
+        return render(Reply.message(FAILED))
+
+
 class SlackFrontEnd:
     """Translates Bolt payloads into core calls and delivers the replies."""
 
-    def __init__(self, bot: StudyBot, *, deadline: float = ACK_DEADLINE,
-                 directory: Directory | None = None, workers: int = WORKERS) -> None:
+    def __init__(
+        self,
+        bot: StudyBot,
+        *,
+        deadline: float = ACK_DEADLINE,
+        directory: Directory | None = None,
+        workers: int = WORKERS,
+    ) -> None:
         self.bot = bot
         self.deadline = deadline
         self.directory = directory or Directory()
@@ -159,6 +220,24 @@ class SlackFrontEnd:
             self._pending.add(fut)
         fut.add_done_callback(self._forget)
         return fut
+
+    def _then(self, fut: Future[Any], fn: Callable[[Future[Any]], None]) -> None:
+        """Run `fn` when `fut` is done, on the thread that finished it (no pool slot is
+        held while waiting), and count it as pending work until it has run."""
+        marker: Future[None] = Future()
+        with self._lock:
+            self._pending.add(marker)
+        marker.add_done_callback(self._forget)
+
+        def run(f: Future[Any]) -> None:
+            try:
+                fn(f)
+            except Exception:
+                log.exception("late Slack delivery failed")
+            finally:
+                marker.set_result(None)
+
+        fut.add_done_callback(run)
 
     def _forget(self, fut: Future[Any]) -> None:
         with self._lock:
@@ -182,25 +261,36 @@ class SlackFrontEnd:
 
     # ------------------------------------------------------------ who
 
-    def _who(self, client: WebClient, team_id: str, channel_id: str, user_id: str,
-             fallback_name: str) -> Who:
-        profile = self.directory.lookup(client, team_id, user_id, fallback_name)
+    def _who(
+        self,
+        client: WebClient,
+        team_id: str,
+        channel_id: str,
+        user_id: str,
+        fallback_name: str,
+        *,
+        need_admin: bool = False,
+    ) -> Who:
+        profile = self.directory.lookup(
+            client, team_id, user_id, fallback_name, need_admin=need_admin
+        )
         return Who(PLATFORM, team_id, channel_id, user_id, profile.name, profile.is_admin)
 
     # ------------------------------------------------------------ /study
 
-    def on_command(self, ack: Ack, body: dict[str, Any], respond: Respond,
-                   client: WebClient) -> None:
+    def on_command(
+        self, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient
+    ) -> None:
         fut = self._submit(self._command_reply, body, client)
         try:
             reply = fut.result(timeout=self.deadline)
         except FutureTimeout:
             ack(response_type="ephemeral", text=WORKING)
-            fut.add_done_callback(lambda f: self._deliver_late(f, body, respond, client))
+            self._then(fut, lambda f: self._deliver_late(f, body, respond, client))
             return
-        r = render(reply)
+        r = safe_render(reply)
         if reply.visibility is Visibility.DM:
-            ack(response_type="ephemeral", text="I sent you a direct message.")
+            ack(response_type="ephemeral", text=SENT_DM)
             self._submit(self._dm, client, body["user_id"], r, respond)
             return
         kind = "in_channel" if reply.visibility is Visibility.CHANNEL else "ephemeral"
@@ -210,17 +300,25 @@ class SlackFrontEnd:
 
     def _command_reply(self, body: Mapping[str, Any], client: WebClient) -> Reply:
         try:
-            who = self._who(client, str(body["team_id"]), str(body["channel_id"]),
-                            str(body["user_id"]), str(body.get("user_name") or ""))
-            return self.bot.handle_text(who, f"{SLASH} {command_text(str(body.get('text', '')))}")
+            text = command_text(str(body.get("text", "")))
+            who = self._who(
+                client,
+                str(body["team_id"]),
+                str(body["channel_id"]),
+                str(body["user_id"]),
+                str(body.get("user_name") or ""),
+                need_admin=needs_admin(text),
+            )
+            return self.bot.handle_text(who, f"{SLASH} {text}")
         except Exception:
             log.exception("/study failed")
             return Reply.message(FAILED)
 
-    def _deliver_late(self, fut: Future[Reply], body: Mapping[str, Any], respond: Respond,
-                      client: WebClient) -> None:
+    def _deliver_late(
+        self, fut: Future[Reply], body: Mapping[str, Any], respond: Respond, client: WebClient
+    ) -> None:
         reply = fut.result()
-        r = render(reply)
+        r = safe_render(reply)
         if reply.visibility is Visibility.DM:
             self._dm(client, str(body["user_id"]), r, respond)
             return
@@ -231,8 +329,9 @@ class SlackFrontEnd:
 
     # ------------------------------------------------------------ buttons
 
-    def on_action(self, ack: Ack, body: dict[str, Any], respond: Respond,
-                  client: WebClient) -> None:
+    def on_action(
+        self, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient
+    ) -> None:
         fut = self._submit(self._press_and_deliver, body, respond, client)
         try:
             fut.result(timeout=self.deadline)
@@ -241,30 +340,41 @@ class SlackFrontEnd:
         finally:
             ack()
 
-    def _press_and_deliver(self, body: Mapping[str, Any], respond: Respond,
-                           client: WebClient) -> None:
+    def _press_and_deliver(
+        self, body: Mapping[str, Any], respond: Respond, client: WebClient
+    ) -> None:
+        user = body.get("user") or {}
+        channel_id = (
+            (body.get("channel") or {}).get("id")
+            or (body.get("container") or {}).get("channel_id")
+            or ""
+        )
         try:
             act = body["actions"][0]
-            user = body.get("user") or {}
             team_id = (body.get("team") or {}).get("id") or user.get("team_id") or ""
-            channel_id = ((body.get("channel") or {}).get("id")
-                          or (body.get("container") or {}).get("channel_id") or "")
-            who = self._who(client, str(team_id), str(channel_id), str(user["id"]),
-                            str(user.get("name") or user.get("username") or ""))
-            reply = self.bot.press(Action(who, decode_action_id(str(act["action_id"])),
-                                          str(act.get("value") or "")))
+            who = self._who(
+                client,
+                str(team_id),
+                str(channel_id),
+                str(user["id"]),
+                str(user.get("name") or user.get("username") or ""),
+            )
+            reply = self.bot.press(
+                Action(who, decode_action_id(str(act["action_id"])), str(act.get("value") or ""))
+            )
         except Exception:
             log.exception("button click failed")
             reply = Reply.message(FAILED)
-        r = render(reply)
-        if reply.visibility is Visibility.DM:
-            self._dm(client, str((body.get("user") or {}).get("id")), r, respond)
-        elif reply.replace:
+        r = safe_render(reply)
+        in_dm = str(channel_id).startswith("D")  # a button on a direct message (mock exams)
+        if reply.replace:
             self._respond(respond, r, replace_original=True)
+        elif reply.visibility is Visibility.DM and not in_dm:
+            self._dm(client, str(user.get("id")), r, respond)
         else:
-            kind = "in_channel" if reply.visibility is Visibility.CHANNEL else "ephemeral"
+            kind = "ephemeral" if reply.visibility is Visibility.EPHEMERAL else "in_channel"
             self._respond(respond, r, response_type=kind, replace_original=False)
-        if r.images and reply.visibility is not Visibility.DM:
+        if r.images:
             self._upload(client, body, reply.visibility, r)
 
     # ------------------------------------------------------------ delivery
@@ -286,8 +396,9 @@ class SlackFrontEnd:
             log.warning("DM to %s failed (%s); answering in place", user_id, e)
             self._respond(respond, r, response_type="ephemeral", replace_original=False)
 
-    def _upload(self, client: WebClient, body: Mapping[str, Any], visibility: Visibility,
-                r: Rendered) -> None:
+    def _upload(
+        self, client: WebClient, body: Mapping[str, Any], visibility: Visibility, r: Rendered
+    ) -> None:
         """Pictures: into the channel for channel posts, else into the caller's DMs."""
         user_id = str(body.get("user_id") or (body.get("user") or {}).get("id"))
         channel = str(body.get("channel_id") or (body.get("channel") or {}).get("id"))
@@ -330,8 +441,52 @@ def _secret(value: Any) -> str | None:
     return value.get_secret_value() if value is not None else None
 
 
-def create_app(bot: StudyBot, settings: Settings, *, engine: Engine | None = None,
-               deadline: float = ACK_DEADLINE, directory: Directory | None = None) -> SlackApp:
+def installation_store(settings: Settings, engine: Engine) -> InstallationStore:
+    """slack_sdk's SQLAlchemy installation store on the study database, tables ensured.
+
+    Imported here: slack_sdk's SQLAlchemy stores pull in sqlalchemy.ext.asyncio, which needs
+    greenlet; single-token mode does without.
+    """
+    from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+
+    store = SQLAlchemyInstallationStore(client_id=str(settings.slack_client_id), engine=engine)
+    store.create_tables()  # type: ignore[no-untyped-call]
+    return store
+
+
+def installed_clients(store: InstallationStore, api_url: str) -> Callable[[str], WebClient]:
+    """A client with the bot token installed in a workspace; LookupError when there is none."""
+
+    def client_for(workspace_id: str) -> WebClient:
+        found = store.find_bot(enterprise_id=None, team_id=workspace_id)
+        if found is None or not found.bot_token:
+            raise LookupError(workspace_id)
+        return web_client(api_url, found.bot_token, retry_rate_limits=False)
+
+    return client_for
+
+
+def make_messenger(settings: Settings) -> SlackMessenger | None:
+    """The `studybot.messenger` entry point: the clock's Slack messenger when Slack is
+    configured (a bot token, or OAuth installations in the database), else None."""
+    if oauth_mode(settings):
+        store = installation_store(settings, make_engine(settings.database_url))
+        return SlackMessenger(installed_clients(store, settings.slack_api_url))
+    token = _secret(settings.slack_bot_token)
+    if not token:
+        return None
+    plain = web_client(settings.slack_api_url, token, retry_rate_limits=False)
+    return SlackMessenger(lambda _workspace_id: plain)
+
+
+def create_app(
+    bot: StudyBot,
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    deadline: float = ACK_DEADLINE,
+    directory: Directory | None = None,
+) -> SlackApp:
     """Build the Bolt app: single-token mode with SLACK_BOT_TOKEN, multi-workspace OAuth
     with SLACK_CLIENT_ID/SLACK_CLIENT_SECRET (installations in the study database)."""
     signing_secret = _secret(settings.slack_signing_secret)
@@ -345,21 +500,16 @@ def create_app(bot: StudyBot, settings: Settings, *, engine: Engine | None = Non
         "name": "studybot",
     }
     if oauth_mode(settings):
-        # Imported here: slack_sdk's SQLAlchemy stores pull in sqlalchemy.ext.asyncio, which
-        # needs greenlet; single-token mode does without.
-        from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
         from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 
         engine = engine or bot.store.engine
-        client_id = str(settings.slack_client_id)
-        store = SQLAlchemyInstallationStore(client_id=client_id, engine=engine)
+        store = installation_store(settings, engine)
         state = SQLAlchemyOAuthStateStore(expiration_seconds=600, engine=engine)
-        store.create_tables()
-        state.create_tables()
+        state.create_tables()  # type: ignore[no-untyped-call]
         app = App(
             client=web_client(api_url, retry_rate_limits=True),
             oauth_settings=OAuthSettings(
-                client_id=client_id,
+                client_id=str(settings.slack_client_id),
                 client_secret=_secret(settings.slack_client_secret),
                 scopes=list(BOT_SCOPES),
                 installation_store=store,
@@ -369,22 +519,13 @@ def create_app(bot: StudyBot, settings: Settings, *, engine: Engine | None = Non
             ),
             **common,
         )
-
-        def client_for(workspace_id: str) -> WebClient:
-            bot_row = store.find_bot(enterprise_id=None, team_id=workspace_id)
-            if bot_row is None or not bot_row.bot_token:
-                raise LookupError(workspace_id)
-            return web_client(api_url, bot_row.bot_token, retry_rate_limits=False)
-
-        messenger = SlackMessenger(client_for)
         frontend.attach(app)
-        return SlackApp(app, frontend, messenger, store)
+        return SlackApp(app, frontend, SlackMessenger(installed_clients(store, api_url)), store)
 
     token = _secret(settings.slack_bot_token)
     if not token:
         raise ValueError("set SLACK_BOT_TOKEN, or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET")
     app = App(client=web_client(api_url, token, retry_rate_limits=True), **common)
     plain = web_client(api_url, token, retry_rate_limits=False)
-    messenger = SlackMessenger(lambda _workspace_id: plain)
     frontend.attach(app)
-    return SlackApp(app, frontend, messenger)
+    return SlackApp(app, frontend, SlackMessenger(lambda _workspace_id: plain))

@@ -13,11 +13,16 @@ slack_app = typer.Typer(help="Slack adapter tools.", no_args_is_help=True)
 
 @slack_app.command("manifest")
 def manifest_command(
-    url: Annotated[str | None, typer.Option(
-        help="public base URL for HTTP mode, e.g. https://study.example.com "
-             "(default: a Socket Mode manifest)")] = None,
-    write_file: Annotated[bool, typer.Option(
-        "--write", help="regenerate adapters/slack/manifest.yaml")] = False,
+    url: Annotated[
+        str | None,
+        typer.Option(
+            help="public base URL for HTTP mode, e.g. https://study.example.com "
+            "(default: a Socket Mode manifest)"
+        ),
+    ] = None,
+    write_file: Annotated[
+        bool, typer.Option("--write", help="regenerate adapters/slack/manifest.yaml")
+    ] = False,
 ) -> None:
     """Print the app manifest generated from the command table."""
     if write_file:

@@ -32,16 +32,37 @@ from bot.seam import (
 log = logging.getLogger(__name__)
 
 # Errors that mean the place is gone for good: retrying cannot help (PLATFORM_FACTS.md).
-GONE = frozenset({
-    "channel_not_found", "not_in_channel", "is_archived", "account_inactive",
-    "token_revoked", "user_not_found", "user_disabled", "cannot_dm_bot", "message_not_found",
-    "team_not_found", "app_uninstalled",
-})
+GONE = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "account_inactive",
+        "token_revoked",
+        "user_not_found",
+        "user_disabled",
+        "cannot_dm_bot",
+        "message_not_found",
+        "team_not_found",
+        "app_uninstalled",
+    }
+)
 # Errors Slack documents as temporary on its side.
-TEMPORARY = frozenset({
-    "ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout",
-})
+TEMPORARY = frozenset(
+    {
+        "ratelimited",
+        "internal_error",
+        "fatal_error",
+        "service_unavailable",
+        "request_timeout",
+    }
+)
 DEFAULT_RETRY_AFTER = 30.0
+# Message metadata carrying the delivery worker's idempotency key (KeyedMessenger).
+METADATA_EVENT = "studybot_post"
+HISTORY_LIMIT = 100
+# History errors that only mean "cannot tell": the worker then posts as if unkeyed.
+UNREADABLE = frozenset({"not_in_channel", "missing_scope"})
 
 ClientFor = Callable[[str], WebClient]
 
@@ -72,8 +93,9 @@ def map_error(err: Exception) -> DeliveryError:
         if status >= 500 or code in TEMPORARY:
             return Transient(f"slack {status} {code}".strip())
         return DeliveryError(f"slack error {code or status}")
-    if isinstance(err, URLError | TimeoutError | socket.timeout | ConnectionError
-                  | http.client.HTTPException):
+    if isinstance(
+        err, URLError | TimeoutError | socket.timeout | ConnectionError | http.client.HTTPException
+    ):
         return Transient(f"{type(err).__name__}: {err}")
     return DeliveryError(f"{type(err).__name__}: {err}")
 
@@ -91,10 +113,20 @@ def open_dm(client: WebClient, user_id: str) -> str:
     return str(resp["channel"]["id"])
 
 
-def post_rendered(client: WebClient, channel: str, r: Rendered) -> str:
+def post_rendered(
+    client: WebClient, channel: str, r: Rendered, metadata: dict[str, Any] | None = None
+) -> str:
     """chat.postMessage with link unfurling off (a question's doc links would swamp it)."""
-    resp = call(client.chat_postMessage, channel=channel, blocks=r.blocks, text=r.text,
-                unfurl_links=False, unfurl_media=False)
+    extra: dict[str, Any] = {"metadata": metadata} if metadata else {}
+    resp = call(
+        client.chat_postMessage,
+        channel=channel,
+        blocks=r.blocks,
+        text=r.text,
+        unfurl_links=False,
+        unfurl_media=False,
+        **extra,
+    )
     upload_images(client, channel, r.images)
     return str(resp["ts"])
 
@@ -102,12 +134,19 @@ def post_rendered(client: WebClient, channel: str, r: Rendered) -> str:
 def upload_images(client: WebClient, channel: str, images: list[Image]) -> None:
     """Charts travel as files (Block Kit images need a public URL): files_upload_v2."""
     for img in images:
-        call(client.files_upload_v2, channel=channel, file=img.png, filename=img.filename,
-             title=truncate(escape(img.alt), 250), request_file_info=False)
+        call(
+            client.files_upload_v2,
+            channel=channel,
+            file=img.png,
+            filename=img.filename,
+            title=truncate(escape(img.alt), 250),
+            request_file_info=False,
+        )
 
 
 class SlackMessenger:
-    """post, update and dm for the clock; one client per workspace from `client_for`."""
+    """post, update and dm for the clock, plus keyed posts (`KeyedMessenger`) so a worker
+    that died mid-post does not post twice; one client per workspace from `client_for`."""
 
     def __init__(self, client_for: ClientFor) -> None:
         self._client_for = client_for
@@ -123,11 +162,49 @@ class SlackMessenger:
         ts = post_rendered(client, target.channel_id, render(reply))
         return MessageRef(target.workspace_id, target.channel_id, ts)
 
+    def post_keyed(self, target: ChannelTarget, reply: Reply, key: str) -> MessageRef:
+        """Post with the idempotency key in the message's metadata, so it can be found."""
+        client = self._client(target.workspace_id)
+        metadata = {"event_type": METADATA_EVENT, "event_payload": {"key": key}}
+        ts = post_rendered(client, target.channel_id, render(reply), metadata)
+        return MessageRef(target.workspace_id, target.channel_id, ts)
+
+    def find_posted(self, target: ChannelTarget, key: str) -> MessageRef | None:
+        """The recent post carrying `key`, if the channel's history can be read.
+
+        Reading history needs the bot in the channel (and the history scopes); when it is
+        not, the answer is "cannot tell" (None) and the worker posts again.
+        """
+        client = self._client(target.workspace_id)
+        try:
+            resp = call(
+                client.conversations_history,
+                channel=target.channel_id,
+                limit=HISTORY_LIMIT,
+                include_all_metadata=True,
+            )
+        except (TargetGone, DeliveryError) as e:
+            if str(e).removeprefix("slack error ") not in UNREADABLE:
+                raise
+            log.info("cannot read %s to look for %s: %s", target.channel_id, key, e)
+            return None
+        for msg in resp.get("messages") or []:
+            meta = msg.get("metadata") or {}
+            payload = meta.get("event_payload") or {}
+            if meta.get("event_type") == METADATA_EVENT and payload.get("key") == key:
+                return MessageRef(target.workspace_id, target.channel_id, str(msg["ts"]))
+        return None
+
     def update(self, ref: MessageRef, reply: Reply) -> None:
         client = self._client(ref.workspace_id)
         r = render(reply)
-        call(client.chat_update, channel=ref.channel_id, ts=ref.message_id, blocks=r.blocks,
-             text=r.text)
+        call(
+            client.chat_update,
+            channel=ref.channel_id,
+            ts=ref.message_id,
+            blocks=r.blocks,
+            text=r.text,
+        )
 
     def dm(self, user: UserTarget, reply: Reply) -> MessageRef:
         client = self._client(user.workspace_id)

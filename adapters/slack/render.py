@@ -193,23 +193,34 @@ def _block(block: Block, images: list[Image], counter: list[int]) -> list[SlackB
     if isinstance(block, Heading):
         return [HeaderBlock(text=PlainTextObject(text=truncate(escape(block.text), HEADER_TEXT)))]
     if isinstance(block, Paragraph):
-        return [SectionBlock(text=MarkdownTextObject(text=c))
-                for c in chunks(mrkdwn(block.text), SECTION_TEXT)]
+        return [
+            SectionBlock(text=MarkdownTextObject(text=c))
+            for c in chunks(mrkdwn(block.text), SECTION_TEXT)
+        ]
     if isinstance(block, Context):
         parts = chunks(mrkdwn(block.text), CONTEXT_TEXT)
-        return [ContextBlock(elements=[MarkdownTextObject(text=p)
-                                       for p in parts[i : i + CONTEXT_ELEMENTS]])
-                for i in range(0, len(parts), CONTEXT_ELEMENTS)]
+        return [
+            ContextBlock(
+                elements=[MarkdownTextObject(text=p) for p in parts[i : i + CONTEXT_ELEMENTS]]
+            )
+            for i in range(0, len(parts), CONTEXT_ELEMENTS)
+        ]
     if isinstance(block, Fields):
-        texts = [truncate(f"*{escape(f.label)}*\n{mrkdwn(f.value)}", FIELD_TEXT)
-                 for f in block.fields]
-        return [SectionBlock(fields=[MarkdownTextObject(text=t)
-                                     for t in texts[i : i + FIELDS_PER_SECTION]])
-                for i in range(0, len(texts), FIELDS_PER_SECTION)]
+        texts = [
+            truncate(f"*{escape(f.label)}*\n{mrkdwn(f.value)}", FIELD_TEXT) for f in block.fields
+        ]
+        return [
+            SectionBlock(
+                fields=[MarkdownTextObject(text=t) for t in texts[i : i + FIELDS_PER_SECTION]]
+            )
+            for i in range(0, len(texts), FIELDS_PER_SECTION)
+        ]
     if isinstance(block, ProgressBar):
         pct = f"{block.fraction:.0%}"
-        line = (f"*{escape(block.label)}*\n`{bar(block.done, block.total)}` "
-                f"{block.done}/{block.total} ({pct})")
+        line = (
+            f"*{escape(block.label)}*\n`{bar(block.done, block.total)}` "
+            f"{block.done}/{block.total} ({pct})"
+        )
         return [SectionBlock(text=MarkdownTextObject(text=truncate(line, SECTION_TEXT)))]
     if isinstance(block, Buttons):
         elements = []
@@ -221,15 +232,29 @@ def _block(block: Block, images: list[Image], counter: list[int]) -> list[SlackB
                 raise ValueError(f"action id longer than {ACTION_ID}: {b.action_id!r}")
             counter[0] += 1
             style = {ButtonStyle.PRIMARY: "primary", ButtonStyle.DANGER: "danger"}.get(b.style)
-            elements.append(ButtonElement(
-                text=PlainTextObject(text=truncate(escape(b.label), BUTTON_TEXT)),
-                action_id=action_id, value=b.value, style=style))
-        return [ActionsBlock(elements=elements[i : i + BUTTONS_PER_BLOCK])
-                for i in range(0, len(elements), BUTTONS_PER_BLOCK)]
+            elements.append(
+                ButtonElement(
+                    text=PlainTextObject(text=truncate(escape(b.label), BUTTON_TEXT)),
+                    action_id=action_id,
+                    value=b.value,
+                    style=style,
+                )
+            )
+        return [
+            ActionsBlock(elements=elements[i : i + BUTTONS_PER_BLOCK])
+            for i in range(0, len(elements), BUTTONS_PER_BLOCK)
+        ]
     if isinstance(block, Image):
         images.append(block)
-        return [ContextBlock(elements=[MarkdownTextObject(
-            text=truncate(f"📈 {escape(block.alt)} (picture attached)", CONTEXT_TEXT))])]
+        return [
+            ContextBlock(
+                elements=[
+                    MarkdownTextObject(
+                        text=truncate(f"📈 {escape(block.alt)} (picture attached)", CONTEXT_TEXT)
+                    )
+                ]
+            )
+        ]
     assert isinstance(block, Divider)
     return [DividerBlock()]
 
@@ -243,8 +268,9 @@ def _fit(blocks: list[SlackBlock]) -> list[SlackBlock]:
     kept_text = [b for b in blocks if not isinstance(b, ActionsBlock)][:room]
     keep = {id(b) for b in (*kept_text, *actions)}
     out = [b for b in blocks if id(b) in keep]
-    note = ContextBlock(elements=[MarkdownTextObject(
-        text="(This message was shortened to fit Slack's limits.)")])
+    note = ContextBlock(
+        elements=[MarkdownTextObject(text="(This message was shortened to fit Slack's limits.)")]
+    )
     cut_at = next((i for i, b in enumerate(out) if isinstance(b, ActionsBlock)), len(out))
     out.insert(cut_at, note)
     return out

@@ -35,8 +35,7 @@ class Ctx:
     def prime(self) -> None:
         """Load the workspace, the channel's group, the caller and their membership in one
         query: every command needs most of them, and one round trip beats four."""
-        group_on = and_(Group.workspace_id == Workspace.id,
-                        Group.channel_id == self.who.channel_id)
+        group_on = and_(Group.workspace_id == Workspace.id, Group.channel_id == self.who.channel_id)
         user_on = and_(User.workspace_id == Workspace.id, User.external_id == self.who.user_id)
         member_on = and_(Membership.group_id == Group.id, Membership.user_id == User.id)
         row = self.s.execute(
@@ -45,8 +44,10 @@ class Ctx:
             .outerjoin(Group, group_on)
             .outerjoin(User, user_on)
             .outerjoin(Membership, member_on)
-            .where(Workspace.platform == self.who.platform,
-                   Workspace.external_id == self.who.workspace_id)
+            .where(
+                Workspace.platform == self.who.platform,
+                Workspace.external_id == self.who.workspace_id,
+            )
         ).first()
         if row is None:
             return  # first contact from this workspace: the lazy path creates it

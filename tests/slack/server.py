@@ -1,0 +1,34 @@
+"""Run the adapter's real HTTP server (uvicorn + Bolt's ASGI adapter) on 127.0.0.1:0."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from adapters.slack.app import SlackApp
+from adapters.slack.server import asgi_app, bound_socket, http_server
+from bot.core import StudyBot
+
+
+@contextmanager
+def running_server(slack: SlackApp, bot: StudyBot) -> Iterator[str]:
+    sock = bound_socket()
+    port = sock.getsockname()[1]
+    asgi = asgi_app(slack, bot)
+    server = http_server(asgi, port, host="127.0.0.1", log_level="warning")
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    end = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > end or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        asgi.close()
+        sock.close()

@@ -1,0 +1,125 @@
+"""Slack's 3-second ack: slow work is acknowledged at the deadline and answered later."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import pytest
+from slack_sdk import WebClient
+
+from adapters.slack.app import (
+    ACK_DEADLINE,
+    WORKING,
+    Directory,
+    Profile,
+    create_app,
+    needs_admin,
+)
+from bot.core import StudyBot
+from bot.seam import Action, Reply, Who
+from tests.slack.conftest import (
+    SlackUser,
+    action_body,
+    command_body,
+    find_button,
+    slack_settings,
+)
+from tests.slack.fakeslack import FakeSlack
+
+DELAY = 0.6
+DEADLINE = 0.15
+
+
+class SlowBot(StudyBot):
+    """The real core, slowed down like a long query or a chart would."""
+
+    def handle_text(self, who: Who, line: str) -> Reply:
+        time.sleep(DELAY)
+        return super().handle_text(who, line)
+
+    def press(self, action: Action) -> Reply:
+        time.sleep(DELAY)
+        return super().press(action)
+
+
+@pytest.fixture
+def slow(bot: StudyBot, fake: FakeSlack) -> Iterator[SlackUser]:
+    slow_bot = SlowBot(bot.store, bot.content, bot.clock)
+    app = create_app(slow_bot, slack_settings(fake), deadline=DEADLINE)
+    yield SlackUser(app, fake, "ULEAD", "Lee")
+    app.frontend.drain()
+    app.close()
+
+
+def test_deadline_leaves_a_margin() -> None:
+    assert ACK_DEADLINE <= 2.0
+
+
+def test_slow_command_is_acked_then_answered(slow: SlackUser, fake: FakeSlack) -> None:
+    started = time.monotonic()
+    body = command_body(fake, "ULEAD", "Lee", "setup tz=Europe/Berlin")
+    resp = slow.dispatch(body)
+    acked = time.monotonic() - started
+    assert resp.status == 200
+    assert acked < DELAY, acked
+    assert json.loads(resp.body)["text"] == WORKING
+    late = fake.wait_for("response", timeout=5)[-1].args
+    assert "Study group created" in str(late["blocks"])
+    assert late["response_type"] == "in_channel"
+
+
+def test_slow_click_is_acked_then_answered(slow: SlackUser, fake: FakeSlack) -> None:
+    slow.command("setup")  # creates nothing; warms the users.info cache
+    slow.command("setup tz=UTC")
+    today = slow.command("today")
+    fake.clear()
+    body = action_body(fake, "ULEAD", "Lee", find_button(today.blocks, "A"))
+    started = time.monotonic()
+    resp = slow.dispatch(body)
+    assert time.monotonic() - started < DELAY
+    assert resp.status == 200 and resp.body == ""
+    late = fake.wait_for("response", timeout=5)[-1].args
+    assert "Correct" in str(late) or "Not quite" in str(late)
+
+
+def test_users_info_is_cached_briefly(slack, fake: FakeSlack) -> None:  # type: ignore[no-untyped-def]
+    now = [0.0]
+    directory = Directory(ttl=60, clock=lambda: now[0])
+    client = WebClient(token="xoxb-test", base_url=fake.api_url)
+    assert directory.lookup(client, "T1", "ULEAD", "lee").is_admin
+    assert directory.lookup(client, "T1", "ULEAD", "lee").name == "Lee"
+    assert len(fake.of("users.info")) == 1
+    fake.user("ULEAD", "Lee", admin=False)  # demoted
+    now[0] = 61
+    assert not directory.lookup(client, "T1", "ULEAD", "lee").is_admin
+    assert len(fake.of("users.info")) == 2
+
+
+def test_users_info_failure_falls_back_without_admin(fake: FakeSlack) -> None:
+    client = WebClient(token="xoxb-test", base_url=fake.api_url)
+    fake.error("users.info", "user_not_found")
+    p = Directory().lookup(client, "T1", "ULEAD", "lee")
+    assert p.name == "lee" and p.is_admin is False
+
+
+def test_names_are_kept_longer_than_admin_rights(fake: FakeSlack) -> None:
+    now = [0.0]
+    directory = Directory(ttl=60, name_ttl=3600, clock=lambda: now[0])
+    client = WebClient(token="xoxb-test", base_url=fake.api_url)
+    assert directory.lookup(client, "T1", "ULEAD", "lee", need_admin=False).is_admin
+    now[0] = 120  # admin rights are stale: not claimed, and no lookup for a plain command
+    p = directory.lookup(client, "T1", "ULEAD", "lee", need_admin=False)
+    assert p == Profile("Lee", False)
+    assert len(fake.of("users.info")) == 1
+    assert directory.lookup(client, "T1", "ULEAD", "lee", need_admin=True).is_admin
+    assert len(fake.of("users.info")) == 2  # a lead-only command looks again
+    now[0] = 120 + 3601
+    directory.lookup(client, "T1", "ULEAD", "lee", need_admin=False)
+    assert len(fake.of("users.info")) == 3
+
+
+def test_only_lead_commands_need_fresh_admin_rights() -> None:
+    assert needs_admin("setup tz=UTC") and needs_admin("SETUP")
+    assert not needs_admin("today") and not needs_admin("") and not needs_admin("nope")

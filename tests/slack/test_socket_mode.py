@@ -1,0 +1,100 @@
+"""Socket Mode end to end: Bolt's SocketModeHandler against a fake Slack websocket."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import parse_qsl
+
+import pytest
+from aiohttp import WSMsgType, web
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+from adapters.slack.app import SlackApp
+from tests.slack.conftest import command_body
+from tests.slack.fakeslack import FakeSlack, Scripted
+
+
+class FakeSocket:
+    """A websocket on 127.0.0.1 that sends envelopes and collects the app's acks."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.acks: list[dict[str, Any]] = []
+        self.connected = threading.Event()
+        self.got_ack = threading.Event()
+        self._ws: web.WebSocketResponse | None = None
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._thread.start()
+        self.url = asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(10)
+
+    async def _start(self) -> str:
+        app = web.Application()
+        app.router.add_get("/link", self._handle)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        return f"ws://127.0.0.1:{port}/link"
+
+    async def _handle(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self._ws = ws
+        await ws.send_str(json.dumps({"type": "hello", "num_connections": 1}))
+        self.connected.set()
+        async for msg in ws:
+            if msg.type == WSMsgType.TEXT:
+                self.acks.append(json.loads(msg.data))
+                self.got_ack.set()
+        return ws
+
+    def send(self, envelope: dict[str, Any]) -> None:
+        assert self._ws is not None
+        asyncio.run_coroutine_threadsafe(self._ws.send_str(json.dumps(envelope)), self.loop).result(
+            10
+        )
+
+    def stop(self) -> None:
+        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(10)
+
+
+@pytest.fixture
+def socket() -> Iterator[FakeSocket]:
+    s = FakeSocket()
+    yield s
+    s.stop()
+
+
+def test_slash_command_over_socket_mode(
+    slack: SlackApp, fake: FakeSlack, socket: FakeSocket
+) -> None:
+    fake.script("apps.connections.open", Scripted(body={"ok": True, "url": socket.url}))
+    handler = SocketModeHandler(slack.app, "xapp-1-test")
+    handler.connect()  # type: ignore[no-untyped-call]
+    try:
+        assert socket.connected.wait(10)
+        opened = fake.of("apps.connections.open")[-1]
+        assert opened.headers["authorization"] == "Bearer xapp-1-test"
+        payload = dict(parse_qsl(command_body(fake, "UALICE", "Alice", "help")))
+        socket.send(
+            {
+                "envelope_id": "env-1",
+                "type": "slash_commands",
+                "accepts_response_payload": True,
+                "payload": payload,
+            }
+        )
+        assert socket.got_ack.wait(10)
+        ack = socket.acks[-1]
+        assert ack["envelope_id"] == "env-1"
+        assert "/study today" in json.dumps(ack["payload"])
+        assert ack["payload"]["response_type"] == "ephemeral"
+    finally:
+        handler.close()  # type: ignore[no-untyped-call]
