@@ -15,6 +15,7 @@ import random
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -53,6 +54,7 @@ class DeliveryConfig:
     max_backoff: float = 600.0
     batch: int = 20
     channel_gap: float = 1.0  # seconds between posts to one channel
+    concurrency: int = 4  # channels delivered in parallel within one worker
 
 
 @dataclass(frozen=True)
@@ -88,13 +90,18 @@ class Worker:
         self.sleep = sleep
         self._last_post: dict[str, float] = {}
         self._held: dict[int, datetime] = {}  # workspace pk -> when its 429 wait ends
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(
+            max(1, self.config.concurrency), thread_name_prefix=self.name
+        )
 
     # ------------------------------------------------------------------ claiming
 
     def claim(self, limit: int | None = None) -> list[Claimed]:
         now = self.clock()
         limit = limit or self.config.batch
-        held = [ws for ws, until in self._held.items() if until > now]
+        with self._lock:
+            held = [ws for ws, until in self._held.items() if until > now]
         with self.store.tx() as s:
             q = (
                 select(Outbox, Workspace.external_id)
@@ -135,10 +142,22 @@ class Worker:
             return out
 
     def run_once(self) -> int:
+        """Deliver one claimed batch: different channels in parallel (the platform calls
+        wait on the network), each channel's posts in order."""
         claimed = self.claim()
+        by_channel: dict[str, list[Claimed]] = {}
         for c in claimed:
-            self.deliver(c)
+            by_channel.setdefault(c.target_id, []).append(c)
+        if self.config.concurrency <= 1 or len(by_channel) <= 1:
+            for c in claimed:
+                self.deliver(c)
+        else:
+            list(self._pool.map(self._deliver_all, by_channel.values()))
         return len(claimed)
+
+    def _deliver_all(self, rows: list[Claimed]) -> None:
+        for c in rows:
+            self.deliver(c)
 
     def run_forever(self, stop: threading.Event, idle: float = 1.0) -> None:
         while not stop.is_set():
@@ -161,7 +180,8 @@ class Worker:
                 return
             ref = self._send(messenger, c, reply)
         except RateLimited as e:
-            self._held[c.workspace_pk] = self.clock() + timedelta(seconds=e.retry_after)
+            with self._lock:
+                self._held[c.workspace_pk] = self.clock() + timedelta(seconds=e.retry_after)
             self._retry(c, e.retry_after, str(e), count_attempt=False)
         except TargetGone as e:
             self._gone(c, str(e) or type(e).__name__)
@@ -204,12 +224,14 @@ class Worker:
         return messenger.post(target, reply)
 
     def _pace(self, channel: str) -> None:
-        last = self._last_post.get(channel)
+        with self._lock:
+            last = self._last_post.get(channel)
         if last is not None:
             wait = self.config.channel_gap - (time.monotonic() - last)
             if wait > 0:
                 self.sleep(wait)
-        self._last_post[channel] = time.monotonic()
+        with self._lock:
+            self._last_post[channel] = time.monotonic()
 
     def render(self, s: Session, c: Claimed) -> Reply | None:
         row = s.get(Outbox, c.id)
