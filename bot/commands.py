@@ -115,6 +115,13 @@ COMMANDS: tuple[Command, ...] = (
                 positional=False,
                 form="YYYY-MM-DD,...",
             ),
+            Param(
+                "summary",
+                Kind.WORD,
+                "weekday of the weekly leaderboard post (default fri)",
+                positional=False,
+                form="mon..sun",
+            ),
         ),
         details=(
             "Without arguments, shows the current settings. Any value can be changed later; "

@@ -455,3 +455,28 @@ def test_worker_killed_between_claim_and_record(
         assert len(dailies(fake, f"G{i}")) == 1
     with sqlite_store.tx() as s:
         assert {r.status for r in s.scalars(select(Outbox))} == {"sent"}
+
+
+def test_weekly_summary_on_the_chosen_weekday(
+    rt_bot: StudyBot,
+    sqlite_store: Store,
+    content: Content,
+    fake: FakeMessenger,
+    travel: time_machine.Coordinates,
+) -> None:
+    lead = group(rt_bot, "C1", "UTC", "09:00", start="2026-03-02", summary="mon")
+    assert "Weekly leaderboard: Mon at 09:00" in lead.send("/study setup").plain_text()
+    assert "Give one weekday" in lead.send("/study setup summary=mon,tue").plain_text()
+    clock, worker = make(sqlite_store, content, fake)
+    for day in range(2, 10):
+        at(travel, 2026, 3, day, 9)
+        pump(clock, worker)
+    weekly = [
+        p.reply
+        for p in fake.channel_posts("C1")
+        if p.reply.plain_text().startswith("🏆 This week's")
+    ]
+    assert [r.plain_text().split("\n")[0] for r in weekly] == [
+        "🏆 This week's leaderboard · week to Mon 02 Mar 2026",
+        "🏆 This week's leaderboard · week to Mon 09 Mar 2026",
+    ]

@@ -59,6 +59,7 @@ def setup(ctx: Ctx, args: Mapping[str, str]) -> Reply:
             exam_date=values.get("exam"),
             leads=values.get("leads", []),
             skip_dates=values.get("skip", []),
+            summary_day=values.get("summary", "fri"),
             paused=False,
             created_by=ctx.who.user_id,
             created_at=ctx.now,
@@ -78,6 +79,7 @@ def setup(ctx: Ctx, args: Mapping[str, str]) -> Reply:
             "exam": "exam_date",
             "leads": "leads",
             "skip": "skip_dates",
+            "summary": "summary_day",
         }
         for key, attr in mapping.items():
             if key in values:
@@ -131,10 +133,15 @@ def _parse_settings(args: Mapping[str, str]) -> dict[str, Any]:
                 if len(dates) > MAX_SKIPS:
                     raise UserError(f"At most {MAX_SKIPS} skip dates; got {len(dates)}.")
                 v["skip"] = dates
+        elif key == "summary":
+            day = parse_days(raw)
+            if "," in day:
+                raise UserError(f"Give one weekday for summary, e.g. summary=fri; got {raw!r}.")
+            v["summary"] = day
         else:
             raise UserError(
                 f"Unknown setting {key!r}. Accepted: track, start, tz, time, days, "
-                "exam, leads, skip."
+                "exam, leads, skip, summary."
             )
     return v
 
@@ -148,6 +155,10 @@ def settings_reply(ctx: Ctx, g: Group, title: str) -> Reply:
         Field("Timezone", text(g.tz)),
         Field("Daily question", text(f"{g.post_time:%H:%M} on {days_label(g.post_days)}")),
         Field("Exam date", text(fmt_date(g.exam_date) if g.exam_date else "not set")),
+        Field(
+            "Weekly leaderboard",
+            text(f"{(g.summary_day or 'fri').capitalize()} at {g.post_time:%H:%M}"),
+        ),
         Field("Plan ends", text(fmt_date(cal.end - timedelta(days=1)))),
     ]
     if g.leads:
