@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 LOCK_KEY = 0x5354_5544_59  # "STUDY": the one advisory lock the clock takes
 STANDBY_POLL = 10.0
-CHUNK = 200  # groups planned per transaction
+CHUNK = 50  # groups planned per transaction: short write locks, early delivery
 
 
 class Clock:

@@ -15,10 +15,11 @@ import random
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
@@ -67,7 +68,12 @@ class Claimed:
     kind: str
     idem_key: str
     ambiguous: bool
-    workspace_pk: int = 0  # a previous claim expired: the post may already exist
+    workspace_pk: int = 0
+    group_id: int | None = None
+    local_date: date | None = None
+    payload: Mapping[str, Any] = field(
+        default_factory=dict
+    )  # a previous claim expired: the post may already exist
 
 
 class Worker:
@@ -90,6 +96,9 @@ class Worker:
         self.sleep = sleep
         self._last_post: dict[str, float] = {}
         self._held: dict[int, datetime] = {}  # workspace pk -> when its 429 wait ends
+        self._gap: dict[int, float] = {}  # workspace pk -> seconds between its posts
+        self._sent: list[dict[str, Any]] = []  # delivered rows to record in one transaction
+        self._next_ok: dict[int, float] = {}
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(
             max(1, self.config.concurrency), thread_name_prefix=self.name
@@ -135,6 +144,9 @@ class Worker:
                         row.idem_key,
                         row.status == "sending",
                         row.workspace_id,
+                        row.group_id,
+                        row.local_date,
+                        dict(row.payload),
                     )
                 )
                 row.status, row.claimed_at, row.claimed_by = "sending", now, self.name
@@ -143,17 +155,28 @@ class Worker:
 
     def run_once(self) -> int:
         """Deliver one claimed batch: different channels in parallel (the platform calls
-        wait on the network), each channel's posts in order."""
+        wait on the network), each channel's posts in order; successes are recorded
+        together at the end (a crash before that leaves leases the next worker checks)."""
         claimed = self.claim()
         by_channel: dict[str, list[Claimed]] = {}
         for c in claimed:
             by_channel.setdefault(c.target_id, []).append(c)
-        if self.config.concurrency <= 1 or len(by_channel) <= 1:
-            for c in claimed:
-                self.deliver(c)
-        else:
-            list(self._pool.map(self._deliver_all, by_channel.values()))
+        try:
+            if self.config.concurrency <= 1 or len(by_channel) <= 1:
+                for c in claimed:
+                    self.deliver(c)
+            else:
+                list(self._pool.map(self._deliver_all, by_channel.values()))
+        finally:
+            self._record_sent()
         return len(claimed)
+
+    def _record_sent(self) -> None:
+        with self._lock:
+            done, self._sent = self._sent, []
+        if done:
+            with self.store.tx() as s:
+                s.execute(update(Outbox), done)
 
     def _deliver_all(self, rows: list[Claimed]) -> None:
         for c in rows:
@@ -173,13 +196,16 @@ class Worker:
     def deliver(self, c: Claimed) -> None:
         messenger = self.messengers[c.platform]
         try:
-            with self.store.tx() as s:
+            # A progress DM may submit a timed-out exam (a write); other posts only read.
+            opened = self.store.tx() if c.kind == "progress_dm" else self.store.read()
+            with opened as s:
                 reply = self.render(s, c)
             if reply is None:
                 self._finish(c, "skipped", error="nothing to post any more")
                 return
             ref = self._send(messenger, c, reply)
         except RateLimited as e:
+            self._adapt(c.workspace_pk, limited=True)
             with self._lock:
                 self._held[c.workspace_pk] = self.clock() + timedelta(seconds=e.retry_after)
             self._retry(c, e.retry_after, str(e), count_attempt=False)
@@ -191,14 +217,22 @@ class Worker:
             log.exception("delivering %s failed", c.idem_key)
             self._backoff(c, f"{type(e).__name__}: {e}")
         else:
-            self._finish(c, "sent", message_id=ref.message_id if ref else None)
+            self._adapt(c.workspace_pk, limited=False)
+            with self._lock:
+                self._sent.append(
+                    {
+                        "id": c.id,
+                        "status": "sent",
+                        "last_error": None,
+                        "message_id": ref.message_id if ref else None,
+                        "sent_at": self.clock(),
+                        "claimed_at": None,
+                    }
+                )
 
     def _send(self, messenger: Messenger, c: Claimed, reply: Reply) -> MessageRef | None:
         if c.target_kind == "update":
-            with self.store.tx() as s:
-                row = s.get(Outbox, c.id)
-                assert row is not None
-                channel = str(row.payload["channel_id"])
+            channel = str(c.payload["channel_id"])
             messenger.update(MessageRef(c.workspace, channel, c.target_id), reply)
             return None
         if c.target_kind == "user":
@@ -219,9 +253,29 @@ class Worker:
                     c.idem_key,
                 )
         self._pace(c.target_id)
+        self._pace_workspace(c.workspace_pk)
         if keyed:
             return messenger.post_keyed(target, reply, c.idem_key)
         return messenger.post(target, reply)
+
+    def _pace_workspace(self, ws: int) -> None:
+        """Adaptive spacing per workspace: widen after a 429, narrow slowly on success, so a
+        worker settles just under a workspace-wide limit it was never told about."""
+        with self._lock:
+            gap = self._gap.get(ws, 0.0)
+            now = time.monotonic()
+            start = max(now, self._next_ok.get(ws, now))
+            self._next_ok[ws] = start + gap
+        if start > now:
+            self.sleep(start - now)
+
+    def _adapt(self, ws: int, limited: bool) -> None:
+        with self._lock:
+            gap = self._gap.get(ws, 0.0)
+            if limited:
+                self._gap[ws] = min(1.0, max(0.01, gap * 1.5))
+            elif gap:
+                self._gap[ws] = gap * 0.98 if gap > 0.001 else 0.0
 
     def _pace(self, channel: str) -> None:
         with self._lock:
@@ -234,14 +288,14 @@ class Worker:
             self._last_post[channel] = time.monotonic()
 
     def render(self, s: Session, c: Claimed) -> Reply | None:
-        row = s.get(Outbox, c.id)
-        assert row is not None
-        p = row.payload
-        group = s.get(Group, row.group_id or int(p.get("group_id") or 0) or -1)
-        now = self.clock()
+        p = c.payload
         if c.kind in ("daily", "update"):
             daily = s.get(DailyQuestion, int(p["daily_id"]))
             return None if daily is None else posts.daily_post(s, self.content, daily)
+        row = s.get(Outbox, c.id)
+        assert row is not None
+        group = s.get(Group, row.group_id or int(p.get("group_id") or 0) or -1)
+        now = self.clock()
         if group is None and c.kind not in ("recert",):
             return None
         if c.kind == "milestone":
@@ -285,12 +339,18 @@ class Worker:
     def _finish(
         self, c: Claimed, status: str, message_id: str | None = None, error: str | None = None
     ) -> None:
-        with self.store.tx() as s:
-            row = s.get(Outbox, c.id)
-            assert row is not None
-            row.status, row.message_id, row.last_error = status, message_id, error
-            row.sent_at = self.clock() if status == "sent" else None
-            row.claimed_at = None
+        with self.store.tx() as s:  # one UPDATE: the hot path after every post
+            s.execute(
+                update(Outbox)
+                .where(Outbox.id == c.id)
+                .values(
+                    status=status,
+                    message_id=message_id,
+                    last_error=error,
+                    sent_at=self.clock() if status == "sent" else None,
+                    claimed_at=None,
+                )
+            )
 
     def _retry(self, c: Claimed, delay: float, error: str, count_attempt: bool = True) -> None:
         now = self.clock()

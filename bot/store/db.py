@@ -66,7 +66,10 @@ def _sqlite_pragmas(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the lock up front (no deadlock upgrading a read lock); read-only
+        # transactions (Store.read) stay deferred so they never wait for a writer (WAL).
+        read_only = conn.get_execution_options().get("studybot_read_only", False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def is_postgres(engine: Engine) -> bool:
@@ -89,6 +92,9 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._readers = sessionmaker(
+            engine.execution_options(studybot_read_only=True), expire_on_commit=False
+        )
 
     @classmethod
     def from_url(cls, url: str, *, migrate: bool = True) -> Store:
@@ -100,6 +106,12 @@ class Store:
     @contextmanager
     def tx(self) -> Iterator[Session]:
         with self._sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A transaction that only reads: on SQLite it does not queue behind writers."""
+        with self._readers() as session, session.begin():
             yield session
 
     def dispose(self) -> None:
