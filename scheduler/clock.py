@@ -20,7 +20,7 @@ from bot.content.models import Content
 from bot.services.exam import close_expired_exams
 from bot.store.db import Store, is_postgres
 from bot.timeutil import utcnow
-from scheduler.planning import DEFAULT_GRACE, PlanResult, active_group_ids, plan
+from scheduler.planning import DEFAULT_GRACE, PlanResult, active_group_ids, decide, write
 
 log = logging.getLogger(__name__)
 
@@ -53,15 +53,13 @@ class Clock:
             ids = active_group_ids(s)
         result = PlanResult()
         for i in range(0, len(ids), CHUNK):
-            with self.store.tx() as s:
-                part = plan(
-                    s,
-                    self.content,
-                    now,
-                    self.grace,
-                    self.flag_threshold,
-                    group_ids=ids[i : i + CHUNK],
+            # Decide while only reading (no write lock), then write briefly.
+            with self.store.read() as s:
+                planned = decide(
+                    s, self.content, now, self.grace, self.flag_threshold, ids[i : i + CHUNK]
                 )
+            with self.store.tx() as s:
+                part = write(s, planned, now)
             result.enqueued += part.enqueued
             result.skipped += part.skipped
             result.keys += part.keys

@@ -238,15 +238,15 @@ class Worker:
         if c.target_kind == "user":
             return messenger.dm(UserTarget(c.workspace, c.target_id), reply)
         target = ChannelTarget(c.workspace, c.target_id)
-        keyed = isinstance(messenger, KeyedMessenger)
+        keyed = messenger if isinstance(messenger, KeyedMessenger) else None
         if c.ambiguous:
-            found = messenger.find_posted(target, c.idem_key) if keyed else None
+            found = keyed.find_posted(target, c.idem_key) if keyed else None
             if found is not None:
                 log.info(
                     "%s was already posted before a worker died; not posting again", c.idem_key
                 )
                 return found
-            if not keyed:
+            if keyed is None:
                 log.warning(
                     "%s may have been posted already (a worker died mid-delivery); "
                     "this platform cannot tell, so it is posted again",
@@ -254,8 +254,8 @@ class Worker:
                 )
         self._pace(c.target_id)
         self._pace_workspace(c.workspace_pk)
-        if keyed:
-            return messenger.post_keyed(target, reply, c.idem_key)
+        if keyed is not None:
+            return keyed.post_keyed(target, reply, c.idem_key)
         return messenger.post(target, reply)
 
     def _pace_workspace(self, ws: int) -> None:

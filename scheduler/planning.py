@@ -20,13 +20,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.content.models import Content
-from bot.posts import group_ctx
 from bot.schedule import calendar, is_post_day
-from bot.services.daily import daily_for
+from bot.services.daily import pick_question
 from bot.services.flags import pulled
 from bot.store.db import insert_ignore
 from bot.store.models import (
     Answer,
+    DailyQuestion,
     Group,
     Membership,
     Outbox,
@@ -80,8 +80,30 @@ def plan(
     flag_threshold: int = 3,
     group_ids: list[int] | None = None,
 ) -> PlanResult:
-    """Plan the given groups (all active ones by default) in this transaction."""
-    result = PlanResult()
+    """Decide and write in one session (tests and small installs)."""
+    return write(s, decide(s, content, now, grace, flag_threshold, group_ids), now)
+
+
+@dataclass
+class Planned:
+    due: _Due
+    status: str  # pending | skipped
+    late: timedelta
+    question_id: str | None = None  # a daily question to create with the post
+
+
+def decide(
+    s: Session,
+    content: Content,
+    now: datetime,
+    grace: timedelta = DEFAULT_GRACE,
+    flag_threshold: int = 3,
+    group_ids: list[int] | None = None,
+) -> list[Planned]:
+    """What is due and not yet in the outbox, with each new daily question chosen.
+
+    Only reads, so the clock runs it outside the write lock; `write` then records the
+    choices, and the unique keys make a race with another clock harmless."""
     q = select(Group).where(Group.paused.is_(False))
     if group_ids is not None:
         q = q.where(Group.id.in_(group_ids))
@@ -92,23 +114,63 @@ def plan(
         dues += _group_dues(content, g, workspaces[g.workspace_id], now)
     dues += _member_dues(s, content, groups, workspaces, now)
     dues += _update_dues(s, now, [g.id for g in groups])
-    excluded = content.stale | pulled(s, flag_threshold)
-
     keys = [d.key for d in dues]
     existing: set[str] = set()
     for i in range(0, len(keys), 500):
         existing |= set(
             s.scalars(select(Outbox.idem_key).where(Outbox.idem_key.in_(keys[i : i + 500])))
         )
-    spacing: dict[str, int] = {}
-    for d in sorted(dues, key=lambda d: (d.due_at, d.key)):
-        if d.key in existing:
-            continue
+    todo = [d for d in sorted(dues, key=lambda d: (d.due_at, d.key)) if d.key not in existing]
+    daily_groups = [d.group.id for d in todo if d.kind == "daily" and d.group is not None]
+    have: set[tuple[int, date]] = set()
+    if daily_groups:
+        have = {
+            (gid, day)
+            for gid, day in s.execute(
+                select(DailyQuestion.group_id, DailyQuestion.local_date).where(
+                    DailyQuestion.group_id.in_(daily_groups),
+                    DailyQuestion.local_date >= (now - timedelta(days=2)).date(),
+                )
+            ).all()
+        }
+    excluded = content.stale | pulled(s, flag_threshold)
+    out: list[Planned] = []
+    for d in todo:
         late = now - d.due_at
-        status = "pending" if late <= grace else "skipped"
-        if status == "pending" and d.kind == "daily" and d.group is not None:
-            ctx = group_ctx(s, content, now, d.group)
-            d.payload["daily_id"] = daily_for(ctx, d.group, d.local_date, excluded).id
+        p = Planned(d, "pending" if late <= grace else "skipped", late)
+        new_daily = d.kind == "daily" and d.group is not None and p.status == "pending"
+        if new_daily and d.group is not None and (d.group.id, d.local_date) not in have:
+            p.question_id = pick_question(content, s, d.group, d.local_date, excluded).id
+        out.append(p)
+    return out
+
+
+def write(s: Session, planned: list[Planned], now: datetime) -> PlanResult:
+    """Record the decided posts (and new daily questions) in this transaction."""
+    result = PlanResult()
+    spacing: dict[str, int] = {}
+    for p in planned:
+        d = p.due
+        if p.status == "pending" and d.kind == "daily" and d.group is not None:
+            if p.question_id is not None:
+                insert_ignore(
+                    s,
+                    DailyQuestion,
+                    {
+                        "workspace_id": d.group.workspace_id,
+                        "group_id": d.group.id,
+                        "local_date": d.local_date,
+                        "question_id": p.question_id,
+                        "created_at": now,
+                    },
+                    ["group_id", "local_date"],
+                )
+            daily_id = s.scalar(
+                select(DailyQuestion.id).where(
+                    DailyQuestion.group_id == d.group.id, DailyQuestion.local_date == d.local_date
+                )
+            )
+            d.payload["daily_id"] = daily_id
         slot = spacing.get(d.target_id, 0)
         spacing[d.target_id] = slot + 1
         inserted = insert_ignore(
@@ -124,27 +186,26 @@ def plan(
                 "local_date": d.local_date,
                 "idem_key": d.key,
                 "payload": d.payload,
-                "status": status,
+                "status": p.status,
                 "attempts": 0,
                 "next_attempt_at": now + slot * CHANNEL_SPACING,
                 "created_at": now,
-                "last_error": None if status == "pending" else f"missed by {late}",
+                "last_error": None if p.status == "pending" else f"missed by {p.late}",
             },
             ["idem_key"],
         )
         if not inserted:
             continue
-        if status == "pending":
+        if p.status == "pending":
             result.enqueued += 1
             result.keys.append(d.key)
         else:
             result.skipped += 1
             log.warning(
-                "skipped %s: due %s, %s ago, beyond the %s grace window",
+                "skipped %s: due %s, %s ago, beyond the grace window",
                 d.key,
                 d.due_at.isoformat(),
-                late,
-                grace,
+                p.late,
             )
     return result
 
@@ -245,14 +306,14 @@ def _member_dues(
             due_day = p.passed_on.replace(year=p.passed_on.year + years)
         except ValueError:  # 29 February
             due_day = p.passed_on.replace(year=p.passed_on.year + years, day=28)
-        g = by_id.get(p.group_id) if p.group_id else None
-        zone = tz or (g.tz if g else "UTC")
+        pass_group = by_id.get(p.group_id) if p.group_id else None
+        zone = tz or (pass_group.tz if pass_group else "UTC")
         if now.astimezone(ZoneInfo(zone)).date() < due_day:
             continue
-        post_time = g.post_time if g else datetime.min.time().replace(hour=9)
+        post_time = pass_group.post_time if pass_group else datetime.min.time().replace(hour=9)
         out.append(
             _Due(
-                g,
+                pass_group,
                 workspaces[p.workspace_id],
                 "recert",
                 due_day,
