@@ -229,10 +229,12 @@ def run(url: str, groups: int, workspaces: int, rate: float, workers: int) -> di
         p.start()
     store = Store(make_engine(url, **_engine_kw(url)))
     deadline = start + 900
+    planned_at = 0.0
     while time.monotonic() < deadline:
         time.sleep(0.5)
         if procs[0].exitcode is None:
             continue
+        planned_at = planned_at or time.monotonic() - start
         with store.tx() as s:
             open_rows = s.scalar(
                 select(func.count())
@@ -256,6 +258,7 @@ def run(url: str, groups: int, workspaces: int, rate: float, workers: int) -> di
     lost = sum(1 for c in channels if limits.posts[c] == 0)
     return {
         "total_s": round(total, 2),
+        "planned_s": round(planned_at, 1),
         "minimum_s": round(minimum, 2),
         "ratio": round(total / minimum, 3),
         "duplicates": duplicates,
