@@ -15,6 +15,7 @@ import random
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -99,6 +100,7 @@ class Worker:
         self._gap: dict[int, float] = {}  # workspace pk -> seconds between its posts
         self._sent: list[dict[str, Any]] = []  # delivered rows to record in one transaction
         self._next_ok: dict[int, float] = {}
+        self._sent_times: dict[int, deque[float]] = {}
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(
             max(1, self.config.concurrency), thread_name_prefix=self.name
@@ -195,6 +197,15 @@ class Worker:
 
     def deliver(self, c: Claimed) -> None:
         messenger = self.messengers[c.platform]
+        with self._lock:
+            held_until = self._held.get(c.workspace_pk)
+        now = self.clock()
+        if held_until is not None and held_until > now:
+            # Claimed before its workspace answered 429: wait it out without another call.
+            self._retry(
+                c, (held_until - now).total_seconds(), "workspace rate limited", count_attempt=False
+            )
+            return
         try:
             # A progress DM may submit a timed-out exam (a write); other posts only read.
             opened = self.store.tx() if c.kind == "progress_dm" else self.store.read()
@@ -268,14 +279,22 @@ class Worker:
             self._next_ok[ws] = start + gap
         if start > now:
             self.sleep(start - now)
+        with self._lock:
+            sent = self._sent_times.setdefault(ws, deque(maxlen=256))
+            sent.append(max(now, start))
 
     def _adapt(self, ws: int, limited: bool) -> None:
+        """On a 429, space posts to just under the rate that was reached in the last second
+        (a direct estimate of the limit); on success, narrow the gap very slowly."""
         with self._lock:
             gap = self._gap.get(ws, 0.0)
             if limited:
-                self._gap[ws] = min(1.0, max(0.01, gap * 1.5))
+                now = time.monotonic()
+                recent = sum(1 for t in self._sent_times.get(ws, ()) if now - t <= 1.0)
+                estimate = 1.05 / recent if recent > 1 else gap * 1.5
+                self._gap[ws] = min(1.0, max(0.01, gap, estimate))
             elif gap:
-                self._gap[ws] = gap * 0.98 if gap > 0.001 else 0.0
+                self._gap[ws] = gap * 0.997 if gap > 0.001 else 0.0
 
     def _pace(self, channel: str) -> None:
         with self._lock:
