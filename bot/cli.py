@@ -158,30 +158,9 @@ def serve(
     found[platform].load()(Settings(), port)
 
 
-NOT_YET = {
-    "run": "the all-in-one process (adapters, clock and delivery)",
-    "clock": "the clock that posts daily questions",
-    "deliver": "the delivery worker",
-    "status": "the delivery status report",
-}
-
-
-def _not_yet(name: str, what: str) -> None:
-    def command() -> None:
-        err.print(f"studybot {name}: {what} is not available yet in this version.")
-        raise typer.Exit(2)
-
-    command.__doc__ = f"Not available yet: {what}."
-    app.command(name)(command)
-
-
 def _load_plugins() -> None:
     for ep in entry_points(group="studybot.cli"):
         ep.load()(app)
-    registered = {c.name for c in app.registered_commands}
-    for name, what in NOT_YET.items():
-        if name not in registered:
-            _not_yet(name, what)
 
 
 def main() -> None:
