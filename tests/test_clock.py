@@ -52,6 +52,7 @@ def group(
     time_: str,
     days: str = "daily",
     start: str = "2026-03-01",
+    workspace: str = "console",
     **extra: str,
 ) -> Chat:
     lead = Chat(
@@ -61,7 +62,7 @@ def group(
         admin=True,
         channel=channel,
         platform="console",
-        workspace="console",
+        workspace=workspace,
     )
     args = " ".join(f"{k}={v}" for k, v in extra.items())
     text = lead.send(f"/study setup start={start} tz={tz} time={time_} days={days} {args}")
@@ -363,9 +364,10 @@ def test_rate_limit_transient_and_gone(
     fake: FakeMessenger,
     travel: time_machine.Coordinates,
 ) -> None:
-    group(rt_bot, "RL", "UTC", "09:00", start="2026-03-03")
-    group(rt_bot, "TR", "UTC", "09:00", start="2026-03-03")
-    group(rt_bot, "GONE", "UTC", "09:00", start="2026-03-03")
+    # three workspaces: a 429 holds its whole workspace, so each failure stands alone
+    group(rt_bot, "RL", "UTC", "09:00", start="2026-03-03", workspace="W-RL")
+    group(rt_bot, "TR", "UTC", "09:00", start="2026-03-03", workspace="W-TR")
+    group(rt_bot, "GONE", "UTC", "09:00", start="2026-03-03", workspace="W-GONE")
     fake.fail["RL"] = [RateLimited(30)]
     fake.fail["TR"] = [Transient("HTTP 503"), Transient("timeout")]
     fake.fail["GONE"] = [TargetGone("channel_not_found")]
@@ -480,3 +482,23 @@ def test_weekly_summary_on_the_chosen_weekday(
         "🏆 This week's leaderboard · week to Mon 02 Mar 2026",
         "🏆 This week's leaderboard · week to Mon 09 Mar 2026",
     ]
+
+
+def test_a_429_holds_the_whole_workspace(
+    rt_bot: StudyBot,
+    sqlite_store: Store,
+    content: Content,
+    fake: FakeMessenger,
+    travel: time_machine.Coordinates,
+) -> None:
+    group(rt_bot, "A", "UTC", "09:00", start="2026-03-03")
+    group(rt_bot, "B", "UTC", "09:00", start="2026-03-03")
+    fake.fail["A"] = [RateLimited(30)]
+    clock, worker = make(sqlite_store, content, fake, config=DeliveryConfig(concurrency=1))
+    at(travel, 2026, 3, 3, 9)
+    pump(clock, worker)
+    assert dailies(fake, "A") == [] and dailies(fake, "B") == []  # B waits with A
+    assert fake.fail["A"] == []  # A was tried and got its 429
+    travel.move_to(datetime(2026, 3, 3, 9, 0, 31, tzinfo=UTC))
+    pump(clock, worker)
+    assert len(dailies(fake, "A")) == 1 and len(dailies(fake, "B")) == 1
