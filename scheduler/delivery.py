@@ -325,12 +325,12 @@ class Worker:
             return posts.countdown_post(group, int(p["days"])) if group.exam_date else None
         if c.kind in ("weekly", "monthly"):
             assert group is not None
-            label = (
-                f"week to {fmt_date(row.local_date)}"
-                if c.kind == "weekly"
-                else f"{row.local_date:%B %Y}"
-            )
-            return posts.summary_post(s, self.content, now, group, str(p["period"]), label)
+            as_of, day = now, row.local_date
+            if c.kind == "weekly" and day.weekday() == 0:
+                # A Monday summary is of the week that just ended, not of Monday alone.
+                as_of, day = now - timedelta(days=1), day - timedelta(days=1)
+            label = f"week to {fmt_date(day)}" if c.kind == "weekly" else f"{day:%B %Y}"
+            return posts.summary_post(s, self.content, as_of, group, str(p["period"]), label)
         if c.kind == "recert":
             return posts.recert_post(
                 self.content, str(p["track"]), date.fromisoformat(str(p["passed_on"]))

@@ -470,18 +470,29 @@ def test_weekly_summary_on_the_chosen_weekday(
     assert "Weekly leaderboard: Mon at 09:00" in lead.send("/study setup").plain_text()
     assert "Give one weekday" in lead.send("/study setup summary=mon,tue").plain_text()
     clock, worker = make(sqlite_store, content, fake)
+    ana = Chat(rt_bot, user="ana", name="Ana", channel="C1", workspace="console")
     for day in range(2, 10):
         at(travel, 2026, 3, day, 9)
         pump(clock, worker)
+        if day == 3:  # Tuesday: Ana answers right, so the week to Sunday has a winner
+            reply = ana.send("/study today")
+            q = question_in(content, reply)
+            for letter in q.answer:
+                reply = ana.press(letter, reply)
+            if q.multi:
+                ana.press("Submit", reply)
     weekly = [
         p.reply
         for p in fake.channel_posts("C1")
         if p.reply.plain_text().startswith("🏆 This week's")
     ]
+    # a Monday post sums up the week that just ended
     assert [r.plain_text().split("\n")[0] for r in weekly] == [
-        "🏆 This week's leaderboard · week to Mon 02 Mar 2026",
-        "🏆 This week's leaderboard · week to Mon 09 Mar 2026",
+        "🏆 This week's leaderboard · week to Sun 01 Mar 2026",
+        "🏆 This week's leaderboard · week to Sun 08 Mar 2026",
     ]
+    assert "No answers this period yet" in weekly[0].plain_text()
+    assert "Winner: Ana with" in weekly[1].plain_text()
 
 
 def test_a_429_holds_the_whole_workspace(
