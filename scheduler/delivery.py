@@ -101,6 +101,7 @@ class Worker:
         self._sent: list[dict[str, Any]] = []  # delivered rows to record in one transaction
         self._next_ok: dict[int, float] = {}
         self._sent_times: dict[int, deque[float]] = {}
+        self._floor: dict[int, float] = {}
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(
             max(1, self.config.concurrency), thread_name_prefix=self.name
@@ -284,17 +285,23 @@ class Worker:
             sent.append(max(now, start))
 
     def _adapt(self, ws: int, limited: bool) -> None:
-        """On a 429, space posts to just under the rate that was reached in the last second
-        (a direct estimate of the limit); on success, narrow the gap very slowly."""
+        """On a 429, space posts to just under the rate reached in the last second (a direct
+        estimate of the limit) and remember it as a floor; on success, drift back towards
+        that floor, and let the floor itself ease off very slowly so a raised limit is found.
+        """
         with self._lock:
             gap = self._gap.get(ws, 0.0)
+            floor = self._floor.get(ws, 0.0)
             if limited:
                 now = time.monotonic()
                 recent = sum(1 for t in self._sent_times.get(ws, ()) if now - t <= 1.0)
-                estimate = 1.05 / recent if recent > 1 else gap * 1.5
-                self._gap[ws] = min(1.0, max(0.01, gap, estimate))
+                estimate = 1.05 / recent if recent > 1 else max(gap, 0.01) * 1.5
+                floor = min(1.0, max(floor * 1.3, estimate))
+                self._floor[ws] = floor
+                self._gap[ws] = max(gap, floor)
             elif gap:
-                self._gap[ws] = gap * 0.997 if gap > 0.001 else 0.0
+                self._floor[ws] = floor * 0.9995
+                self._gap[ws] = max(self._floor[ws], gap * 0.99)
 
     def _pace(self, channel: str) -> None:
         with self._lock:
