@@ -7,7 +7,7 @@ strings travel as data inside `Span`s and each renderer escapes them for its pla
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
@@ -215,15 +215,6 @@ def _block_plain(b: Block) -> str:
     if isinstance(b, Image):
         return f"(image: {b.alt})"
     return "---"
-
-
-def join_lines(lines: Iterable[Text]) -> Text:
-    out: list[Span] = []
-    for i, line in enumerate(lines):
-        if i:
-            out.append(Span("\n"))
-        out.extend(line)
-    return tuple(out)
 
 
 # --------------------------------------------------------------------------- outbound

@@ -220,7 +220,7 @@ class Worker:
             self._adapt(c.workspace_pk, limited=True)
             with self._lock:
                 self._held[c.workspace_pk] = self.clock() + timedelta(seconds=e.retry_after)
-            self._retry(c, e.retry_after, str(e), count_attempt=False)
+            self._retry(c, e.retry_after, str(e), count_attempt=False, hold_channel=True)
         except TargetGone as e:
             self._gone(c, str(e) or type(e).__name__)
         except Transient as e:
@@ -378,17 +378,30 @@ class Worker:
                 )
             )
 
-    def _retry(self, c: Claimed, delay: float, error: str, count_attempt: bool = True) -> None:
-        now = self.clock()
-        when = now + timedelta(seconds=delay)
+    def _retry(
+        self,
+        c: Claimed,
+        delay: float,
+        error: str,
+        count_attempt: bool = True,
+        hold_channel: bool = False,
+    ) -> None:
+        """Put the row back for later; a rate limit is not a failed attempt, and a 429 from
+        the platform holds the channel's other waiting posts too."""
+        when = self.clock() + timedelta(seconds=delay)
         with self.store.tx() as s:
-            row = s.get(Outbox, c.id)
-            assert row is not None
-            row.status, row.next_attempt_at, row.last_error = "pending", when, error[:500]
-            row.claimed_at = None
-            if not count_attempt:
-                row.attempts -= 1
-                # the platform asked the whole channel to wait: hold its other posts too
+            s.execute(
+                update(Outbox)
+                .where(Outbox.id == c.id)
+                .values(
+                    status="pending",
+                    next_attempt_at=when,
+                    last_error=error[:500],
+                    claimed_at=None,
+                    attempts=Outbox.attempts - (0 if count_attempt else 1),
+                )
+            )
+            if hold_channel:
                 s.execute(
                     update(Outbox)
                     .where(

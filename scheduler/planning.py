@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import calendar as cal_mod
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -47,7 +47,6 @@ CHANNEL_SPACING = timedelta(seconds=1.1)  # Slack allows about one post per seco
 class PlanResult:
     enqueued: int = 0
     skipped: int = 0
-    keys: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -70,18 +69,6 @@ def local_due(day: date, at: Any, tz: str) -> datetime:
 
 def active_group_ids(s: Session) -> list[int]:
     return list(s.scalars(select(Group.id).where(Group.paused.is_(False)).order_by(Group.id)))
-
-
-def plan(
-    s: Session,
-    content: Content,
-    now: datetime,
-    grace: timedelta = DEFAULT_GRACE,
-    flag_threshold: int = 3,
-    group_ids: list[int] | None = None,
-) -> PlanResult:
-    """Decide and write in one session (tests and small installs)."""
-    return write(s, decide(s, content, now, grace, flag_threshold, group_ids), now)
 
 
 @dataclass
@@ -198,7 +185,6 @@ def write(s: Session, planned: list[Planned], now: datetime) -> PlanResult:
             continue
         if p.status == "pending":
             result.enqueued += 1
-            result.keys.append(d.key)
         else:
             result.skipped += 1
             log.warning(

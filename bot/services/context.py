@@ -113,10 +113,6 @@ class Ctx:
             self._membership_loaded = True
         return self._membership
 
-    def is_member(self) -> bool:
-        m = self.membership()
-        return m is not None and m.active
-
     def ensure_member(self) -> bool:
         """Make the caller a member (answering or studying implies joining); True if new."""
         g = self.require_group()

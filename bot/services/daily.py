@@ -124,19 +124,14 @@ def target_domain(
     return max(counts, key=lambda d: (share[d] * slots - counts[d], weights[d], -order[d]))
 
 
-def daily_for(
-    ctx: Ctx, group: Group, day: date, excluded: frozenset[str] | None = None
-) -> DailyQuestion:
-    """The group's question for a local date, created once (the unique key settles races).
-
-    `excluded` lets the clock compute stale and pulled questions once per tick."""
+def daily_for(ctx: Ctx, group: Group, day: date) -> DailyQuestion:
+    """The group's question for a local date, created once (the unique key settles races)."""
     q = select(DailyQuestion).where(
         DailyQuestion.group_id == group.id, DailyQuestion.local_date == day
     )
     row = ctx.s.scalar(q)
     if row is None:
-        if excluded is None:
-            excluded = ctx.content.stale | pulled(ctx.s, ctx.flag_threshold)
+        excluded = ctx.content.stale | pulled(ctx.s, ctx.flag_threshold)
         chosen = pick_question(ctx.content, ctx.s, group, day, excluded)
         insert_ignore(
             ctx.s,
