@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import case, func, select
+from sqlalchemy import bindparam, case, func, select
 
 from bot.commands import PERIODS, SLASH
 from bot.errors import UserError
@@ -137,20 +137,21 @@ def _streaks(ctx: Ctx, g: Group, user_ids: list[int], tzs: Mapping[int, str]) ->
     }
 
 
+# Prebuilt: every answer click computes the member's streak.
+_ANSWER_DATES = select(Answer.local_date).where(
+    Answer.group_id == bindparam("group"),
+    Answer.user_id == bindparam("user"),
+    Answer.local_date >= bindparam("since"),
+)
+_AWAYS = select(Away.start_date, Away.end_date).where(
+    Away.user_id == bindparam("user"), Away.end_date >= bindparam("since")
+)
+
+
 def member_streak(ctx: Ctx, g: Group, user_id: int) -> int:
     since = max(g.start_date, ctx.today() - timedelta(days=STREAK_LOOKBACK_DAYS))
-    dates = set(
-        ctx.s.scalars(
-            select(Answer.local_date).where(
-                Answer.group_id == g.id, Answer.user_id == user_id, Answer.local_date >= since
-            )
-        )
-    )
-    aways = ctx.s.execute(
-        select(Away.start_date, Away.end_date).where(
-            Away.user_id == user_id, Away.end_date >= since
-        )
-    ).all()
+    dates = set(ctx.s.scalars(_ANSWER_DATES, {"group": g.id, "user": user_id, "since": since}))
+    aways = ctx.s.execute(_AWAYS, {"user": user_id, "since": since}).all()
     return streak(dates, ctx.today(), g.post_days, g.skip_dates or [], list(aways), since)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from bot.commands import SLASH
@@ -16,6 +16,22 @@ from bot.seam import Who
 from bot.store.db import insert_ignore
 from bot.store.models import Group, Membership, User, Workspace
 from bot.timeutil import local_today
+
+# Built once with bind parameters: every command runs it, and building a statement (and its
+# cache key) costs more than SQLite takes to answer it.
+_PRIME = (
+    select(Workspace, Group, User, Membership)
+    .select_from(Workspace)
+    .outerjoin(
+        Group,
+        and_(Group.workspace_id == Workspace.id, Group.channel_id == bindparam("channel")),
+    )
+    .outerjoin(User, and_(User.workspace_id == Workspace.id, User.external_id == bindparam("user")))
+    .outerjoin(Membership, and_(Membership.group_id == Group.id, Membership.user_id == User.id))
+    .where(
+        Workspace.platform == bindparam("platform"), Workspace.external_id == bindparam("workspace")
+    )
+)
 
 
 @dataclass
@@ -35,19 +51,14 @@ class Ctx:
     def prime(self) -> None:
         """Load the workspace, the channel's group, the caller and their membership in one
         query: every command needs most of them, and one round trip beats four."""
-        group_on = and_(Group.workspace_id == Workspace.id, Group.channel_id == self.who.channel_id)
-        user_on = and_(User.workspace_id == Workspace.id, User.external_id == self.who.user_id)
-        member_on = and_(Membership.group_id == Group.id, Membership.user_id == User.id)
         row = self.s.execute(
-            select(Workspace, Group, User, Membership)
-            .select_from(Workspace)
-            .outerjoin(Group, group_on)
-            .outerjoin(User, user_on)
-            .outerjoin(Membership, member_on)
-            .where(
-                Workspace.platform == self.who.platform,
-                Workspace.external_id == self.who.workspace_id,
-            )
+            _PRIME,
+            {
+                "platform": self.who.platform,
+                "workspace": self.who.workspace_id,
+                "channel": self.who.channel_id,
+                "user": self.who.user_id,
+            },
         ).first()
         if row is None:
             return  # first contact from this workspace: the lazy path creates it

@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Mapping
 from datetime import date, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from bot.commands import SLASH
@@ -124,12 +124,29 @@ def target_domain(
     return max(counts, key=lambda d: (share[d] * slots - counts[d], weights[d], -order[d]))
 
 
+# Prebuilt with bind parameters: `today` and answer clicks are the hot path.
+_DAILY = select(DailyQuestion).where(
+    DailyQuestion.group_id == bindparam("group"), DailyQuestion.local_date == bindparam("day")
+)
+_DAILY_WITH_MINE = (
+    select(DailyQuestion, Answer)
+    .outerjoin(
+        Answer, and_(Answer.daily_id == DailyQuestion.id, Answer.user_id == bindparam("user"))
+    )
+    .where(
+        DailyQuestion.group_id == bindparam("group"), DailyQuestion.local_date == bindparam("day")
+    )
+)
+_DAILY_BY_ID = select(DailyQuestion).where(DailyQuestion.id == bindparam("id"))
+_MINE = select(Answer).where(
+    Answer.daily_id == bindparam("daily"), Answer.user_id == bindparam("user")
+)
+
+
 def daily_for(ctx: Ctx, group: Group, day: date) -> DailyQuestion:
     """The group's question for a local date, created once (the unique key settles races)."""
-    q = select(DailyQuestion).where(
-        DailyQuestion.group_id == group.id, DailyQuestion.local_date == day
-    )
-    row = ctx.s.scalar(q)
+    params = {"group": group.id, "day": day}
+    row = ctx.s.scalar(_DAILY, params)
     if row is None:
         excluded = ctx.content.stale | pulled(ctx.s, ctx.flag_threshold)
         chosen = pick_question(ctx.content, ctx.s, group, day, excluded)
@@ -145,7 +162,7 @@ def daily_for(ctx: Ctx, group: Group, day: date) -> DailyQuestion:
             },
             ["group_id", "local_date"],
         )
-        row = ctx.s.scalar(q)
+        row = ctx.s.scalar(_DAILY, params)
     assert row is not None
     return row
 
@@ -171,11 +188,11 @@ def today(ctx: Ctx, _args: Mapping[str, str]) -> Reply:
             code(f"{SLASH} quiz"),
             ".",
         )
-    daily = daily_for(ctx, g, day)
+    found = ctx.s.execute(
+        _DAILY_WITH_MINE, {"group": g.id, "day": day, "user": ctx.user.id}
+    ).first()
+    daily, mine = found if found is not None else (daily_for(ctx, g, day), None)
     q = question_of(ctx, daily)
-    mine = ctx.s.scalar(
-        select(Answer).where(Answer.daily_id == daily.id, Answer.user_id == ctx.user.id)
-    )
     title = f"Question of the day · {fmt_date(day)}"
     if mine is not None:
         blocks = qv.question_blocks(ctx.content, q, title, "d", str(daily.id), buttons=False)
@@ -211,7 +228,7 @@ def _daily_by_ref(ctx: Ctx, ref: str) -> DailyQuestion:
         daily_id = int(ref)
     except ValueError:
         raise UserError("That button is no longer valid.") from None
-    daily = ctx.s.get(DailyQuestion, daily_id)
+    daily = ctx.s.scalar(_DAILY_BY_ID, {"id": daily_id})
     g = ctx.require_group()
     if daily is None or daily.group_id != g.id or daily.workspace_id != ctx.workspace.id:
         raise UserError("That question belongs to another study group.")
@@ -253,9 +270,7 @@ def answer(ctx: Ctx, ref: qv.AnswerRef) -> Reply:
         ["daily_id", "user_id"],
     )
     if not inserted:
-        first = ctx.s.scalar(
-            select(Answer).where(Answer.daily_id == daily.id, Answer.user_id == ctx.user.id)
-        )
+        first = ctx.s.scalar(_MINE, {"daily": daily.id, "user": ctx.user.id})
         assert first is not None
         verdict = "right" if first.correct else "not right"
         return Reply.message(

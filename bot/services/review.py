@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from fsrs import Card, Rating, Scheduler, State
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from bot.commands import SLASH
@@ -65,6 +65,11 @@ def _to_card(row: ReviewCard) -> Card:
     )
 
 
+_CARD = select(ReviewCard).where(
+    ReviewCard.user_id == bindparam("user"), ReviewCard.question_id == bindparam("question")
+)
+
+
 def record(
     s: Session,
     workspace_id: int,
@@ -95,9 +100,7 @@ def record(
         },
         ["user_id", "question_id"],
     )
-    row = s.scalar(
-        select(ReviewCard).where(ReviewCard.user_id == user_id, ReviewCard.question_id == q.id)
-    )
+    row = s.scalar(_CARD, {"user": user_id, "question": q.id})
     assert row is not None
     card = _to_card(row)
     if card.last_review is not None and when < card.last_review:

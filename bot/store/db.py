@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -127,17 +128,25 @@ def insert_ignore(
     both succeed and exactly one row exists afterwards.
     """
     dialect = session.get_bind().dialect.name
+    stmt = _insert_ignore_stmt(dialect, model, tuple(keys))
+    # One dict of values: the statement's VALUES come from it (compiled once per key set).
+    return session.execute(stmt, dict(values)).first() is not None
+
+
+@functools.cache
+def _insert_ignore_stmt(dialect: str, model: type[Base], keys: tuple[str, ...]) -> Any:
+    """Built once per table: answers and cards are inserted on every click."""
     table = cast(Table, model.__table__)
-    stmt: Any
+    insert: Any
     if dialect == "postgresql":
-        stmt = postgresql.insert(table).values(**values).on_conflict_do_nothing(index_elements=keys)
+        insert = postgresql.insert
     elif dialect == "sqlite":
-        stmt = sqlite.insert(table).values(**values).on_conflict_do_nothing(index_elements=keys)
+        insert = sqlite.insert
     else:  # pragma: no cover - only the two supported databases
         raise RuntimeError(f"unsupported database {dialect}")
     # RETURNING, not rowcount: drivers disagree on rowcount for DO NOTHING (psycopg says -1).
     pk = next(iter(table.primary_key.columns))
-    return session.execute(stmt.returning(pk)).first() is not None
+    return insert(table).on_conflict_do_nothing(index_elements=list(keys)).returning(pk)
 
 
 __all__ = ["Base", "Store", "insert_ignore", "is_postgres", "make_engine", "upgrade"]
