@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import bindparam, case, func, select
+from sqlalchemy import Date, bindparam, case, func, null, select, type_coerce, union_all
 
 from bot.commands import PERIODS, SLASH
 from bot.errors import UserError
@@ -137,21 +137,31 @@ def _streaks(ctx: Ctx, g: Group, user_ids: list[int], tzs: Mapping[int, str]) ->
     }
 
 
-# Prebuilt: every answer click computes the member's streak.
-_ANSWER_DATES = select(Answer.local_date).where(
-    Answer.group_id == bindparam("group"),
-    Answer.user_id == bindparam("user"),
-    Answer.local_date >= bindparam("since"),
-)
-_AWAYS = select(Away.start_date, Away.end_date).where(
-    Away.user_id == bindparam("user"), Away.end_date >= bindparam("since")
+# Prebuilt, one round trip: every answer click computes the member's streak from their
+# answer dates and their aways (rows with an end date).
+_STREAK_DATES = union_all(
+    select(Answer.local_date.label("day"), type_coerce(null(), Date).label("until")).where(
+        Answer.group_id == bindparam("group"),
+        Answer.user_id == bindparam("user"),
+        Answer.local_date >= bindparam("since"),
+    ),
+    select(Away.start_date, Away.end_date).where(
+        Away.user_id == bindparam("user"), Away.end_date >= bindparam("since")
+    ),
 )
 
 
 def member_streak(ctx: Ctx, g: Group, user_id: int) -> int:
     since = max(g.start_date, ctx.today() - timedelta(days=STREAK_LOOKBACK_DAYS))
-    dates = set(ctx.s.scalars(_ANSWER_DATES, {"group": g.id, "user": user_id, "since": since}))
-    aways = ctx.s.execute(_AWAYS, {"user": user_id, "since": since}).all()
+    dates: set[date] = set()
+    aways: list[tuple[date, date]] = []
+    for day, until in ctx.s.execute(
+        _STREAK_DATES, {"group": g.id, "user": user_id, "since": since}
+    ):
+        if until is None:
+            dates.add(day)
+        else:
+            aways.append((day, until))
     return streak(dates, ctx.today(), g.post_days, g.skip_dates or [], list(aways), since)
 
 

@@ -78,34 +78,43 @@ def record(
     correct: bool,
     when: datetime,
     seconds: float | None = None,
-) -> ReviewCard:
-    """Update (or create) the member's card for `q`, in the caller's transaction."""
+) -> datetime:
+    """Update (or create) the member's card for `q`, in the caller's transaction; returns
+    when the card is next due.
+
+    A first answer (the usual case: daily questions rarely repeat) is one INSERT of the
+    already-reviewed card; only a card that exists is read and updated."""
     when = as_utc(when)
-    insert_ignore(
+    rating = rating_for(q, correct, seconds)
+    # card_id given: fsrs sleeps a millisecond to make up a unique id otherwise.
+    new = Card(card_id=0, state=State.Learning, step=0, due=when)
+    first, _log = SCHEDULER.review_card(new, rating, review_datetime=when)
+    inserted = insert_ignore(
         s,
         ReviewCard,
         {
             "workspace_id": workspace_id,
             "user_id": user_id,
             "question_id": q.id,
-            "state": int(State.Learning),
-            "step": 0,
-            "stability": None,
-            "difficulty": None,
-            "due": when,
-            "last_review": None,
-            "last_rating": 0,
-            "reps": 0,
+            "state": int(first.state),
+            "step": first.step,
+            "stability": first.stability,
+            "difficulty": first.difficulty,
+            "due": first.due,
+            "last_review": first.last_review,
+            "last_rating": int(rating),
+            "reps": 1,
             "lapses": 0,
         },
         ["user_id", "question_id"],
     )
+    if inserted:
+        return first.due
     row = s.scalar(_CARD, {"user": user_id, "question": q.id})
     assert row is not None
     card = _to_card(row)
     if card.last_review is not None and when < card.last_review:
         when = card.last_review  # answers recorded out of order (an exam graded late)
-    rating = rating_for(q, correct, seconds)
     was_review = card.state is State.Review
     card, _log = SCHEDULER.review_card(card, rating, review_datetime=when.astimezone(UTC))
     row.state = int(card.state)
@@ -118,7 +127,7 @@ def record(
     row.reps = (row.reps or 0) + 1
     if was_review and rating is Rating.Again:
         row.lapses = (row.lapses or 0) + 1
-    return row
+    return row.due
 
 
 def due_count(
@@ -308,9 +317,9 @@ def answer(ctx: Ctx, value: str) -> Reply:
         return Reply.message("You already answered this card; only the first answer counts.")
     shown = _shown_at(ctx, session, position)
     seconds = (as_utc(ctx.now) - shown).total_seconds()
-    card = record(ctx.s, session.workspace_id, ctx.user.id, q, correct, ctx.now, seconds)
-    days = max(0, round((as_utc(card.due) - as_utc(ctx.now)).total_seconds() / 86400))
-    extra = f"Next review in {days} day{'s' if days != 1 else ''} ({card.due:%a %d %b %Y})."
+    due = record(ctx.s, session.workspace_id, ctx.user.id, q, correct, ctx.now, seconds)
+    days = max(0, round((as_utc(due) - as_utc(ctx.now)).total_seconds() / 86400))
+    extra = f"Next review in {days} day{'s' if days != 1 else ''} ({due:%a %d %b %Y})."
     blocks: list[Block] = qv.feedback_blocks(
         q, pick.selection, correct, 0, extra=extra, where="review"
     )

@@ -70,7 +70,9 @@ def _sqlite_pragmas(engine: Engine) -> None:
         # Writers take the lock up front (no deadlock upgrading a read lock); read-only
         # transactions (Store.read) stay deferred so they never wait for a writer (WAL).
         read_only = conn.get_execution_options().get("studybot_read_only", False)
-        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        # Straight to the driver: this runs for every action, and a full SQLAlchemy
+        # execution of a constant statement costs more than the BEGIN itself.
+        conn.connection.driver_connection.execute("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def is_postgres(engine: Engine) -> bool:
