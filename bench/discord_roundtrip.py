@@ -22,12 +22,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from adapters.discord.buttons import decode
 from bench.dataset import seed
 from bot.content import load_content
+from bot.content.models import Content
 from bot.core import StudyBot
 from bot.seam import Action, Invocation, Reply, Who
+from bot.services.questions import ANSWER, AnswerRef
 from bot.settings import REPO_CONTENT
 from bot.store.db import Store
+from bot.store.models import DailyQuestion
 from tests.discord.fake import FakeDiscord
 from tests.discord.harness import (
     CHANNEL,
@@ -71,6 +75,29 @@ class Switch:
         return self.core.press(action)
 
 
+async def answer_message(
+    h: Harness, today_msg: dict[str, Any], member: Member, content: Content, bot: StudyBot
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The message and button whose press records an answer: "A" on a single-answer
+    question; on a multi-answer one, Submit after toggling a full selection, as a member
+    would (the selection lives in Submit's custom_id, so any member can press it)."""
+    first = button(today_msg, "A")
+    action, value = decode(first["custom_id"]) or ("", "")
+    if action == ANSWER:
+        return today_msg, first
+    with bot.store.read() as s:
+        daily = s.get(DailyQuestion, int(AnswerRef.decode(value).ref))
+        assert daily is not None
+        q = content.by_id[daily.question_id]
+    msg = today_msg
+    for letter in q.letters()[: len(q.answer)]:
+        pressed = await h.run(
+            press_payload(msg, button(msg, letter)["custom_id"], member=member), bind=msg["id"]
+        )
+        msg = {**msg, **pressed.last}
+    return msg, button(msg, "Submit")
+
+
 async def _time(h: Harness, payload: dict[str, Any], bind: str | None = None) -> float:
     t0 = time.perf_counter()
     await h.run(payload, bind=bind)
@@ -108,11 +135,12 @@ async def run(n: int, groups: int, members: int, days: int) -> dict[str, Any]:
         try:
             asker = people[0]  # asks for today's question, never answers it
             today_msg = (await h.run(command_payload("today", member=asker))).last
-            letter = button(today_msg, "A")
+            answer_msg, letter = await answer_message(h, today_msg, people[1], content, bot)
             sample = await h.run(
-                press_payload(today_msg, letter["custom_id"], member=people[1]),
-                bind=today_msg["id"],
+                press_payload(answer_msg, letter["custom_id"], member=people[1]),
+                bind=answer_msg["id"],
             )
+            assert "Streak" in sample.text(), sample.text()  # an answer was recorded
             noop = NoopCore(
                 bot.handle(
                     Invocation(Who("discord", GUILD, CHANNEL, asker.id, asker.name), "today")
@@ -120,8 +148,7 @@ async def run(n: int, groups: int, members: int, days: int) -> dict[str, Any]:
                 bot.press(
                     Action(
                         Who("discord", GUILD, CHANNEL, people[1].id, people[1].name),
-                        "answer",
-                        letter["custom_id"].split(":", 2)[2],
+                        *(decode(letter["custom_id"]) or ("", "")),
                     )
                 ),
             )
@@ -137,8 +164,8 @@ async def run(n: int, groups: int, members: int, days: int) -> dict[str, Any]:
                 times["today" + suffix].append(t)
                 t = await _time(
                     h,
-                    press_payload(today_msg, letter["custom_id"], member=answerer),
-                    bind=today_msg["id"],
+                    press_payload(answer_msg, letter["custom_id"], member=answerer),
+                    bind=answer_msg["id"],
                 )
                 times["answer" + suffix].append(t)
 
