@@ -30,7 +30,9 @@ from bot.seam import (
     text,
 )
 from bot.services.context import Ctx
-from bot.store.models import Answer, Away, Group, Membership, QuizAnswer, User
+from bot.store.models import Answer, Away, Membership, QuizAnswer, User
+from bot.store.prepared import Prepared
+from bot.store.rows import GroupLike
 from bot.timeutil import local_today, month_start, week_start
 
 PAGE = 10
@@ -63,7 +65,7 @@ def period_range(period: str, today: date) -> tuple[date | None, date]:
     return None, today
 
 
-def standings(ctx: Ctx, g: Group, period: str) -> list[Row]:
+def standings(ctx: Ctx, g: GroupLike, period: str) -> list[Row]:
     today = local_today(g.tz, ctx.now)
     start, end = period_range(period, today)
     members = ctx.s.execute(
@@ -106,7 +108,7 @@ def standings(ctx: Ctx, g: Group, period: str) -> list[Row]:
     return ordered
 
 
-def _streaks(ctx: Ctx, g: Group, user_ids: list[int], tzs: Mapping[int, str]) -> dict[int, int]:
+def _streaks(ctx: Ctx, g: GroupLike, user_ids: list[int], tzs: Mapping[int, str]) -> dict[int, int]:
     if not user_ids:
         return {}
     since = max(g.start_date, local_today(g.tz, ctx.now) - timedelta(days=STREAK_LOOKBACK_DAYS))
@@ -137,27 +139,28 @@ def _streaks(ctx: Ctx, g: Group, user_ids: list[int], tzs: Mapping[int, str]) ->
     }
 
 
-# Prebuilt, one round trip: every answer click computes the member's streak from their
+# Prepared, one round trip: every answer click computes the member's streak from their
 # answer dates and their aways (rows with an end date).
-_STREAK_DATES = union_all(
-    select(Answer.local_date.label("day"), type_coerce(null(), Date).label("until")).where(
-        Answer.group_id == bindparam("group"),
-        Answer.user_id == bindparam("user"),
-        Answer.local_date >= bindparam("since"),
-    ),
-    select(Away.start_date, Away.end_date).where(
-        Away.user_id == bindparam("user"), Away.end_date >= bindparam("since")
-    ),
+_STREAK_DATES = Prepared(
+    union_all(
+        select(Answer.local_date.label("day"), type_coerce(null(), Date).label("until")).where(
+            Answer.group_id == bindparam("group"),
+            Answer.user_id == bindparam("user"),
+            Answer.local_date >= bindparam("since"),
+        ),
+        select(Away.start_date, Away.end_date).where(
+            Away.user_id == bindparam("user"), Away.end_date >= bindparam("since")
+        ),
+    )
 )
 
 
-def member_streak(ctx: Ctx, g: Group, user_id: int) -> int:
+def member_streak(ctx: Ctx, g: GroupLike, user_id: int) -> int:
     since = max(g.start_date, ctx.today() - timedelta(days=STREAK_LOOKBACK_DAYS))
     dates: set[date] = set()
     aways: list[tuple[date, date]] = []
-    for day, until in ctx.s.execute(
-        _STREAK_DATES, {"group": g.id, "user": user_id, "since": since}
-    ):
+    params = {"group": g.id, "user": user_id, "since": since}
+    for day, until in _STREAK_DATES.all(ctx.s, params):
         if until is None:
             dates.add(day)
         else:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
+from typing import cast
 
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import Table, and_, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from bot.commands import SLASH
@@ -15,12 +16,23 @@ from bot.schedule import Calendar, calendar
 from bot.seam import Who
 from bot.store.db import insert_ignore
 from bot.store.models import Group, Membership, User, Workspace
+from bot.store.prepared import Prepared
+from bot.store.rows import (
+    GroupLike,
+    GroupRow,
+    MembershipLike,
+    MembershipRow,
+    UserLike,
+    UserRow,
+    WorkspaceLike,
+    WorkspaceRow,
+)
 from bot.timeutil import local_today
 
-# Built once with bind parameters: every command runs it, and building a statement (and its
-# cache key) costs more than SQLite takes to answer it.
-_PRIME = (
-    select(Workspace, Group, User, Membership)
+_TABLES = [cast(Table, m.__table__) for m in (Workspace, Group, User, Membership)]
+# Built once: every command runs it. Columns rather than entities, read as snapshots.
+_PRIME = Prepared(
+    select(*(c for t in _TABLES for c in t.c))
     .select_from(Workspace)
     .outerjoin(
         Group,
@@ -32,51 +44,69 @@ _PRIME = (
         Workspace.platform == bindparam("platform"), Workspace.external_id == bindparam("workspace")
     )
 )
+_SPANS: list[tuple[int, int]] = []
+for _t in _TABLES:
+    _start = _SPANS[-1][1] if _SPANS else 0
+    _SPANS.append((_start, _start + len(_t.c)))
+_MEMBERSHIP = Prepared(
+    select(*cast(Table, Membership.__table__).c).where(
+        Membership.group_id == bindparam("group"), Membership.user_id == bindparam("user")
+    )
+)
+_RENAME = update(User).where(User.id == bindparam("uid")).values(display_name=bindparam("name"))
+_REACTIVATE = update(Membership).where(Membership.id == bindparam("mid")).values(active=True)
 
 
 @dataclass
 class Ctx:
+    """The caller's workspace, user, group and membership are read-only snapshots (or ORM
+    objects where a handler created or edits them): edit through `edit_*`."""
+
     s: Session
     content: Content
     now: datetime
     who: Who
     flag_threshold: int = 3
-    _workspace: Workspace | None = None
-    _user: User | None = None
-    _group: Group | None = None
+    _workspace: WorkspaceLike | None = None
+    _user: UserLike | None = None
+    _group: GroupLike | None = None
     _group_loaded: bool = False
-    _membership: Membership | None = None
+    _membership: MembershipLike | None = None
     _membership_loaded: bool = False
 
     def prime(self) -> None:
         """Load the workspace, the channel's group, the caller and their membership in one
         query: every command needs most of them, and one round trip beats four."""
-        row = self.s.execute(
-            _PRIME,
+        row = _PRIME.first(
+            self.s,
             {
                 "platform": self.who.platform,
                 "workspace": self.who.workspace_id,
                 "channel": self.who.channel_id,
                 "user": self.who.user_id,
             },
-        ).first()
+        )
         if row is None:
             return  # first contact from this workspace: the lazy path creates it
-        ws, group, user, member = row
-        self._workspace = ws
+        (w0, w1), (g0, g1), (u0, u1), (m0, m1) = _SPANS
+        self._workspace = WorkspaceRow(*row[w0:w1])
+        group = GroupRow(*row[g0:g1]) if row[g0] is not None else None
         self._group, self._group_loaded = group, True
-        if user is not None:
+        if row[u0] is not None:
+            user = UserRow(*row[u0:u1])
             name = self.who.display_name[:200]
             if name and user.display_name != name:
-                user.display_name = name
+                self.s.execute(_RENAME, {"uid": user.id, "name": name})
+                user = replace(user, display_name=name)
             self._user = user
             if group is not None:
+                member = MembershipRow(*row[m0:m1]) if row[m0] is not None else None
                 self._membership, self._membership_loaded = member, True
 
     # ---------------------------------------------------------------- identities
 
     @property
-    def workspace(self) -> Workspace:
+    def workspace(self) -> WorkspaceLike:
         if self._workspace is None:
             self._workspace = ensure_workspace(
                 self.s, self.who.platform, self.who.workspace_id, self.now
@@ -84,7 +114,7 @@ class Ctx:
         return self._workspace
 
     @property
-    def user(self) -> User:
+    def user(self) -> UserLike:
         """The caller's user row, created on first contact; the display name is kept fresh."""
         if self._user is None:
             self._user = ensure_user(
@@ -92,8 +122,16 @@ class Ctx:
             )
         return self._user
 
+    def edit_user(self) -> User:
+        """The caller's user as an ORM object, for a handler that changes it."""
+        if not isinstance(self._user, User):
+            user = self.s.get(User, self.user.id)
+            assert user is not None
+            self._user = user
+        return self._user
+
     @property
-    def group(self) -> Group | None:
+    def group(self) -> GroupLike | None:
         if not self._group_loaded:
             self._group = self.s.scalar(
                 select(Group).where(
@@ -104,7 +142,21 @@ class Ctx:
             self._group_loaded = True
         return self._group
 
-    def require_group(self) -> Group:
+    def set_group(self, group: Group) -> None:
+        """A group the handler has just created."""
+        self._group, self._group_loaded = group, True
+        self._membership, self._membership_loaded = None, False
+
+    def edit_group(self) -> Group:
+        """The channel's group as an ORM object, for a handler that changes it."""
+        g = self.require_group()
+        if not isinstance(g, Group):
+            orm = self.s.get(Group, g.id)
+            assert orm is not None
+            self._group = g = orm
+        return g
+
+    def require_group(self) -> GroupLike:
         g = self.group
         if g is None:
             raise UserError(
@@ -113,16 +165,22 @@ class Ctx:
             )
         return g
 
-    def membership(self) -> Membership | None:
+    def membership(self) -> MembershipLike | None:
         g = self.require_group()
         if not self._membership_loaded:
-            self._membership = self.s.scalar(
-                select(Membership).where(
-                    Membership.group_id == g.id, Membership.user_id == self.user.id
-                )
-            )
+            row = _MEMBERSHIP.first(self.s, {"group": g.id, "user": self.user.id})
+            self._membership = MembershipRow(*row) if row is not None else None
             self._membership_loaded = True
         return self._membership
+
+    def edit_membership(self) -> Membership | None:
+        """The caller's membership as an ORM object, for a handler that changes it."""
+        m = self.membership()
+        if m is not None and not isinstance(m, Membership):
+            orm = self.s.get(Membership, m.id)
+            assert orm is not None
+            self._membership = m = orm
+        return m
 
     def ensure_member(self) -> bool:
         """Make the caller a member (answering or studying implies joining); True if new."""
@@ -145,8 +203,11 @@ class Ctx:
             )
             self._membership_loaded = False
             m = self.membership()
-        if m is not None and not m.active:
+        elif isinstance(m, Membership):
             m.active = True
+        else:
+            self.s.execute(_REACTIVATE, {"mid": m.id})
+            self._membership = replace(m, active=True)
         return True
 
     def is_lead(self) -> bool:
@@ -178,7 +239,7 @@ class Ctx:
         return calendar(self.content.phases, g.start_date, g.exam_date)
 
 
-def ensure_workspace(s: Session, platform: str, external_id: str, now: datetime) -> Workspace:
+def ensure_workspace(s: Session, platform: str, external_id: str, now: datetime) -> WorkspaceRow:
     """Select first; insert (racing safely on the unique key) only on first contact."""
     q = select(Workspace).where(
         Workspace.platform == platform, Workspace.external_id == external_id
@@ -193,10 +254,12 @@ def ensure_workspace(s: Session, platform: str, external_id: str, now: datetime)
         )
         ws = s.scalar(q)
     assert ws is not None
-    return ws
+    return WorkspaceRow.of(ws)
 
 
-def ensure_user(s: Session, workspace_id: int, external_id: str, name: str, now: datetime) -> User:
+def ensure_user(
+    s: Session, workspace_id: int, external_id: str, name: str, now: datetime
+) -> UserRow:
     q = select(User).where(User.workspace_id == workspace_id, User.external_id == external_id)
     user = s.scalar(q)
     if user is None:
@@ -217,4 +280,4 @@ def ensure_user(s: Session, workspace_id: int, external_id: str, name: str, now:
     assert user is not None
     if name and user.display_name != name[:200]:
         user.display_name = name[:200]
-    return user
+    return UserRow.of(user)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from datetime import date, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.orm import Session
@@ -20,7 +21,9 @@ from bot.services.board import member_streak
 from bot.services.context import Ctx
 from bot.services.flags import pulled
 from bot.store.db import insert_ignore
-from bot.store.models import Answer, DailyQuestion, Group
+from bot.store.models import Answer, DailyQuestion
+from bot.store.prepared import Prepared
+from bot.store.rows import GroupLike
 from bot.timeutil import days_label, fmt_date
 
 POINTS = {1: 10, 2: 15, 3: 20}
@@ -36,7 +39,11 @@ def points_for(q: Question) -> int:
 
 
 def pick_question(
-    content: Content, s: Session, group: Group, day: date, excluded: frozenset[str] = frozenset()
+    content: Content,
+    s: Session,
+    group: GroupLike,
+    day: date,
+    excluded: frozenset[str] = frozenset(),
 ) -> Question:
     """Choose deterministically: least-used questions of the track first (so nothing repeats
     until the bank is used up); among them the phases reached so far, then the domain the
@@ -66,7 +73,7 @@ def pick_question(
     return min(preferred, key=rank)
 
 
-def weakest_domain(content: Content, s: Session, group: Group, day: date) -> str | None:
+def weakest_domain(content: Content, s: Session, group: GroupLike, day: date) -> str | None:
     """The group's weakest domain on its daily answers of the last four weeks: the lowest
     accuracy smoothed by a Beta(1, 1) prior; None until the group has a few answers."""
     since = day - timedelta(days=WEAK_LOOKBACK_DAYS)
@@ -89,7 +96,7 @@ def weakest_domain(content: Content, s: Session, group: Group, day: date) -> str
 
 
 def target_domain(
-    content: Content, s: Session, group: Group, day: date, available: set[str]
+    content: Content, s: Session, group: GroupLike, day: date, available: set[str]
 ) -> str | None:
     """The domain today's question should come from: over the last four weeks of posts each
     domain gets its share of the exam weights, with `LEAN` of the whole moved to the group's
@@ -124,12 +131,41 @@ def target_domain(
     return max(counts, key=lambda d: (share[d] * slots - counts[d], weights[d], -order[d]))
 
 
-# Prebuilt with bind parameters: `today` and answer clicks are the hot path.
+class DailyRef(NamedTuple):
+    """What an answer or a toggle needs of the daily question its button names."""
+
+    id: int
+    group_id: int
+    workspace_id: int
+    local_date: date
+    question_id: str
+
+
+class Mine(NamedTuple):
+    """The caller's answer to a daily question."""
+
+    choice: str
+    correct: bool
+    points: int
+    local_date: date
+
+
 _DAILY = select(DailyQuestion).where(
     DailyQuestion.group_id == bindparam("group"), DailyQuestion.local_date == bindparam("day")
 )
-_DAILY_WITH_MINE = (
-    select(DailyQuestion, Answer)
+# Prepared: `today` and answer clicks are what members run most (see store/prepared.py).
+_DAILY_WITH_MINE = Prepared(
+    select(
+        DailyQuestion.id,
+        DailyQuestion.group_id,
+        DailyQuestion.workspace_id,
+        DailyQuestion.local_date,
+        DailyQuestion.question_id,
+        Answer.choice,
+        Answer.correct,
+        Answer.points,
+        Answer.local_date,
+    )
     .outerjoin(
         Answer, and_(Answer.daily_id == DailyQuestion.id, Answer.user_id == bindparam("user"))
     )
@@ -137,13 +173,23 @@ _DAILY_WITH_MINE = (
         DailyQuestion.group_id == bindparam("group"), DailyQuestion.local_date == bindparam("day")
     )
 )
-_DAILY_BY_ID = select(DailyQuestion).where(DailyQuestion.id == bindparam("id"))
-_MINE = select(Answer).where(
-    Answer.daily_id == bindparam("daily"), Answer.user_id == bindparam("user")
+_DAILY_BY_ID = Prepared(
+    select(
+        DailyQuestion.id,
+        DailyQuestion.group_id,
+        DailyQuestion.workspace_id,
+        DailyQuestion.local_date,
+        DailyQuestion.question_id,
+    ).where(DailyQuestion.id == bindparam("id"))
+)
+_MINE = Prepared(
+    select(Answer.choice, Answer.correct, Answer.points, Answer.local_date).where(
+        Answer.daily_id == bindparam("daily"), Answer.user_id == bindparam("user")
+    )
 )
 
 
-def daily_for(ctx: Ctx, group: Group, day: date) -> DailyQuestion:
+def daily_for(ctx: Ctx, group: GroupLike, day: date) -> DailyQuestion:
     """The group's question for a local date, created once (the unique key settles races)."""
     params = {"group": group.id, "day": day}
     row = ctx.s.scalar(_DAILY, params)
@@ -167,7 +213,7 @@ def daily_for(ctx: Ctx, group: Group, day: date) -> DailyQuestion:
     return row
 
 
-def question_of(ctx: Ctx, daily: DailyQuestion) -> Question:
+def question_of(ctx: Ctx, daily: DailyQuestion | DailyRef) -> Question:
     q = ctx.content.by_id.get(daily.question_id)
     if q is None:
         raise UserError(
@@ -188,10 +234,13 @@ def today(ctx: Ctx, _args: Mapping[str, str]) -> Reply:
             code(f"{SLASH} quiz"),
             ".",
         )
-    found = ctx.s.execute(
-        _DAILY_WITH_MINE, {"group": g.id, "day": day, "user": ctx.user.id}
-    ).first()
-    daily, mine = found if found is not None else (daily_for(ctx, g, day), None)
+    found = _DAILY_WITH_MINE.first(ctx.s, {"group": g.id, "day": day, "user": ctx.user.id})
+    if found is None:
+        daily: DailyQuestion | DailyRef = daily_for(ctx, g, day)
+        mine = None
+    else:
+        daily = DailyRef(*found[:5])
+        mine = Mine(*found[5:]) if found[5] is not None else None
     q = question_of(ctx, daily)
     title = f"Question of the day · {fmt_date(day)}"
     if mine is not None:
@@ -223,12 +272,13 @@ def toggle(ctx: Ctx, ref: qv.AnswerRef) -> Reply:
     return Reply.of(*blocks, replace=True)
 
 
-def _daily_by_ref(ctx: Ctx, ref: str) -> DailyQuestion:
+def _daily_by_ref(ctx: Ctx, ref: str) -> DailyRef:
     try:
         daily_id = int(ref)
     except ValueError:
         raise UserError("That button is no longer valid.") from None
-    daily = ctx.s.scalar(_DAILY_BY_ID, {"id": daily_id})
+    row = _DAILY_BY_ID.first(ctx.s, {"id": daily_id})
+    daily = DailyRef(*row) if row is not None else None
     g = ctx.require_group()
     if daily is None or daily.group_id != g.id or daily.workspace_id != ctx.workspace.id:
         raise UserError("That question belongs to another study group.")
@@ -270,8 +320,9 @@ def answer(ctx: Ctx, ref: qv.AnswerRef) -> Reply:
         ["daily_id", "user_id"],
     )
     if not inserted:
-        first = ctx.s.scalar(_MINE, {"daily": daily.id, "user": ctx.user.id})
-        assert first is not None
+        row = _MINE.first(ctx.s, {"daily": daily.id, "user": ctx.user.id})
+        assert row is not None
+        first = Mine(*row)
         verdict = "right" if first.correct else "not right"
         return Reply.message(
             f"You already answered {first.choice} ({verdict}); only your first answer counts. ",

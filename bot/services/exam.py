@@ -46,6 +46,7 @@ from bot.services.flags import pulled
 from bot.services.readiness import PRACTICE_LINE
 from bot.store.learning import ExamAnswer, ExamAttempt, ReviewAnswer
 from bot.store.models import Answer, Group, QuizAnswer, User, Workspace
+from bot.store.rows import GroupLike
 from bot.timeutil import as_utc, fmt_date
 
 RECENT_DAYS = 14
@@ -184,7 +185,7 @@ def exam(ctx: Ctx, args: Mapping[str, str]) -> Reply:
     return _start(ctx, g, word or g.track)
 
 
-def _start(ctx: Ctx, g: Group, track_id: str) -> Reply:
+def _start(ctx: Ctx, g: GroupLike, track_id: str) -> Reply:
     track = ctx.content.track(track_id)
     fmt = track.exam
     excluded = ctx.content.stale | pulled(ctx.s, ctx.flag_threshold)

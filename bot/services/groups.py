@@ -13,6 +13,7 @@ from bot.errors import UserError
 from bot.seam import Context, Field, Fields, Heading, Reply, Visibility, bold, code, text
 from bot.services.context import Ctx
 from bot.store.models import Away, Group
+from bot.store.rows import GroupLike
 from bot.timeutil import (
     days_label,
     fmt_date,
@@ -67,9 +68,10 @@ def setup(ctx: Ctx, args: Mapping[str, str]) -> Reply:
         )
         ctx.s.add(g)
         ctx.s.flush()
-        ctx._group, ctx._group_loaded = g, True
+        ctx.set_group(g)
         ctx.ensure_member()
     else:
+        g = ctx.edit_group()
         mapping = {
             "track": "track",
             "start": "start_date",
@@ -146,7 +148,7 @@ def _parse_settings(args: Mapping[str, str]) -> dict[str, Any]:
     return v
 
 
-def settings_reply(ctx: Ctx, g: Group, title: str) -> Reply:
+def settings_reply(ctx: Ctx, g: GroupLike, title: str) -> Reply:
     track = ctx.content.track(g.track)
     cal = ctx.calendar()
     fields = [
@@ -198,7 +200,7 @@ def join(ctx: Ctx, _args: Mapping[str, str]) -> Reply:
 
 def leave(ctx: Ctx, _args: Mapping[str, str]) -> Reply:
     ctx.require_group()
-    m = ctx.membership()
+    m = ctx.edit_membership()
     if m is None or not m.active:
         return Reply.message("You are not in this study group.")
     m.active = False
@@ -219,13 +221,13 @@ def set_tz(ctx: Ctx, args: Mapping[str, str]) -> Reply:
             f"`{SLASH} tz group` to follow the group's ({g.tz})."
         )
     if raw.lower() == "group":
-        ctx.user.tz = None
+        ctx.edit_user().tz = None
         return Reply.message(
             "Your streak and today's question follow the group's timezone, ", bold(g.tz), "."
         )
-    ctx.user.tz = parse_tz(raw)
+    tz = ctx.edit_user().tz = parse_tz(raw)
     return Reply.message(
-        "Your timezone is now ", bold(ctx.user.tz), ": your streak and today's question follow it."
+        "Your timezone is now ", bold(tz), ": your streak and today's question follow it."
     )
 
 

@@ -23,7 +23,7 @@ def dm(ctx: Ctx, args: Mapping[str, str]) -> Reply:
         raise UserError(
             f"Your weekly progress DM is {state}. Use `{SLASH} dm on` or `{SLASH} dm off`."
         )
-    ctx.user.dm_enabled = choice == "on"
+    ctx.edit_user().dm_enabled = choice == "on"
     if ctx.user.dm_enabled:
         return Reply.message("Weekly progress DMs are ", bold("on"), ".")
     return Reply.message(

@@ -7,17 +7,17 @@ import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, Table, create_engine, event
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 import bot.store.learning  # noqa: F401
 from bot.store.models import Base
+from bot.store.prepared import InsertIgnore
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -127,28 +127,18 @@ def insert_ignore(
     """INSERT ... ON CONFLICT (keys) DO NOTHING; True when a row was inserted.
 
     Idempotency lives in the unique key, so two processes racing to insert the same row
-    both succeed and exactly one row exists afterwards.
+    both succeed and exactly one row exists afterwards. Prepared once per table and run on
+    the driver (answers and review cards are inserted on every click); pending ORM changes
+    are flushed first, as a query through the session would.
     """
-    dialect = session.get_bind().dialect.name
-    stmt = _insert_ignore_stmt(dialect, model, tuple(keys))
-    # One dict of values: the statement's VALUES come from it (compiled once per key set).
-    return session.execute(stmt, dict(values)).first() is not None
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    return _insert_ignore(model, tuple(keys))(session, values)
 
 
 @functools.cache
-def _insert_ignore_stmt(dialect: str, model: type[Base], keys: tuple[str, ...]) -> Any:
-    """Built once per table: answers and cards are inserted on every click."""
-    table = cast(Table, model.__table__)
-    insert: Any
-    if dialect == "postgresql":
-        insert = postgresql.insert
-    elif dialect == "sqlite":
-        insert = sqlite.insert
-    else:  # pragma: no cover - only the two supported databases
-        raise RuntimeError(f"unsupported database {dialect}")
-    # RETURNING, not rowcount: drivers disagree on rowcount for DO NOTHING (psycopg says -1).
-    pk = next(iter(table.primary_key.columns))
-    return insert(table).on_conflict_do_nothing(index_elements=list(keys)).returning(pk)
+def _insert_ignore(model: type[Base], keys: tuple[str, ...]) -> InsertIgnore:
+    return InsertIgnore(model.__table__, keys)
 
 
 __all__ = ["Base", "Store", "insert_ignore", "is_postgres", "make_engine", "upgrade"]

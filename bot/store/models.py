@@ -9,6 +9,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -267,3 +268,22 @@ class Outbox(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(TS)
     sent_at: Mapped[datetime | None] = mapped_column(TS)
+
+
+class DeliveryPace(Base):
+    """A workspace's posting pace, shared by every delivery worker (scheduler/delivery.py).
+
+    Slack limits chat.postMessage per workspace as well as per channel; workers that each
+    learned the limit alone would together overshoot it. Times are epoch seconds.
+    """
+
+    __tablename__ = "delivery_pace"
+
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    rate: Mapped[float] = mapped_column(Float)  # learned posts per second
+    tokens: Mapped[float] = mapped_column(Float)  # token bucket; negative = slots reserved
+    stamp: Mapped[float] = mapped_column(Float)  # when the bucket was last refilled
+    held_until: Mapped[float] = mapped_column(Float)  # a 429's Retry-After ends here
+    learned: Mapped[bool] = mapped_column(Boolean)  # a 429 has shown where the limit is

@@ -1,0 +1,126 @@
+"""Statements every click runs, compiled once and run straight on the driver.
+
+SQLAlchemy's per-execution work (execution context, result machinery, ORM loading) costs
+several times what SQLite takes to answer a keyed lookup, and the slash commands members
+use most (`today`, an answer click) are nothing but keyed lookups. A `Prepared` statement
+is still written and compiled by SQLAlchemy, for each dialect, and its values still pass
+through SQLAlchemy's own type conversions; only the execution skips the layers between.
+It runs on the session's connection, inside the session's transaction.
+
+Rows come back as tuples, not ORM objects: use it for reads and single-row inserts that
+no ORM object in the same session stands for. Pending ORM changes are flushed first, as
+the session's autoflush would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Dialect, Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
+
+Processor = Callable[[Any], Any] | None
+
+
+@dataclass(frozen=True)
+class _Plan:
+    sql: str
+    binds: tuple[tuple[str, Processor], ...]
+    results: tuple[Processor, ...]
+    positional: bool
+
+
+def _plan(stmt: Any, dialect: Dialect, column_keys: Sequence[str] | None = None) -> _Plan:
+    compiled = stmt.compile(dialect=dialect, column_keys=column_keys)
+    names = compiled.positiontup if compiled.positional else list(compiled.binds)
+    binds = tuple(
+        (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
+        for name in names
+    )
+    results = tuple(  # a SELECT's columns, or what an INSERT returns
+        col.type.dialect_impl(dialect).result_processor(dialect, None)
+        for col in stmt.exported_columns
+    )
+    return _Plan(compiled.string, binds, results, bool(compiled.positional))
+
+
+class Prepared:
+    """A statement with named bind parameters, run on the session's DBAPI connection."""
+
+    def __init__(self, stmt: Executable) -> None:
+        self.stmt = stmt
+        self._plans: dict[str, _Plan] = {}
+
+    def _run(self, s: Session, params: Mapping[str, Any]) -> Any:
+        if s.new or s.dirty or s.deleted:
+            s.flush()  # what the session's autoflush would do before a query
+        conn = s.connection()  # begins the session's transaction if it has not begun
+        dialect = conn.dialect
+        plan = self._plans.get(dialect.name)
+        if plan is None:
+            plan = self._plans[dialect.name] = _plan(self.stmt, dialect)
+        return _execute(conn, plan, params)
+
+    def first(self, s: Session, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        cursor, plan = self._run(s, params)
+        row = cursor.fetchone()
+        return None if row is None else _convert(plan, row)
+
+    def all(self, s: Session, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        cursor, plan = self._run(s, params)
+        return [_convert(plan, row) for row in cursor.fetchall()]
+
+
+def _execute(conn: Any, plan: _Plan, params: Mapping[str, Any]) -> tuple[Any, _Plan]:
+    if plan.positional:
+        args: Any = [p(params[n]) if p else params[n] for n, p in plan.binds]
+    else:
+        args = {n: p(params[n]) if p else params[n] for n, p in plan.binds}
+    cursor = conn.connection.driver_connection.cursor()
+    cursor.execute(plan.sql, args)
+    return cursor, plan
+
+
+def _convert(plan: _Plan, row: Sequence[Any]) -> tuple[Any, ...]:
+    return tuple(p(v) if p else v for p, v in zip(plan.results, row, strict=True))
+
+
+class InsertIgnore:
+    """INSERT ... ON CONFLICT (keys) DO NOTHING RETURNING id, prepared per set of columns.
+
+    Idempotency lives in the unique key: two processes racing to insert the same row both
+    succeed and exactly one row exists afterwards. Returns whether this call inserted it.
+    """
+
+    def __init__(self, table: Any, keys: Sequence[str]) -> None:
+        self.table: Table = table
+        self.keys = list(keys)
+        self._plans: dict[tuple[str, tuple[str, ...]], _Plan] = {}
+
+    def __call__(self, s: Session, values: Mapping[str, Any]) -> bool:
+        conn = s.connection()
+        dialect = conn.dialect
+        columns = tuple(values)
+        plan = self._plans.get((dialect.name, columns))
+        if plan is None:
+            plan = self._plans[(dialect.name, columns)] = _plan(
+                self._statement(dialect.name), dialect, column_keys=columns
+            )
+        cursor, _ = _execute(conn, plan, values)
+        return cursor.fetchone() is not None
+
+    def _statement(self, dialect: str) -> Any:
+        insert: Any
+        if dialect == "postgresql":
+            insert = postgresql.insert
+        elif dialect == "sqlite":
+            insert = sqlite.insert
+        else:  # pragma: no cover - only the two supported databases
+            raise RuntimeError(f"unsupported database {dialect}")
+        pk = next(iter(self.table.primary_key.columns))
+        # RETURNING, not rowcount: drivers disagree on rowcount for DO NOTHING.
+        return insert(self.table).on_conflict_do_nothing(index_elements=self.keys).returning(pk)

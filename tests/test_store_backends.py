@@ -1,0 +1,70 @@
+"""A member's week on both databases: the prepared statements and the snapshot rows must
+read and write the same values through sqlite3 and psycopg (dates, times, JSON, booleans)."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from datetime import date, time
+
+from sqlalchemy import select
+
+from bot.content.models import Content
+from bot.core import StudyBot
+from bot.store.db import Store
+from bot.store.models import Group, Membership, User
+from bot.store.rows import SNAPSHOTS
+from tests.helpers import Chat, FakeClock, question_in
+
+
+def test_snapshots_have_the_tables_columns_in_order() -> None:
+    for model, snapshot in SNAPSHOTS.items():
+        assert [f.name for f in fields(snapshot)] == [c.key for c in model.__table__.c]
+
+
+def test_a_members_commands_on_each_database(
+    any_store: Store, content: Content, clock: FakeClock
+) -> None:
+    bot = StudyBot(any_store, content, clock=clock)
+    lead = Chat(bot, user="lead", name="Lee", admin=True)
+    lead.send("/study setup track=associate start=2026-03-02 tz=Europe/Berlin time=08:30")
+    alice = Chat(bot, user="alice", name="Alice")
+
+    today = alice.send("/study today")
+    assert "You joined this study group" in today.plain_text()
+    q = question_in(content, today)
+    if q.multi:
+        for letter in q.answer:
+            alice.press(letter)
+        feedback = alice.press("Submit")
+    else:
+        feedback = alice.press(q.answer[0])
+    assert "Correct" in feedback.plain_text() and "Streak: 1 day." in feedback.plain_text()
+    again = alice.send("/study today").plain_text()
+    assert "You answered on" in again
+
+    assert "Asia/Kolkata" in alice.send("/study tz Asia/Kolkata").plain_text()
+    assert "off" in alice.send("/study dm off").plain_text()
+    lead.send("/study setup leads=alice skip=2026-03-04 exam=2026-06-01")
+    alice = Chat(bot, user="alice", name="Alice Renamed")
+    assert "left" in alice.send("/study leave").plain_text()
+    assert "Welcome" in alice.send("/study join").plain_text()
+
+    with any_store.read() as s:
+        g = s.scalar(select(Group))
+        assert g is not None
+        assert (g.tz, g.post_time, g.leads, g.skip_dates) == (
+            "Europe/Berlin",
+            time(8, 30),
+            ["alice"],
+            ["2026-03-04"],
+        )
+        assert g.exam_date == date(2026, 6, 1)
+        user = s.scalar(select(User).where(User.external_id == "alice"))
+        assert user is not None
+        assert (user.display_name, user.tz, user.dm_enabled) == (
+            "Alice Renamed",
+            "Asia/Kolkata",
+            False,
+        )
+        m = s.scalar(select(Membership).where(Membership.user_id == user.id))
+        assert m is not None and m.active
