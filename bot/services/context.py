@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import cast
 
-from sqlalchemy import Table, and_, bindparam, select, update
+from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from bot.commands import SLASH
@@ -29,10 +28,15 @@ from bot.store.rows import (
 )
 from bot.timeutil import local_today
 
-_TABLES = [cast(Table, m.__table__) for m in (Workspace, Group, User, Membership)]
-# Built once: every command runs it. Columns rather than entities, read as snapshots.
+_SNAPSHOTS = (
+    (Workspace, WorkspaceRow),
+    (Group, GroupRow),
+    (User, UserRow),
+    (Membership, MembershipRow),
+)
+# Prepared once: every command runs it. Columns rather than entities, read as snapshots.
 _PRIME = Prepared(
-    select(*(c for t in _TABLES for c in t.c))
+    select(*(c for model, snap in _SNAPSHOTS for c in snap.columns(model)))
     .select_from(Workspace)
     .outerjoin(
         Group,
@@ -45,11 +49,11 @@ _PRIME = Prepared(
     )
 )
 _SPANS: list[tuple[int, int]] = []
-for _t in _TABLES:
+for _model, _snap in _SNAPSHOTS:
     _start = _SPANS[-1][1] if _SPANS else 0
-    _SPANS.append((_start, _start + len(_t.c)))
+    _SPANS.append((_start, _start + len(_snap.columns(_model))))
 _MEMBERSHIP = Prepared(
-    select(*cast(Table, Membership.__table__).c).where(
+    select(*MembershipRow.columns(Membership)).where(
         Membership.group_id == bindparam("group"), Membership.user_id == bindparam("user")
     )
 )

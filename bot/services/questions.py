@@ -7,6 +7,7 @@ Multi-answer questions toggle letters into the selection and submit it.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from bot.content.models import Content, Question
@@ -58,31 +59,36 @@ def question_blocks(
     selection: str = "",
     buttons: bool = True,
 ) -> list[Block]:
-    track = content.track(q.track)
-    domain = track.domain(q.domain)
+    blocks: list[Block] = [Heading(title), *_question_body(q, selection)]
+    if buttons:
+        blocks.append(answer_buttons(q, kind, ref, selection))
+    domain = content.track(q.track).domain(q.domain)
+    blocks.append(_question_footer(q, domain.name if domain else q.domain))
+    return blocks
+
+
+# The parts of a question's message that depend on the question alone are rendered once:
+# they are most of what `today` and every answer click render.
+@functools.lru_cache(maxsize=2048)
+def _question_body(q: Question, selection: str) -> tuple[Block, ...]:
     lines: list[Span] = []
     for i, (letter, choice) in enumerate(zip(q.letters(), q.choices, strict=True)):
         if i:
             lines.append(Span("\n"))
         mark = "☑ " if letter in selection else ""
         lines.extend([bold(f"{mark}{letter}."), Span(f" {choice}")])
-    blocks: list[Block] = [
-        Heading(title),
-        Paragraph(text(q.prompt.strip())),
-        Paragraph(tuple(lines)),
-    ]
-    if buttons:
-        blocks.append(answer_buttons(q, kind, ref, selection))
+    return (Paragraph(text(q.prompt.strip())), Paragraph(tuple(lines)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _question_footer(q: Question, domain: str) -> Context:
     how = "Pick the letters, then Submit." if q.multi else "Answer with a button."
-    blocks.append(
-        Context(
-            text(
-                f"{domain.name if domain else q.domain} · {DIFFICULTY.get(q.difficulty, '')} · ",
-                f"{q.id} · {how}",
-            )
+    return Context(
+        text(
+            f"{domain} · {DIFFICULTY.get(q.difficulty, '')} · ",
+            f"{q.id} · {how}",
         )
     )
-    return blocks
 
 
 def answer_buttons(q: Question, kind: str, ref: str, selection: str = "") -> Buttons:
@@ -119,6 +125,16 @@ def feedback_blocks(
         head = f"✅ Correct: {selection}" + (f"  (+{points} points)" if points else "")
     else:
         head = f"❌ Not quite: you chose {selection}; the answer is {q.answer_text()}"
+    blocks: list[Block] = [Heading(head), *_explanation(q)]
+    if extra:
+        blocks.append(Context(text(extra)))
+    blocks.append(Buttons((Button("⚑ Report a problem", FLAG, f"{q.id}:{where}:{selection}"),)))
+    return blocks
+
+
+@functools.lru_cache(maxsize=1024)
+def _explanation(q: Question) -> tuple[Block, ...]:
+    """The right answer, the explanation and the references: the same for every member."""
     answer_lines: list[Span] = []
     for letter in q.answer:
         idx = q.letters().index(letter)
@@ -130,16 +146,11 @@ def feedback_blocks(
         if i:
             refs.append(Span(" · "))
         refs.append(link(_ref_label(url), url))
-    blocks: list[Block] = [
-        Heading(head),
+    return (
         Paragraph(tuple(answer_lines)),
         Paragraph(text(q.explanation.strip())),
         Context(tuple(refs)),
-    ]
-    if extra:
-        blocks.append(Context(text(extra)))
-    blocks.append(Buttons((Button("⚑ Report a problem", FLAG, f"{q.id}:{where}:{selection}"),)))
-    return blocks
+    )
 
 
 def _ref_label(url: str) -> str:

@@ -287,3 +287,6 @@ class DeliveryPace(Base):
     stamp: Mapped[float] = mapped_column(Float)  # when the bucket was last refilled
     held_until: Mapped[float] = mapped_column(Float)  # a 429's Retry-After ends here
     learned: Mapped[bool] = mapped_column(Boolean)  # a 429 has shown where the limit is
+    since: Mapped[float] = mapped_column(Float, default=0.0)  # accepted rate measured from
+    taken: Mapped[int] = mapped_column(Integer, default=0)  # posts accepted since then
+    measured_to: Mapped[float] = mapped_column(Float, default=0.0)  # ...to the last 429
