@@ -126,9 +126,9 @@ class StudyBot:
     def _run(self, who: Who, fn: Callable[[Ctx], Reply]) -> Reply:
         for attempt in range(3):
             try:
-                with self.store.tx() as s:
+                with self.store.action() as tx:
                     ctx = Ctx(
-                        s=s,
+                        tx=tx,
                         content=self.content,
                         now=self.clock(),
                         who=who,

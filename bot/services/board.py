@@ -160,7 +160,7 @@ def member_streak(ctx: Ctx, g: GroupLike, user_id: int) -> int:
     dates: set[date] = set()
     aways: list[tuple[date, date]] = []
     params = {"group": g.id, "user": user_id, "since": since}
-    for day, until in _STREAK_DATES.all(ctx.s, params):
+    for day, until in _STREAK_DATES.all(ctx.db, params):
         if until is None:
             dates.add(day)
         else:

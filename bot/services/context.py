@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date, datetime
 
 from sqlalchemy import and_, bindparam, select, update
@@ -13,9 +13,9 @@ from bot.content.models import Content, Track
 from bot.errors import UserError
 from bot.schedule import Calendar, calendar
 from bot.seam import Who
-from bot.store.db import insert_ignore
+from bot.store.db import Tx, insert_ignore
 from bot.store.models import Group, Membership, User, Workspace
-from bot.store.prepared import Prepared
+from bot.store.prepared import Prepared, connection
 from bot.store.rows import (
     GroupLike,
     GroupRow,
@@ -61,28 +61,55 @@ _RENAME = update(User).where(User.id == bindparam("uid")).values(display_name=bi
 _REACTIVATE = update(Membership).where(Membership.id == bindparam("mid")).values(active=True)
 
 
-@dataclass
 class Ctx:
     """The caller's workspace, user, group and membership are read-only snapshots (or ORM
-    objects where a handler created or edits them): edit through `edit_*`."""
+    objects where a handler created or edits them): edit through `edit_*`.
 
-    s: Session
-    content: Content
-    now: datetime
-    who: Who
-    flag_threshold: int = 3
-    _workspace: WorkspaceLike | None = None
-    _user: UserLike | None = None
-    _group: GroupLike | None = None
-    _group_loaded: bool = False
-    _membership: MembershipLike | None = None
-    _membership_loaded: bool = False
+    The core gives it a `Tx`: the ORM Session (`s`) is made the first time a handler asks
+    for it, and the prepared statements of the hot path run on `db` without one. Other
+    callers (the clock, tests) may give it a Session.
+    """
+
+    def __init__(
+        self,
+        s: Session | None = None,
+        *,
+        content: Content,
+        now: datetime,
+        who: Who,
+        flag_threshold: int = 3,
+        tx: Tx | None = None,
+    ) -> None:
+        if (s is None) == (tx is None):
+            raise TypeError("give a Ctx either a Session or a Tx")
+        self._s, self._tx = s, tx
+        self.content, self.now, self.who = content, now, who
+        self.flag_threshold = flag_threshold
+        self._workspace: WorkspaceLike | None = None
+        self._user: UserLike | None = None
+        self._group: GroupLike | None = None
+        self._group_loaded = False
+        self._membership: MembershipLike | None = None
+        self._membership_loaded = False
+
+    @property
+    def s(self) -> Session:
+        """The ORM Session of this action's transaction."""
+        if self._s is None:
+            assert self._tx is not None
+            self._s = self._tx.session
+        return self._s
+
+    @property
+    def db(self) -> Session | Tx:
+        """Where prepared statements run: the transaction, without making a Session."""
+        return self._tx if self._tx is not None else self.s
 
     def prime(self) -> None:
         """Load the workspace, the channel's group, the caller and their membership in one
         query: every command needs most of them, and one round trip beats four."""
         row = _PRIME.first(
-            self.s,
+            self.db,
             {
                 "platform": self.who.platform,
                 "workspace": self.who.workspace_id,
@@ -100,7 +127,7 @@ class Ctx:
             user = UserRow(*row[u0:u1])
             name = self.who.display_name[:200]
             if name and user.display_name != name:
-                self.s.execute(_RENAME, {"uid": user.id, "name": name})
+                connection(self.db).execute(_RENAME, {"uid": user.id, "name": name})
                 user = replace(user, display_name=name)
             self._user = user
             if group is not None:
@@ -172,7 +199,7 @@ class Ctx:
     def membership(self) -> MembershipLike | None:
         g = self.require_group()
         if not self._membership_loaded:
-            row = _MEMBERSHIP.first(self.s, {"group": g.id, "user": self.user.id})
+            row = _MEMBERSHIP.first(self.db, {"group": g.id, "user": self.user.id})
             self._membership = MembershipRow(*row) if row is not None else None
             self._membership_loaded = True
         return self._membership
@@ -194,7 +221,7 @@ class Ctx:
             return False
         if m is None:
             insert_ignore(
-                self.s,
+                self.db,
                 Membership,
                 {
                     "workspace_id": self.workspace.id,
@@ -210,7 +237,7 @@ class Ctx:
         elif isinstance(m, Membership):
             m.active = True
         else:
-            self.s.execute(_REACTIVATE, {"mid": m.id})
+            connection(self.db).execute(_REACTIVATE, {"mid": m.id})
             self._membership = replace(m, active=True)
         return True
 

@@ -234,7 +234,7 @@ def today(ctx: Ctx, _args: Mapping[str, str]) -> Reply:
             code(f"{SLASH} quiz"),
             ".",
         )
-    found = _DAILY_WITH_MINE.first(ctx.s, {"group": g.id, "day": day, "user": ctx.user.id})
+    found = _DAILY_WITH_MINE.first(ctx.db, {"group": g.id, "day": day, "user": ctx.user.id})
     if found is None:
         daily: DailyQuestion | DailyRef = daily_for(ctx, g, day)
         mine = None
@@ -277,7 +277,7 @@ def _daily_by_ref(ctx: Ctx, ref: str) -> DailyRef:
         daily_id = int(ref)
     except ValueError:
         raise UserError("That button is no longer valid.") from None
-    row = _DAILY_BY_ID.first(ctx.s, {"id": daily_id})
+    row = _DAILY_BY_ID.first(ctx.db, {"id": daily_id})
     daily = DailyRef(*row) if row is not None else None
     g = ctx.require_group()
     if daily is None or daily.group_id != g.id or daily.workspace_id != ctx.workspace.id:
@@ -303,7 +303,7 @@ def answer(ctx: Ctx, ref: qv.AnswerRef) -> Reply:
     correct = q.is_correct(ref.selection)
     pts = points_for(q) if correct else 0
     inserted = insert_ignore(
-        ctx.s,
+        ctx.db,
         Answer,
         {
             "workspace_id": g.workspace_id,
@@ -320,7 +320,7 @@ def answer(ctx: Ctx, ref: qv.AnswerRef) -> Reply:
         ["daily_id", "user_id"],
     )
     if not inserted:
-        row = _MINE.first(ctx.s, {"daily": daily.id, "user": ctx.user.id})
+        row = _MINE.first(ctx.db, {"daily": daily.id, "user": ctx.user.id})
         assert row is not None
         first = Mine(*row)
         verdict = "right" if first.correct else "not right"
@@ -329,7 +329,7 @@ def answer(ctx: Ctx, ref: qv.AnswerRef) -> Reply:
             code(f"{SLASH} quiz"),
             " has more practice.",
         )
-    review.record(ctx.s, g.workspace_id, ctx.user.id, q, correct, ctx.now)
+    review.record(ctx.db, g.workspace_id, ctx.user.id, q, correct, ctx.now)
     streak = member_streak(ctx, g, ctx.user.id)
     extra = f"Streak: {streak} day{'s' if streak != 1 else ''}."
     if joined:

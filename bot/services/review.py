@@ -33,7 +33,7 @@ from bot.seam import (
 from bot.services import questions as qv
 from bot.services.context import Ctx
 from bot.services.flags import pulled
-from bot.store.db import insert_ignore
+from bot.store.db import Tx, insert_ignore, orm
 from bot.store.learning import ReviewAnswer, ReviewCard, ReviewSession
 from bot.timeutil import as_utc, parse_positive_int
 
@@ -71,7 +71,7 @@ _CARD = select(ReviewCard).where(
 
 
 def record(
-    s: Session,
+    s: Session | Tx,
     workspace_id: int,
     user_id: int,
     q: Question,
@@ -110,7 +110,7 @@ def record(
     )
     if inserted:
         return first.due
-    row = s.scalar(_CARD, {"user": user_id, "question": q.id})
+    row = orm(s).scalar(_CARD, {"user": user_id, "question": q.id})
     assert row is not None
     card = _to_card(row)
     if card.last_review is not None and when < card.last_review:

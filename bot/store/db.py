@@ -11,7 +11,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -89,6 +89,54 @@ def upgrade(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
+class Tx:
+    """A transaction on one connection, with an ORM Session on it made only when asked for.
+
+    The commands members run most (`today`, an answer click) need no ORM object at all:
+    their statements are prepared (`prepared.py`) and run on the connection, and the
+    Session's own bookkeeping would cost more than their queries.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self._session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            # control_fully: committing the session commits this transaction.
+            self._session = Session(
+                bind=self.conn, expire_on_commit=False, join_transaction_mode="control_fully"
+            )
+        return self._session
+
+    def pending(self) -> Session | None:
+        """The session, if one was made and holds changes not yet flushed."""
+        s = self._session
+        return s if s is not None and (s.new or s.dirty or s.deleted) else None
+
+    def commit(self) -> None:
+        if self._session is not None:
+            self._session.commit()
+        else:
+            self.conn.commit()
+
+    def rollback(self) -> None:
+        if self._session is not None:
+            self._session.rollback()
+        if self.conn.in_transaction():
+            self.conn.rollback()
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+
+
+def orm(on: Session | Tx) -> Session:
+    """The ORM Session of a Session or a Tx."""
+    return on if isinstance(on, Session) else on.session
+
+
 class Store:
     """The engine and a session factory; `tx()` is one transaction per user action."""
 
@@ -112,6 +160,21 @@ class Store:
             yield session
 
     @contextmanager
+    def action(self) -> Iterator[Tx]:
+        """One user action's transaction, ORM Session only on demand (see `Tx`)."""
+        with self.engine.connect() as conn:
+            conn.begin()
+            tx = Tx(conn)
+            try:
+                yield tx
+                tx.commit()
+            except BaseException:
+                tx.rollback()
+                raise
+            finally:
+                tx.close()
+
+    @contextmanager
     def read(self) -> Iterator[Session]:
         """A transaction that only reads: on SQLite it does not queue behind writers."""
         with self._readers() as session, session.begin():
@@ -122,7 +185,7 @@ class Store:
 
 
 def insert_ignore(
-    session: Session, model: type[Base], values: Mapping[str, Any], keys: list[str]
+    session: Session | Tx, model: type[Base], values: Mapping[str, Any], keys: list[str]
 ) -> bool:
     """INSERT ... ON CONFLICT (keys) DO NOTHING; True when a row was inserted.
 
@@ -131,8 +194,6 @@ def insert_ignore(
     the driver (answers and review cards are inserted on every click); pending ORM changes
     are flushed first, as a query through the session would.
     """
-    if session.new or session.dirty or session.deleted:
-        session.flush()
     return _insert_ignore(model, tuple(keys))(session, values)
 
 
@@ -141,4 +202,4 @@ def _insert_ignore(model: type[Base], keys: tuple[str, ...]) -> InsertIgnore:
     return InsertIgnore(model.__table__, keys)
 
 
-__all__ = ["Base", "Store", "insert_ignore", "is_postgres", "make_engine", "upgrade"]
+__all__ = ["Base", "Store", "Tx", "insert_ignore", "is_postgres", "make_engine", "orm", "upgrade"]

@@ -16,14 +16,32 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-from sqlalchemy import Dialect, Table
+from sqlalchemy import Connection, Dialect, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
+if TYPE_CHECKING:
+    from bot.store.db import Tx
+
 Processor = Callable[[Any], Any] | None
+On: TypeAlias = "Session | Tx"  # what a prepared statement runs on
+
+
+def connection(on: On) -> Connection:
+    """The connection of a Session or a Tx, pending ORM changes flushed first (what the
+    session's autoflush would do before a query)."""
+    if isinstance(on, Session):
+        if on.new or on.dirty or on.deleted:
+            on.flush()
+        return on.connection()  # begins the session's transaction if it has not begun
+    pending = on.pending()
+    if pending is not None:
+        pending.flush()
+    conn: Connection = on.conn
+    return conn
 
 
 @dataclass(frozen=True)
@@ -55,22 +73,20 @@ class Prepared:
         self.stmt = stmt
         self._plans: dict[str, _Plan] = {}
 
-    def _run(self, s: Session, params: Mapping[str, Any]) -> Any:
-        if s.new or s.dirty or s.deleted:
-            s.flush()  # what the session's autoflush would do before a query
-        conn = s.connection()  # begins the session's transaction if it has not begun
+    def _run(self, s: On, params: Mapping[str, Any]) -> Any:
+        conn = connection(s)
         dialect = conn.dialect
         plan = self._plans.get(dialect.name)
         if plan is None:
             plan = self._plans[dialect.name] = _plan(self.stmt, dialect)
         return _execute(conn, plan, params)
 
-    def first(self, s: Session, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    def first(self, s: On, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
         cursor, plan = self._run(s, params)
         row = cursor.fetchone()
         return None if row is None else _convert(plan, row)
 
-    def all(self, s: Session, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    def all(self, s: On, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         cursor, plan = self._run(s, params)
         return [_convert(plan, row) for row in cursor.fetchall()]
 
@@ -101,8 +117,8 @@ class InsertIgnore:
         self.keys = list(keys)
         self._plans: dict[tuple[str, tuple[str, ...]], _Plan] = {}
 
-    def __call__(self, s: Session, values: Mapping[str, Any]) -> bool:
-        conn = s.connection()
+    def __call__(self, s: On, values: Mapping[str, Any]) -> bool:
+        conn = connection(s)
         dialect = conn.dialect
         columns = tuple(values)
         plan = self._plans.get((dialect.name, columns))
