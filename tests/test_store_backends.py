@@ -72,3 +72,52 @@ def test_a_members_commands_on_each_database(
         )
         m = s.scalar(select(Membership).where(Membership.user_id == user.id))
         assert m is not None and m.active
+
+
+def test_prepared_statements_take_written_values_and_parameters(any_store: Store) -> None:
+    """A value written into the statement and a bind parameter both reach the driver, and
+    values come back converted (a date, a datetime, JSON) on either database."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import bindparam
+
+    from bot.store.models import Workspace
+    from bot.store.prepared import Prepared
+    from bot.timeutil import as_utc
+
+    now = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    with any_store.action() as tx:
+        for i, paused in ((1, False), (2, True)):
+            tx.conn.execute(
+                Workspace.__table__.insert(),
+                {"id": i, "platform": "slack", "external_id": f"T{i}", "created_at": now},
+            )
+            tx.conn.execute(
+                Group.__table__.insert(),
+                {
+                    "workspace_id": i,
+                    "channel_id": "C1",
+                    "track": "associate",
+                    "start_date": date(2026, 3, 2),
+                    "tz": "UTC",
+                    "post_time": time(9, 0),
+                    "post_days": "mon",
+                    "leads": ["U1", "U2"],
+                    "skip_dates": [],
+                    "paused": paused,
+                    "summary_day": "fri",
+                    "created_by": "U1",
+                    "created_at": now,
+                    "updated_at": now,
+                },
+            )
+        stmt = Prepared(
+            select(Group.workspace_id, Group.start_date, Group.leads, Group.created_at).where(
+                Group.channel_id == "C1", Group.paused == bindparam("paused")
+            )
+        )
+        rows = stmt.all(tx, {"paused": True})
+    assert len(rows) == 1
+    ws, start, leads, created = rows[0]
+    assert (ws, start, leads) == (2, date(2026, 3, 2), ["U1", "U2"])
+    assert as_utc(created) == now

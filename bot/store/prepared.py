@@ -5,7 +5,7 @@ several times what SQLite takes to answer a keyed lookup, and the slash commands
 use most (`today`, an answer click) are nothing but keyed lookups. A `Prepared` statement
 is still written and compiled by SQLAlchemy, for each dialect, and its values still pass
 through SQLAlchemy's own type conversions; only the execution skips the layers between.
-It runs on the session's connection, inside the session's transaction.
+It runs on the action's connection (`db.Tx`, or a Session's), inside its transaction.
 
 Rows come back as tuples, not ORM objects: use it for reads and single-row inserts that
 no ORM object in the same session stands for. Pending ORM changes are flushed first, as
@@ -44,10 +44,13 @@ def connection(on: On) -> Connection:
     return conn
 
 
+_GIVEN = object()  # a parameter the caller passes (not a value written in the statement)
+
+
 @dataclass(frozen=True)
 class _Plan:
     sql: str
-    binds: tuple[tuple[str, Processor], ...]
+    binds: tuple[tuple[str, Processor, Any], ...]  # name, conversion, value if fixed
     results: tuple[Processor, ...]
     positional: bool
 
@@ -55,15 +58,16 @@ class _Plan:
 def _plan(stmt: Any, dialect: Dialect, column_keys: Sequence[str] | None = None) -> _Plan:
     compiled = stmt.compile(dialect=dialect, column_keys=column_keys)
     names = compiled.positiontup if compiled.positional else list(compiled.binds)
-    binds = tuple(
-        (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
-        for name in names
-    )
+    binds = []
+    for name in names:
+        bind = compiled.binds[name]
+        fixed = _GIVEN if bind.required else bind.effective_value
+        binds.append((name, bind.type.dialect_impl(dialect).bind_processor(dialect), fixed))
     results = tuple(  # a SELECT's columns, or what an INSERT returns
         col.type.dialect_impl(dialect).result_processor(dialect, None)
         for col in stmt.exported_columns
     )
-    return _Plan(compiled.string, binds, results, bool(compiled.positional))
+    return _Plan(compiled.string, tuple(binds), results, bool(compiled.positional))
 
 
 class Prepared:
@@ -83,21 +87,34 @@ class Prepared:
 
     def first(self, s: On, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
         cursor, plan = self._run(s, params)
-        row = cursor.fetchone()
+        try:
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
         return None if row is None else _convert(plan, row)
 
     def all(self, s: On, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         cursor, plan = self._run(s, params)
-        return [_convert(plan, row) for row in cursor.fetchall()]
+        try:
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+        return [_convert(plan, row) for row in rows]
 
 
-def _execute(conn: Any, plan: _Plan, params: Mapping[str, Any]) -> tuple[Any, _Plan]:
+def _execute(conn: Connection, plan: _Plan, params: Mapping[str, Any]) -> tuple[Any, _Plan]:
+    values = [(n, p, params[n] if fixed is _GIVEN else fixed) for n, p, fixed in plan.binds]
+    args: Any
     if plan.positional:
-        args: Any = [p(params[n]) if p else params[n] for n, p in plan.binds]
+        args = [p(v) if p else v for _, p, v in values]
     else:
-        args = {n: p(params[n]) if p else params[n] for n, p in plan.binds}
-    cursor = conn.connection.driver_connection.cursor()
-    cursor.execute(plan.sql, args)
+        args = {n: p(v) if p else v for n, p, v in values}
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(plan.sql, args)
+    except BaseException:
+        cursor.close()
+        raise
     return cursor, plan
 
 
@@ -127,7 +144,10 @@ class InsertIgnore:
                 self._statement(dialect.name), dialect, column_keys=columns
             )
         cursor, _ = _execute(conn, plan, values)
-        return cursor.fetchone() is not None
+        try:
+            return cursor.fetchone() is not None
+        finally:
+            cursor.close()
 
     def _statement(self, dialect: str) -> Any:
         insert: Any
