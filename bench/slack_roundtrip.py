@@ -152,6 +152,37 @@ def run_round(
     return times
 
 
+def time_phases(slack: SlackApp) -> dict[str, list[float]]:
+    """Diagnostics only (--phases): wrap the adapter's steps with timers.
+
+    Adds a few microseconds per step to the real App's figures; the default run does not.
+    users.info runs only for members the process has not seen (each bench sample is a new
+    member); the fake names them by id, so the core also stores a new display name for
+    each of them, which the core-only figures do not include.
+    """
+    import adapters.slack.app as slack_app
+
+    out: dict[str, list[float]] = {"users.info (lookup)": [], "render": [], "response_url": []}
+
+    def timer(fn: Callable[..., Any], into: list[float]) -> Callable[..., Any]:
+        def timed_fn(*a: Any, **k: Any) -> Any:
+            t0 = time.perf_counter()
+            try:
+                return fn(*a, **k)
+            finally:
+                into.append((time.perf_counter() - t0) * 1000)
+
+        return timed_fn
+
+    directory = slack.frontend.directory
+    fetch = directory._fetch
+    directory._fetch = timer(fetch, out["users.info (lookup)"])  # type: ignore[method-assign]
+    slack_app.safe_render = timer(slack_app.safe_render, out["render"])  # type: ignore[assignment]
+    respond = slack.frontend._respond
+    slack.frontend._respond = timer(respond, out["response_url"])  # type: ignore[method-assign]
+    return out
+
+
 def members(store: Store, whos: list[Who], per_group: int, n: int) -> list[Who]:
     """`n` distinct seeded members (not the groups' admins), round-robin over groups."""
     out: list[Who] = []
@@ -173,6 +204,11 @@ def members(store: Store, whos: list[Who], per_group: int, n: int) -> list[Who]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="a small run for smoke tests")
+    ap.add_argument(
+        "--phases",
+        action="store_true",
+        help="also time the adapter's own steps (users.info, render, response_url post)",
+    )
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     groups, per_group, days, samples = (10, 20, 20, 30) if args.quick else (50, 40, 60, 300)
@@ -200,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
             SLACK_API_URL=fake.api_url,
         )
         slack = create_app(bot, settings)
+        phases = time_phases(slack) if args.phases else None
         noop = noop_app(fake)
         who_all = members(store, admins, per_group, 4 * samples + 40)
         pairs = list(zip(who_all[0::2], who_all[1::2], strict=True))
@@ -273,6 +310,12 @@ def main(argv: list[str] | None = None) -> int:
             f"{med['noop_today'] + med['noop_click']:>10.2f}{both:>8.2f}"
         )
     figures["meets_target"] = figures["http_ratio"] <= TARGET
+    if phases is not None:
+        looked_up = len(fake.of("users.info"))
+        print(f"adapter steps, median ms over both transports ({looked_up} users.info calls)")
+        for name, ms in phases.items():
+            if ms:
+                print(f"  {name:<22}{statistics.median(ms):>8.3f}  ×{len(ms)}")
     print(json.dumps(figures))
     return 0
 

@@ -9,7 +9,8 @@ goes out through `response_url` when it is ready. Button clicks always answer th
 `response_url` (Slack ignores the body of their ack), bounded by the same deadline.
 
 Retries and double clicks are safe because the core records answers under unique keys;
-the adapter adds no state of its own besides a short cache of `users.info`.
+the adapter adds no state of its own besides a cache of `users.info` and kept-alive HTTP
+connections (transport.py).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltContext, Respond
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
@@ -41,6 +42,8 @@ from adapters.slack.messenger import (
     upload_images,
 )
 from adapters.slack.render import ACTION_PATTERN, Rendered, decode_action_id, render
+from adapters.slack.transport import PooledWebClient, pooled
+from adapters.slack.transport import respond as post_response
 from bot.commands import BY_NAME, SLASH
 from bot.commands import Who as CommandWho
 from bot.core import StudyBot
@@ -54,7 +57,7 @@ PLATFORM = "slack"
 ACK_DEADLINE = 2.0  # seconds of work before the ack; Slack allows 3 in all
 PROFILE_TTL = 60.0  # users.info cache: admin rights change rarely, but do change
 PROFILE_FAILURE_TTL = 10.0
-NAME_TTL = 3600.0  # display names: refreshed hourly, or at once for lead-only commands
+NAME_TTL = 3600.0  # display names: refreshed after an hour (after the reply), admins at once
 WORKERS = 16
 BOT_SCOPES = (
     "commands",
@@ -83,7 +86,7 @@ class Profile:
 
 
 class Directory:
-    """`users.info`, cached: display names for an hour, admin rights for a minute.
+    """`users.info`, cached per (team, user): admin rights for a minute, names longer.
 
     Workspace admins and owners may administer any group; the leads a group names are
     checked by the core. Commands the table reserves for group leads ask for a fresh
@@ -91,6 +94,12 @@ class Directory:
     rights only while they are fresh, so a demoted admin loses them within a minute and a
     busy member is not looked up on every click. A failed lookup falls back to the name in
     the payload, without admin rights, and is retried after a few seconds.
+
+    With `background` (the front end's thread pool), a name older than `name_ttl` is
+    still used once more while a fresh one is fetched after the reply: a member who comes
+    back the next day is answered without waiting for `users.info`, and a renamed member
+    shows the new name from their next command on. Only a member never seen before (or
+    whose last lookup failed) waits for the lookup.
     """
 
     def __init__(
@@ -99,11 +108,14 @@ class Directory:
         failure_ttl: float = PROFILE_FAILURE_TTL,
         name_ttl: float = NAME_TTL,
         clock: Callable[[], float] = time.monotonic,
+        background: Callable[[Callable[[], None]], object] | None = None,
     ) -> None:
         self.ttl, self.failure_ttl, self.name_ttl = ttl, failure_ttl, name_ttl
         self.clock = clock
+        self.background = background
         # (team, user) -> (fetched at, good for, profile)
         self._cache: dict[tuple[str, str], tuple[float, float, Profile]] = {}
+        self._refreshing: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
 
     def lookup(
@@ -124,29 +136,75 @@ class Directory:
             age = now - fetched
             if age < min(good_for, self.ttl):
                 return profile
-            if not need_admin and age < min(good_for, self.name_ttl):
-                return Profile(profile.name, False)
+            if not need_admin:
+                if age < min(good_for, self.name_ttl):
+                    return Profile(profile.name, False)
+                if good_for == self.name_ttl and self.background is not None:
+                    self._refresh_later(self.background, client, key, fallback, profile)
+                    return Profile(profile.name, False)
+        found = self._fetch(client, key, fallback)
+        if found is None:
+            found = Profile(fallback or user_id, False)
+            self._store(key, (now, self.failure_ttl, found))
+        return found
+
+    def _fetch(self, client: WebClient, key: tuple[str, str], fallback: str) -> Profile | None:
+        """users.info, cached on success; None when it failed."""
+        team_id, user_id = key
+        now = self.clock()
         try:
             user = client.users_info(user=user_id)["user"]
-            info = user.get("profile") or {}
-            name = (
-                info.get("display_name")
-                or info.get("real_name")
-                or user.get("real_name")
-                or user.get("name")
-                or fallback
-                or user_id
-            )
-            admin = user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner")
-            found, good_for = Profile(str(name), bool(admin)), self.name_ttl
         except Exception as e:  # the command still works, without admin rights
             log.warning("users.info failed for %s/%s: %s", team_id, user_id, e)
-            found, good_for = Profile(fallback or user_id, False), self.failure_ttl
+            return None
+        info = user.get("profile") or {}
+        name = (
+            info.get("display_name")
+            or info.get("real_name")
+            or user.get("real_name")
+            or user.get("name")
+            or fallback
+            or user_id
+        )
+        admin = user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner")
+        found = Profile(str(name), bool(admin))
+        self._store(key, (now, self.name_ttl, found))
+        return found
+
+    def _refresh_later(
+        self,
+        background: Callable[[Callable[[], None]], object],
+        client: WebClient,
+        key: tuple[str, str],
+        fallback: str,
+        old: Profile,
+    ) -> None:
+        with self._lock:
+            if key in self._refreshing:
+                return
+            self._refreshing.add(key)
+
+        def refresh() -> None:
+            try:
+                if self._fetch(client, key, fallback) is None:
+                    # keep the old name; try again after failure_ttl, not on every click
+                    again = self.clock() - self.name_ttl + self.failure_ttl
+                    self._store(key, (again, self.name_ttl, Profile(old.name, False)))
+            finally:
+                with self._lock:
+                    self._refreshing.discard(key)
+
+        try:
+            background(refresh)
+        except Exception:  # shutting down: the next lookup tries again
+            with self._lock:
+                self._refreshing.discard(key)
+
+    def _store(self, key: tuple[str, str], entry: tuple[float, float, Profile]) -> None:
         with self._lock:
             if len(self._cache) > 50_000:
                 self._cache.clear()
-            self._cache[key] = (now, good_for, found)
-        return found
+            self._cache[key] = entry
 
 
 def needs_admin(text: str) -> bool:
@@ -203,10 +261,12 @@ class SlackFrontEnd:
     ) -> None:
         self.bot = bot
         self.deadline = deadline
-        self.directory = directory or Directory()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="studybot-slack")
         self._pending: set[Future[Any]] = set()
         self._lock = threading.Lock()
+        self.directory = directory or Directory()
+        if self.directory.background is None:  # refresh old names on this front end's pool
+            self.directory.background = self._submit
 
     def attach(self, app: App) -> None:
         app.command(SLASH)(self.on_command)
@@ -281,6 +341,7 @@ class SlackFrontEnd:
     def on_command(
         self, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient
     ) -> None:
+        client = pooled(client)
         fut = self._submit(self._command_reply, body, client)
         try:
             reply = fut.result(timeout=self.deadline)
@@ -332,6 +393,7 @@ class SlackFrontEnd:
     def on_action(
         self, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient
     ) -> None:
+        client = pooled(client)
         fut = self._submit(self._press_and_deliver, body, respond, client)
         try:
             fut.result(timeout=self.deadline)
@@ -381,8 +443,17 @@ class SlackFrontEnd:
 
     @staticmethod
     def _respond(respond: Respond, r: Rendered, **kwargs: Any) -> None:
+        """Post to the request's `response_url` (what Bolt's `respond` does, but over a
+        kept-alive connection: see transport.py)."""
         try:
-            resp = respond(blocks=r.blocks, text=r.text, **kwargs)
+            if respond.response_url is None:
+                raise ValueError("no response_url in this request")
+            message: dict[str, Any] = {"text": r.text, **kwargs}
+            if r.blocks:
+                message["blocks"] = r.blocks
+            resp = post_response(
+                respond.response_url, message, ssl=respond.ssl, proxy=respond.proxy
+            )
             if resp.status_code != 200:
                 log.warning("response_url answered %s: %s", resp.status_code, resp.body)
         except Exception:
@@ -411,6 +482,17 @@ class SlackFrontEnd:
 
 # --------------------------------------------------------------------------- the factory
 
+UNINSTALL_EVENTS = ("app_uninstalled", "tokens_revoked")
+
+
+def _token_gone(event: dict[str, Any], context: BoltContext) -> None:
+    """Single-token mode: nothing to delete, but the operator should know."""
+    log.warning(
+        "Slack says %s for workspace %s: SLACK_BOT_TOKEN no longer works there",
+        event.get("type"),
+        context.team_id,
+    )
+
 
 @dataclass
 class SlackApp:
@@ -430,7 +512,7 @@ def web_client(api_url: str, token: str | None = None, *, retry_rate_limits: boo
     if retry_rate_limits:
         handlers.append(RateLimitErrorRetryHandler(max_retry_count=1))
     base = api_url if api_url.endswith("/") else api_url + "/"
-    return WebClient(token=token, base_url=base, retry_handlers=handlers, timeout=10)
+    return PooledWebClient(token=token, base_url=base, retry_handlers=handlers, timeout=10)
 
 
 def oauth_mode(settings: Settings) -> bool:
@@ -520,6 +602,10 @@ def create_app(
             **common,
         )
         frontend.attach(app)
+        # app_uninstalled / tokens_revoked: slack_sdk's store deletes the installation, so
+        # the clock's messenger finds no token for the workspace (TargetGone) and the
+        # delivery worker pauses each of its groups at their next post.
+        app.enable_token_revocation_listeners()
         return SlackApp(app, frontend, SlackMessenger(installed_clients(store, api_url)), store)
 
     token = _secret(settings.slack_bot_token)
@@ -528,4 +614,6 @@ def create_app(
     app = App(client=web_client(api_url, token, retry_rate_limits=True), **common)
     plain = web_client(api_url, token, retry_rate_limits=False)
     frontend.attach(app)
+    for event in UNINSTALL_EVENTS:  # subscribed in the manifest: answer, do not 404
+        app.event(event)(_token_gone)
     return SlackApp(app, frontend, SlackMessenger(lambda _workspace_id: plain))

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from adapters.slack.app import BOT_SCOPES, REDIRECT_PATH
+from adapters.slack.app import BOT_SCOPES, REDIRECT_PATH, UNINSTALL_EVENTS
 from adapters.slack.server import EVENTS_PATH
 from bot.commands import COMMANDS, SLASH
 
@@ -44,11 +44,13 @@ def manifest(base_url: str | None = None) -> dict[str, Any]:
         "should_escape": True,
     }
     interactivity: dict[str, Any] = {"is_enabled": True}
+    events: dict[str, Any] = {"bot_events": list(UNINSTALL_EVENTS)}
     oauth: dict[str, Any] = {"scopes": {"bot": list(BOT_SCOPES)}}
     if base_url:
         root = base_url.rstrip("/")
         command["url"] = root + EVENTS_PATH
         interactivity["request_url"] = root + EVENTS_PATH
+        events = {"request_url": root + EVENTS_PATH, **events}
         oauth["redirect_urls"] = [root + REDIRECT_PATH]
     return {
         "_metadata": {"major_version": 1, "minor_version": 1},
@@ -63,6 +65,7 @@ def manifest(base_url: str | None = None) -> dict[str, Any]:
         },
         "oauth_config": oauth,
         "settings": {
+            "event_subscriptions": events,
             "interactivity": interactivity,
             "org_deploy_enabled": False,
             "socket_mode_enabled": base_url is None,

@@ -1,4 +1,10 @@
-"""Render a core `Reply` as Block Kit, built with slack_sdk's block models.
+"""Render a core `Reply` as Block Kit: the JSON dicts slack_sdk's block models would produce.
+
+Replies are rendered on every command and click, so the blocks are built as plain dicts
+rather than through slack_sdk's models and their `to_dict()` (three to four times slower
+for a question). The limits those models validate are enforced here, below, and the tests
+parse every message that goes over the wire back into slack_sdk's models and run their
+validation (`tests/slack/limits.py`).
 
 Slack parses `&`, `<` and `>` as control characters in message text: `<!channel>` pings a
 channel and `<@U1>` a user. User-supplied text therefore has exactly those three characters
@@ -15,18 +21,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Any
-
-from slack_sdk.models.blocks import (
-    ActionsBlock,
-    ButtonElement,
-    ContextBlock,
-    DividerBlock,
-    HeaderBlock,
-    MarkdownTextObject,
-    PlainTextObject,
-    SectionBlock,
-)
-from slack_sdk.models.blocks import Block as SlackBlock
 
 from bot.seam import (
     Block,
@@ -58,6 +52,8 @@ CONTEXT_ELEMENTS = 10
 CONTEXT_TEXT = 2000
 FALLBACK_TEXT = 300
 BAR_WIDTH = 20
+
+SlackBlock = dict[str, Any]
 
 # Slack action ids must be unique within a block, while the core reuses one action id for
 # all answer buttons; the adapter adds a prefix and the button's index and strips them on
@@ -189,39 +185,49 @@ def bar(done: int, total: int) -> str:
     return "█" * filled + "░" * (BAR_WIDTH - filled)
 
 
+def _text(kind: str, s: str) -> dict[str, Any]:
+    # slack_sdk's to_dict() leaves out empty strings; so does this
+    return {"type": kind, "text": s} if s else {"type": kind}
+
+
+def _section(s: str) -> SlackBlock:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": s}}
+
+
+def _context(parts: list[str]) -> SlackBlock:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": p} for p in parts]}
+
+
+_STYLES = {ButtonStyle.PRIMARY: "primary", ButtonStyle.DANGER: "danger"}
+
+
+def _button(label: str, action_id: str, value: str, style: ButtonStyle) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "type": "button",
+        "text": _text("plain_text", truncate(escape(label), BUTTON_TEXT) or "…"),
+        "action_id": action_id,
+    }
+    if value:
+        out["value"] = value
+    if style in _STYLES:
+        out["style"] = _STYLES[style]
+    return out
+
+
 def _block(block: Block, images: list[Image], counter: list[int]) -> list[SlackBlock]:
-    if isinstance(block, Heading):
-        return [HeaderBlock(text=PlainTextObject(text=truncate(escape(block.text), HEADER_TEXT)))]
     if isinstance(block, Paragraph):
-        return [
-            SectionBlock(text=MarkdownTextObject(text=c))
-            for c in chunks(mrkdwn(block.text), SECTION_TEXT)
-        ]
+        return [_section(c) for c in chunks(mrkdwn(block.text), SECTION_TEXT)]
+    if isinstance(block, Heading):
+        if not block.text.strip():
+            return []  # Slack rejects a header without text, and it would show nothing
+        text = truncate(escape(block.text), HEADER_TEXT)
+        return [{"type": "header", "text": _text("plain_text", text)}]
     if isinstance(block, Context):
         parts = chunks(mrkdwn(block.text), CONTEXT_TEXT)
         return [
-            ContextBlock(
-                elements=[MarkdownTextObject(text=p) for p in parts[i : i + CONTEXT_ELEMENTS]]
-            )
+            _context(parts[i : i + CONTEXT_ELEMENTS])
             for i in range(0, len(parts), CONTEXT_ELEMENTS)
         ]
-    if isinstance(block, Fields):
-        texts = [
-            truncate(f"*{escape(f.label)}*\n{mrkdwn(f.value)}", FIELD_TEXT) for f in block.fields
-        ]
-        return [
-            SectionBlock(
-                fields=[MarkdownTextObject(text=t) for t in texts[i : i + FIELDS_PER_SECTION]]
-            )
-            for i in range(0, len(texts), FIELDS_PER_SECTION)
-        ]
-    if isinstance(block, ProgressBar):
-        pct = f"{block.fraction:.0%}"
-        line = (
-            f"*{escape(block.label)}*\n`{bar(block.done, block.total)}` "
-            f"{block.done}/{block.total} ({pct})"
-        )
-        return [SectionBlock(text=MarkdownTextObject(text=truncate(line, SECTION_TEXT)))]
     if isinstance(block, Buttons):
         elements = []
         for b in block.buttons:
@@ -231,47 +237,48 @@ def _block(block: Block, images: list[Image], counter: list[int]) -> list[SlackB
             if len(action_id) > ACTION_ID:
                 raise ValueError(f"action id longer than {ACTION_ID}: {b.action_id!r}")
             counter[0] += 1
-            style = {ButtonStyle.PRIMARY: "primary", ButtonStyle.DANGER: "danger"}.get(b.style)
-            elements.append(
-                ButtonElement(
-                    text=PlainTextObject(text=truncate(escape(b.label), BUTTON_TEXT)),
-                    action_id=action_id,
-                    value=b.value,
-                    style=style,
-                )
-            )
+            elements.append(_button(b.label, action_id, b.value, b.style))
         return [
-            ActionsBlock(elements=elements[i : i + BUTTONS_PER_BLOCK])
+            {"type": "actions", "elements": elements[i : i + BUTTONS_PER_BLOCK]}
             for i in range(0, len(elements), BUTTONS_PER_BLOCK)
         ]
+    if isinstance(block, Fields):
+        texts = [
+            truncate(f"*{escape(f.label)}*\n{mrkdwn(f.value)}", FIELD_TEXT) for f in block.fields
+        ]
+        return [
+            {
+                "type": "section",
+                "fields": [_text("mrkdwn", t) for t in texts[i : i + FIELDS_PER_SECTION]],
+            }
+            for i in range(0, len(texts), FIELDS_PER_SECTION)
+        ]
+    if isinstance(block, ProgressBar):
+        pct = f"{block.fraction:.0%}"
+        line = (
+            f"*{escape(block.label)}*\n`{bar(block.done, block.total)}` "
+            f"{block.done}/{block.total} ({pct})"
+        )
+        return [_section(truncate(line, SECTION_TEXT))]
     if isinstance(block, Image):
         images.append(block)
-        return [
-            ContextBlock(
-                elements=[
-                    MarkdownTextObject(
-                        text=truncate(f"📈 {escape(block.alt)} (picture attached)", CONTEXT_TEXT)
-                    )
-                ]
-            )
-        ]
+        alt = truncate(f"📈 {escape(block.alt)} (picture attached)", CONTEXT_TEXT)
+        return [_context([alt])]
     assert isinstance(block, Divider)
-    return [DividerBlock()]
+    return [{"type": "divider"}]
 
 
 def _fit(blocks: list[SlackBlock]) -> list[SlackBlock]:
     """At most 50 blocks: keep the buttons and as much of the text as fits, in order."""
     if len(blocks) <= MAX_BLOCKS:
         return blocks
-    actions = [b for b in blocks if isinstance(b, ActionsBlock)][: MAX_BLOCKS // 2]
+    actions = [b for b in blocks if b["type"] == "actions"][: MAX_BLOCKS // 2]
     room = MAX_BLOCKS - len(actions) - 1
-    kept_text = [b for b in blocks if not isinstance(b, ActionsBlock)][:room]
+    kept_text = [b for b in blocks if b["type"] != "actions"][:room]
     keep = {id(b) for b in (*kept_text, *actions)}
     out = [b for b in blocks if id(b) in keep]
-    note = ContextBlock(
-        elements=[MarkdownTextObject(text="(This message was shortened to fit Slack's limits.)")]
-    )
-    cut_at = next((i for i, b in enumerate(out) if isinstance(b, ActionsBlock)), len(out))
+    note = _context(["(This message was shortened to fit Slack's limits.)"])
+    cut_at = next((i for i, b in enumerate(out) if b["type"] == "actions"), len(out))
     out.insert(cut_at, note)
     return out
 
@@ -289,10 +296,10 @@ def fallback_text(reply: Reply) -> str:
 
 
 def render(reply: Reply) -> Rendered:
-    """Block Kit for a reply; slack_sdk's models validate each block's limits in to_dict()."""
+    """Block Kit for a reply, as the JSON-ready dicts slack_sdk's block models produce."""
     images: list[Image] = []
     counter = [0]
     blocks: list[SlackBlock] = []
     for b in reply.blocks:
         blocks.extend(_block(b, images, counter))
-    return Rendered([b.to_dict() for b in _fit(blocks)], fallback_text(reply), images)
+    return Rendered(_fit(blocks), fallback_text(reply), images)

@@ -28,6 +28,7 @@ class Call:
     args: dict[str, Any]
     path: str
     headers: dict[str, str]
+    peer: int = 0  # the client's port: requests on one kept-alive connection share it
 
 
 @dataclass
@@ -36,6 +37,7 @@ class Scripted:
     body: dict[str, Any] | str | None = None
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    close: bool = False  # close the connection after answering, without saying so
 
 
 class FakeSlack:
@@ -170,7 +172,13 @@ class FakeSlack:
             method = "upload"
         else:
             method = parsed.path
-        call = Call(method, args, parsed.path, {k.lower(): v for k, v in h.headers.items()})
+        call = Call(
+            method,
+            args,
+            parsed.path,
+            {k.lower(): v for k, v in h.headers.items()},
+            h.client_address[1],
+        )
         with self._cond:
             self.calls.append(call)
             scripted = self._scripts[method].popleft() if self._scripts[method] else None
@@ -180,6 +188,9 @@ class FakeSlack:
                 time.sleep(scripted.delay)
             body = scripted.body if scripted.body is not None else {"ok": True}
             self._send(h, scripted.status, body, scripted.headers)
+            if scripted.close:
+                h.wfile.flush()
+                h.close_connection = True
             return
         if method == "response":
             self._send(h, 200, "ok")

@@ -5,13 +5,28 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from slack_sdk.models.blocks import Block
+
 MENTIONS = ("<!channel", "<!here", "<!everyone", "<!subteam")
+
+
+def assert_valid_block_kit(blocks: list[dict[str, Any]]) -> None:
+    """The blocks are what slack_sdk's block models produce, and pass their validation.
+
+    The renderer builds plain dicts; parsing them back into slack_sdk's models and calling
+    `to_dict()` (which runs the models' validators: text lengths, element counts, button
+    styles) must give the same JSON, so no field is misnamed, misplaced or over a limit.
+    """
+    parsed = Block.parse_all(blocks)
+    assert all(p is not None for p in parsed), [b.get("type") for b in blocks]
+    assert [p.to_dict() for p in parsed] == blocks
 
 
 def assert_within_limits(message: dict[str, Any]) -> None:
     blocks = message.get("blocks") or []
     if isinstance(blocks, str):
         blocks = json.loads(blocks)
+    assert_valid_block_kit(blocks)
     assert len(blocks) <= 50, len(blocks)
     for b in blocks:
         assert len(b.get("block_id", "")) <= 255

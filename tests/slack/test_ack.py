@@ -123,3 +123,72 @@ def test_names_are_kept_longer_than_admin_rights(fake: FakeSlack) -> None:
 def test_only_lead_commands_need_fresh_admin_rights() -> None:
     assert needs_admin("setup tz=UTC") and needs_admin("SETUP")
     assert not needs_admin("today") and not needs_admin("") and not needs_admin("nope")
+
+
+def test_a_returning_member_is_answered_before_their_name_is_looked_up_again(
+    bot: StudyBot, fake: FakeSlack
+) -> None:
+    """An old cached name is used once more and refreshed after the reply: the member is
+    not kept waiting for users.info, and a new name shows from the next command on."""
+    now = [0.0]
+    directory = Directory(ttl=60, name_ttl=3600, clock=lambda: now[0])
+    app = create_app(bot, slack_settings(fake), deadline=10.0, directory=directory)
+    try:
+        lee = SlackUser(app, fake, "ULEAD", "Lee")
+        lee.command("setup track=associate start=2026-03-02 tz=UTC time=09:00")
+        ali = SlackUser(app, fake, "UALICE", "Alice")
+        ali.command("join")
+        looked_up = len(fake.of("users.info"))
+        now[0] = 24 * 3600.0  # the next day
+        fake.user("UALICE", "Ally")  # renamed in Slack meanwhile
+        ali.command("progress")
+        assert "Your progress · Alice" in str(ali.last_dm())  # answered with the old name
+        assert len(fake.of("users.info")) == looked_up + 1  # looked up after the reply
+        ali.command("progress")
+        assert "Your progress · Ally" in str(ali.last_dm())
+        assert len(fake.of("users.info")) == looked_up + 1
+    finally:
+        app.frontend.drain()
+        app.close()
+
+
+def test_a_failed_refresh_keeps_the_old_name_for_a_while(fake: FakeSlack) -> None:
+    now = [0.0]
+    directory = Directory(
+        ttl=60, name_ttl=3600, failure_ttl=10, clock=lambda: now[0], background=lambda f: f()
+    )
+    client = WebClient(token="xoxb-test", base_url=fake.api_url)
+    assert directory.lookup(client, "T1", "UALICE", "alice", need_admin=False).name == "Alice"
+    now[0] = 4000.0
+    fake.error("users.info", "internal_error")
+    assert directory.lookup(client, "T1", "UALICE", "alice", need_admin=False).name == "Alice"
+    assert len(fake.of("users.info")) == 2  # the refresh failed
+    now[0] = 4005.0
+    fake.user("UALICE", "Ally")
+    assert directory.lookup(client, "T1", "UALICE", "alice", need_admin=False).name == "Alice"
+    assert len(fake.of("users.info")) == 2  # not retried on every click
+    now[0] = 4011.0
+    directory.lookup(client, "T1", "UALICE", "alice", need_admin=False)
+    assert directory.lookup(client, "T1", "UALICE", "alice", need_admin=False).name == "Ally"
+    assert len(fake.of("users.info")) == 3
+
+
+def test_answering_needs_no_admin_check(bot: StudyBot, fake: FakeSlack) -> None:
+    """`today` and an answer click use the cached name even when the cached admin flag
+    is stale: only lead commands look admin rights up again."""
+    now = [0.0]
+    directory = Directory(ttl=60, name_ttl=3600, clock=lambda: now[0])
+    app = create_app(bot, slack_settings(fake), deadline=10.0, directory=directory)
+    try:
+        lee = SlackUser(app, fake, "ULEAD", "Lee")
+        lee.command("setup track=associate start=2026-03-02 tz=UTC time=09:00")
+        before = len(fake.of("users.info"))
+        now[0] = 600.0  # admin rights are stale, the name is not
+        assert "Question of the day" in lee.command("today").text()
+        lee.click("A")
+        assert len(fake.of("users.info")) == before
+        lee.command("setup time=08:00")
+        assert len(fake.of("users.info")) == before + 1
+    finally:
+        app.frontend.drain()
+        app.close()

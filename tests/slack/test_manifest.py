@@ -57,6 +57,15 @@ def test_http_variant_has_request_urls() -> None:
     assert data["settings"]["interactivity"]["request_url"].endswith("/slack/events")
     assert data["oauth_config"]["redirect_urls"] == ["https://study.example.com" + REDIRECT_PATH]
     assert data["settings"]["socket_mode_enabled"] is False
+    events = data["settings"]["event_subscriptions"]
+    assert events["request_url"] == "https://study.example.com/slack/events"
+
+
+def test_uninstall_events_are_subscribed() -> None:
+    data = yaml.safe_load(MANIFEST_PATH.read_text(encoding="utf-8"))
+    events = data["settings"]["event_subscriptions"]
+    assert set(events["bot_events"]) == {"app_uninstalled", "tokens_revoked"}
+    assert "request_url" not in events  # Socket Mode
 
 
 def test_cli_prints_the_manifest() -> None:

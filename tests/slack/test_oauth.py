@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
+from slack_bolt.request import BoltRequest
 
 from adapters.slack.app import SlackApp, create_app, oauth_mode
 from bot.core import StudyBot
@@ -115,3 +117,86 @@ def test_installations_on_postgres(pg_store, content, clock, fake: FakeSlack) ->
     finally:
         app.frontend.drain()
         app.close()
+
+
+def _event(team: str, event: dict[str, object]) -> str:
+    return json.dumps(
+        {
+            "token": "legacy",
+            "team_id": team,
+            "api_app_id": "A1",
+            "event": event,
+            "type": "event_callback",
+            "event_id": "Ev1",
+            "event_time": 1700000000,
+        }
+    )
+
+
+def _send_event(slack: SlackApp, body: str, retry: bool = False) -> int:
+    headers = {**signed_headers(body), "content-type": "application/json"}
+    if retry:
+        headers |= {"x-slack-retry-num": "1", "x-slack-retry-reason": "http_timeout"}
+    return slack.app.dispatch(BoltRequest(body=body, headers=headers)).status
+
+
+def _install(slack: SlackApp, team: str) -> None:
+    from slack_sdk.oauth.installation_store import Installation
+
+    assert slack.installation_store is not None
+    slack.installation_store.save(
+        Installation(
+            app_id="A1",
+            team_id=team,
+            bot_token=f"xoxb-{team}",
+            bot_id="B1",
+            bot_user_id="UBOT",
+            user_id="ULEAD",
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"type": "app_uninstalled"},
+        {"type": "tokens_revoked", "tokens": {"oauth": ["ULEAD"], "bot": ["UBOT"]}},
+    ],
+)
+def test_uninstall_deletes_the_installation_and_stops_posts(
+    oauth_slack: SlackApp, fake: FakeSlack, event: dict[str, object]
+) -> None:
+    _install(oauth_slack, "T5")
+    lee = SlackUser(oauth_slack, fake, "ULEAD", "Lee", team="T5")
+    assert "Study group created" in lee.command("setup tz=UTC").text()
+    oauth_slack.messenger.post(ChannelTarget("T5", "C1"), Reply.message("daily question"))
+
+    assert _send_event(oauth_slack, _event("T5", event)) == 200
+    assert _send_event(oauth_slack, _event("T5", event), retry=True) == 200  # Slack's retry
+
+    assert oauth_slack.installation_store is not None
+    assert oauth_slack.installation_store.find_bot(enterprise_id=None, team_id="T5") is None
+    # The clock's next post there fails as "gone", which pauses the group (scheduler).
+    with pytest.raises(TargetGone):
+        oauth_slack.messenger.post(ChannelTarget("T5", "C1"), Reply.message("daily question"))
+    posts = fake.of("chat.postMessage")
+    assert [p.args["text"] for p in posts] == ["daily question"]
+    # /study from that workspace is no longer served.
+    resp = lee.dispatch(command_body(fake, "ULEAD", "Lee", "today", team="T5"))
+    assert "Question of the day" not in (resp.body or "")
+
+
+def test_uninstall_event_with_a_bad_signature_is_refused(
+    oauth_slack: SlackApp, fake: FakeSlack
+) -> None:
+    _install(oauth_slack, "T6")
+    body = _event("T6", {"type": "app_uninstalled"})
+    headers = {**signed_headers(body, secret="wrong"), "content-type": "application/json"}
+    assert oauth_slack.app.dispatch(BoltRequest(body=body, headers=headers)).status == 401
+    assert oauth_slack.installation_store is not None
+    assert oauth_slack.installation_store.find_bot(enterprise_id=None, team_id="T6") is not None
+
+
+def test_single_token_mode_acknowledges_uninstall_events(slack: SlackApp) -> None:
+    body = _event("T1", {"type": "app_uninstalled"})
+    assert _send_event(slack, body) == 200

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from slack_sdk.errors import SlackObjectFormationError
 
 from adapters.slack.render import (
     chunks,
@@ -33,7 +36,7 @@ from bot.seam import (
     mention,
     text,
 )
-from tests.slack.limits import assert_no_broadcast, assert_within_limits
+from tests.slack.limits import assert_no_broadcast, assert_valid_block_kit, assert_within_limits
 
 HOSTILE = [
     "<!channel>",
@@ -173,3 +176,58 @@ def test_images_become_uploads_and_other_blocks() -> None:
 def test_fallback_text_is_escaped() -> None:
     assert fallback_text(Reply.message("hi <!here>")) == "hi &lt;!here&gt;"
     assert fallback_text(Reply.of(Divider())) == "studybot"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"type": "header", "text": {"type": "plain_text", "text": "h" * 151}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}},
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": "f"}] * 11},
+        {"type": "actions", "elements": [{"type": "button", "text": "A", "action_id": "a"}]},
+        {"type": "section", "txt": {"type": "mrkdwn", "text": "misnamed"}},
+        {"type": "paragraph", "text": {"type": "mrkdwn", "text": "no such block"}},
+    ],
+)
+def test_the_block_kit_check_rejects_bad_blocks(bad: dict[str, object]) -> None:
+    with pytest.raises((AssertionError, SlackObjectFormationError)):
+        assert_valid_block_kit([bad])
+
+
+_pieces = [*"ab <>&*`|\n", *HOSTILE, "x" * 700, "L" * 90]
+_texts = st.lists(st.sampled_from(_pieces), max_size=8).map("".join)
+_spans = st.builds(
+    lambda kind, s: kind(s),
+    st.sampled_from(
+        [Span, bold, code, lambda s: link(s, "https://e.com/" + s), lambda s: mention("U0A1", s)]
+    ),
+    _texts,
+)
+_text = st.lists(_spans, max_size=4).map(lambda spans: text(*spans))
+_blocks = st.one_of(
+    st.builds(Heading, _texts),
+    st.builds(Paragraph, _text),
+    st.builds(Context, _text),
+    st.builds(Divider),
+    st.builds(ProgressBar, _texts, st.integers(0, 9), st.integers(0, 9)),
+    st.builds(
+        lambda fs: Fields(tuple(Field(label, value) for label, value in fs)),
+        st.lists(st.tuples(_texts, _text), min_size=1, max_size=12),
+    ),
+    st.builds(
+        lambda bs: Buttons(tuple(Button(label, "a:b", v, style) for label, v, style in bs)),
+        st.lists(
+            st.tuples(_texts, st.text(max_size=30), st.sampled_from(list(ButtonStyle))),
+            min_size=1,
+            max_size=27,
+        ),
+    ),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_blocks, max_size=60))
+def test_every_rendered_reply_is_valid_block_kit(blocks: list[object]) -> None:
+    """The plain dicts are exactly what slack_sdk's block models build, within limits."""
+    r = render(Reply.of(*blocks))  # type: ignore[arg-type]
+    assert_within_limits({"blocks": r.blocks})
