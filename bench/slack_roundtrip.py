@@ -239,6 +239,8 @@ def main(argv: list[str] | None = None) -> int:
         phases = time_phases(slack) if args.phases else None
         noop = noop_app(fake)
         who_all = members(store, admins, per_group, 4 * samples + 40)
+        for w in who_all:  # Slack knows each member by the name the store already holds
+            fake.user(w.user_id, w.display_name)
         pairs = list(zip(who_all[0::2], who_all[1::2], strict=True))
         warm, first, second = pairs[:20], pairs[20 : 20 + samples], pairs[20 + samples :]
 
