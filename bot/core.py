@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
+from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
 from bot import commands
@@ -31,6 +32,7 @@ from bot.services import (
 from bot.services.context import Ctx
 from bot.services.questions import ANSWER, FLAG, TOGGLE, AnswerRef
 from bot.store.db import Store
+from bot.store.models import User, Workspace
 from bot.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -85,6 +87,23 @@ class StudyBot:
         with self.store.tx() as s:
             ctx = Ctx(s=s, content=self.content, now=self.clock(), who=who)
             return ctx.group is not None
+
+    def remember_name(self, who: Who) -> None:
+        """Store a display name the adapter learned after replying (Slack's `users.info`):
+        the leaderboard shows it even if the member sends nothing more."""
+        name = who.display_name[:200]
+        if not name:
+            return
+        with self.store.action() as tx:
+            ws = select(Workspace.id).where(
+                Workspace.platform == who.platform, Workspace.external_id == who.workspace_id
+            )
+            tx.conn.execute(
+                update(User)
+                .where(User.workspace_id == ws.scalar_subquery(), User.external_id == who.user_id)
+                .where(User.display_name != name)
+                .values(display_name=name)
+            )
 
     def handle(self, inv: Invocation) -> Reply:
         try:

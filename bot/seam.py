@@ -25,6 +25,9 @@ class Who:
     user_id: str
     display_name: str
     is_admin: bool = False  # the platform says this user may administer the channel
+    # False when the adapter has only a stand-in for the display name (Slack's username
+    # before `users.info` answered): it names a new user but never renames a known one.
+    name_known: bool = True
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,10 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,6 +84,7 @@ FAILED = "Sorry, something went wrong on our side. Please try again in a minute.
 class Profile:
     name: str
     is_admin: bool
+    known: bool = True  # False: a stand-in (the payload's username) until users.info answers
 
 
 class Directory:
@@ -98,8 +100,10 @@ class Directory:
     With `background` (the front end's thread pool), a name older than `name_ttl` is
     still used once more while a fresh one is fetched after the reply: a member who comes
     back the next day is answered without waiting for `users.info`, and a renamed member
-    shows the new name from their next command on. Only a member never seen before (or
-    whose last lookup failed) waits for the lookup.
+    shows the new name from their next command on. A member never seen before is answered
+    with the payload's username as a stand-in (`known=False`: the core names a new user
+    with it but never renames anyone with it) while `users.info` runs after the reply, and
+    `learned` stores the real name. Only lead commands wait for the lookup.
     """
 
     def __init__(
@@ -109,10 +113,12 @@ class Directory:
         name_ttl: float = NAME_TTL,
         clock: Callable[[], float] = time.monotonic,
         background: Callable[[Callable[[], None]], object] | None = None,
+        learned: Callable[[str, str, str], None] | None = None,
     ) -> None:
         self.ttl, self.failure_ttl, self.name_ttl = ttl, failure_ttl, name_ttl
         self.clock = clock
         self.background = background
+        self.learned = learned  # (team, user, name) after a lookup in the background
         # (team, user) -> (fetched at, good for, profile)
         self._cache: dict[tuple[str, str], tuple[float, float, Profile]] = {}
         self._refreshing: set[tuple[str, str]] = set()
@@ -138,13 +144,17 @@ class Directory:
                 return profile
             if not need_admin:
                 if age < min(good_for, self.name_ttl):
-                    return Profile(profile.name, False)
+                    return Profile(profile.name, False, profile.known)
                 if good_for == self.name_ttl and self.background is not None:
                     self._refresh_later(self.background, client, key, fallback, profile)
-                    return Profile(profile.name, False)
+                    return Profile(profile.name, False, profile.known)
+        elif not need_admin and self.background is not None:
+            stand_in = Profile(fallback or user_id, False, known=False)
+            self._refresh_later(self.background, client, key, fallback, stand_in)
+            return stand_in
         found = self._fetch(client, key, fallback)
         if found is None:
-            found = Profile(fallback or user_id, False)
+            found = Profile(fallback or user_id, False, known=False)
             self._store(key, (now, self.failure_ttl, found))
         return found
 
@@ -186,10 +196,15 @@ class Directory:
 
         def refresh() -> None:
             try:
-                if self._fetch(client, key, fallback) is None:
+                found = self._fetch(client, key, fallback)
+                if found is None:
                     # keep the old name; try again after failure_ttl, not on every click
                     again = self.clock() - self.name_ttl + self.failure_ttl
-                    self._store(key, (again, self.name_ttl, Profile(old.name, False)))
+                    self._store(key, (again, self.name_ttl, Profile(old.name, False, old.known)))
+                elif self.learned is not None and (not old.known or found.name != old.name):
+                    self.learned(key[0], key[1], found.name)
+            except Exception:
+                log.exception("could not store the name of %s/%s", *key)
             finally:
                 with self._lock:
                     self._refreshing.discard(key)
@@ -265,8 +280,34 @@ class SlackFrontEnd:
         self._pending: set[Future[Any]] = set()
         self._lock = threading.Lock()
         self.directory = directory or Directory()
-        if self.directory.background is None:  # refresh old names on this front end's pool
-            self.directory.background = self._submit
+        self._local = threading.local()
+        if self.directory.background is None:  # look names up on this front end's pool,
+            self.directory.background = self._later  # after the reply
+
+        if self.directory.learned is None:
+            self.directory.learned = self._learned
+
+    def _later(self, fn: Callable[[], None]) -> object:
+        """Run `fn` on the pool once the current reply is made (at once outside one), so
+        a name looked up for a new member is stored after the core has created them."""
+        queue: list[Callable[[], None]] | None = getattr(self._local, "queue", None)
+        if queue is None:
+            return self._submit(fn)
+        queue.append(fn)
+        return None
+
+    @contextmanager
+    def _replying(self) -> Iterator[None]:
+        self._local.queue = []
+        try:
+            yield
+        finally:
+            queue, self._local.queue = self._local.queue, None
+            for fn in queue:
+                self._submit(fn)
+
+    def _learned(self, team_id: str, user_id: str, name: str) -> None:
+        self.bot.remember_name(Who(PLATFORM, team_id, "", user_id, name))
 
     def attach(self, app: App) -> None:
         app.command(SLASH)(self.on_command)
@@ -334,7 +375,15 @@ class SlackFrontEnd:
         profile = self.directory.lookup(
             client, team_id, user_id, fallback_name, need_admin=need_admin
         )
-        return Who(PLATFORM, team_id, channel_id, user_id, profile.name, profile.is_admin)
+        return Who(
+            PLATFORM,
+            team_id,
+            channel_id,
+            user_id,
+            profile.name,
+            profile.is_admin,
+            name_known=profile.known,
+        )
 
     # ------------------------------------------------------------ /study
 
@@ -362,15 +411,16 @@ class SlackFrontEnd:
     def _command_reply(self, body: Mapping[str, Any], client: WebClient) -> Reply:
         try:
             text = command_text(str(body.get("text", "")))
-            who = self._who(
-                client,
-                str(body["team_id"]),
-                str(body["channel_id"]),
-                str(body["user_id"]),
-                str(body.get("user_name") or ""),
-                need_admin=needs_admin(text),
-            )
-            return self.bot.handle_text(who, f"{SLASH} {text}")
+            with self._replying():
+                who = self._who(
+                    client,
+                    str(body["team_id"]),
+                    str(body["channel_id"]),
+                    str(body["user_id"]),
+                    str(body.get("user_name") or ""),
+                    need_admin=needs_admin(text),
+                )
+                return self.bot.handle_text(who, f"{SLASH} {text}")
         except Exception:
             log.exception("/study failed")
             return Reply.message(FAILED)
@@ -414,16 +464,16 @@ class SlackFrontEnd:
         try:
             act = body["actions"][0]
             team_id = (body.get("team") or {}).get("id") or user.get("team_id") or ""
-            who = self._who(
-                client,
-                str(team_id),
-                str(channel_id),
-                str(user["id"]),
-                str(user.get("name") or user.get("username") or ""),
-            )
-            reply = self.bot.press(
-                Action(who, decode_action_id(str(act["action_id"])), str(act.get("value") or ""))
-            )
+            with self._replying():
+                who = self._who(
+                    client,
+                    str(team_id),
+                    str(channel_id),
+                    str(user["id"]),
+                    str(user.get("name") or user.get("username") or ""),
+                )
+                action_id = decode_action_id(str(act["action_id"]))
+                reply = self.bot.press(Action(who, action_id, str(act.get("value") or "")))
         except Exception:
             log.exception("button click failed")
             reply = Reply.message(FAILED)

@@ -126,7 +126,7 @@ class Ctx:
         if row[u0] is not None:
             user = UserRow(*row[u0:u1])
             name = self.who.display_name[:200]
-            if name and user.display_name != name:
+            if name and self.who.name_known and user.display_name != name:
                 connection(self.db).execute(_RENAME, {"uid": user.id, "name": name})
                 user = replace(user, display_name=name)
             self._user = user
@@ -149,7 +149,12 @@ class Ctx:
         """The caller's user row, created on first contact; the display name is kept fresh."""
         if self._user is None:
             self._user = ensure_user(
-                self.s, self.workspace.id, self.who.user_id, self.who.display_name, self.now
+                self.s,
+                self.workspace.id,
+                self.who.user_id,
+                self.who.display_name,
+                self.now,
+                rename=self.who.name_known,
             )
         return self._user
 
@@ -289,7 +294,13 @@ def ensure_workspace(s: Session, platform: str, external_id: str, now: datetime)
 
 
 def ensure_user(
-    s: Session, workspace_id: int, external_id: str, name: str, now: datetime
+    s: Session,
+    workspace_id: int,
+    external_id: str,
+    name: str,
+    now: datetime,
+    *,
+    rename: bool = True,
 ) -> UserRow:
     q = select(User).where(User.workspace_id == workspace_id, User.external_id == external_id)
     user = s.scalar(q)
@@ -309,6 +320,6 @@ def ensure_user(
         )
         user = s.scalar(q)
     assert user is not None
-    if name and user.display_name != name[:200]:
+    if rename and name and user.display_name != name[:200]:
         user.display_name = name[:200]
     return UserRow.of(user)

@@ -8,17 +8,20 @@ from collections.abc import Iterator
 
 import pytest
 from slack_sdk import WebClient
+from sqlalchemy import select
 
 from adapters.slack.app import (
     ACK_DEADLINE,
     WORKING,
     Directory,
     Profile,
+    SlackApp,
     create_app,
     needs_admin,
 )
 from bot.core import StudyBot
 from bot.seam import Action, Reply, Who
+from bot.store.models import User
 from tests.slack.conftest import (
     SlackUser,
     action_body,
@@ -158,6 +161,8 @@ def test_a_failed_refresh_keeps_the_old_name_for_a_while(fake: FakeSlack) -> Non
         ttl=60, name_ttl=3600, failure_ttl=10, clock=lambda: now[0], background=lambda f: f()
     )
     client = WebClient(token="xoxb-test", base_url=fake.api_url)
+    first = directory.lookup(client, "T1", "UALICE", "alice", need_admin=False)
+    assert (first.name, first.known) == ("alice", False)  # a stand-in; users.info ran after
     assert directory.lookup(client, "T1", "UALICE", "alice", need_admin=False).name == "Alice"
     now[0] = 4000.0
     fake.error("users.info", "internal_error")
@@ -192,3 +197,35 @@ def test_answering_needs_no_admin_check(bot: StudyBot, fake: FakeSlack) -> None:
     finally:
         app.frontend.drain()
         app.close()
+
+
+def test_a_new_member_is_answered_before_users_info_and_named_after(
+    bot: StudyBot, slack: SlackApp, fake: FakeSlack, lee: SlackUser
+) -> None:
+    """A member the process has never seen is answered with the payload's username as a
+    stand-in; `users.info` runs after the reply and the leaderboard shows the real name.
+    A stand-in never renames a member whose name is known."""
+    fake.user("UCARO", "Carolina Ortega")
+    caro = SlackUser(slack, fake, "UCARO", "Carolina Ortega")
+    calls = len(fake.of("users.info"))
+    today = caro.command("today")
+    assert "Question of the day" in today.text()
+    slack.frontend.drain()
+    assert len(fake.of("users.info")) == calls + 1  # looked up once, after the reply
+    assert stored_name(bot, "UCARO") == "Carolina Ortega"
+
+    # Another process (a fresh directory) sees her first by the username only.
+    other = create_app(bot, slack_settings(fake), deadline=10.0)
+    try:
+        fake.error("users.info", "internal_error")  # and cannot look her up
+        again = SlackUser(other, fake, "UCARO", "Carolina Ortega")
+        assert "Question of the day" in again.command("today").text()
+        other.frontend.drain()
+    finally:
+        other.close()
+    assert stored_name(bot, "UCARO") == "Carolina Ortega"  # not "carolina ortega"
+
+
+def stored_name(bot: StudyBot, user_id: str) -> str | None:
+    with bot.store.read() as s:
+        return s.scalar(select(User.display_name).where(User.external_id == user_id))
