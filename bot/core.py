@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.exc import OperationalError
 
 from bot import commands
@@ -90,20 +90,21 @@ class StudyBot:
 
     def remember_name(self, who: Who) -> None:
         """Store a display name the adapter learned after replying (Slack's `users.info`):
-        the leaderboard shows it even if the member sends nothing more."""
+        the leaderboard shows it even if the member sends nothing more. Read first: the
+        name is usually stored already, and a read does not queue behind writers."""
         name = who.display_name[:200]
         if not name:
             return
+        ws = select(Workspace.id).where(
+            Workspace.platform == who.platform, Workspace.external_id == who.workspace_id
+        )
+        mine = and_(User.workspace_id == ws.scalar_subquery(), User.external_id == who.user_id)
+        with self.store.read() as s:
+            stored = s.scalar(select(User.display_name).where(mine))
+        if stored is None or stored == name:
+            return
         with self.store.action() as tx:
-            ws = select(Workspace.id).where(
-                Workspace.platform == who.platform, Workspace.external_id == who.workspace_id
-            )
-            tx.conn.execute(
-                update(User)
-                .where(User.workspace_id == ws.scalar_subquery(), User.external_id == who.user_id)
-                .where(User.display_name != name)
-                .values(display_name=name)
-            )
+            tx.conn.execute(update(User).where(mine).values(display_name=name))
 
     def handle(self, inv: Invocation) -> Reply:
         try:
