@@ -18,8 +18,10 @@ Slack on 127.0.0.1.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import logging
+import multiprocessing as mp
 import re
 import statistics
 import sys
@@ -57,7 +59,48 @@ TARGET = 1.5
 DAY_AFTER_SEED = datetime(2026, 3, 6, 12, tzinfo=UTC)  # seed covers 2026-01-05 + 60 days
 
 
-def noop_app(fake: FakeSlack) -> App:
+class RemoteFakeSlack:
+    """The test suite's fake Slack in a process of its own, as Slack's servers are: its
+    CPU and its threads do not compete with the app's for this process's GIL. Only what
+    the bench needs crosses the pipe (register a user, count calls, response URLs)."""
+
+    def __init__(self) -> None:
+        ctx = mp.get_context("spawn")
+        self._conn, child = ctx.Pipe()
+        self._proc = ctx.Process(target=_serve_fake, args=(child,), daemon=True)
+        self._proc.start()
+        self.url, self.api_url = self._conn.recv()
+        self._responses = itertools.count(1)
+
+    def _call(self, name: str, *args: Any) -> Any:
+        self._conn.send((name, args))
+        return self._conn.recv()
+
+    def response_url(self) -> str:
+        return f"{self.url}/response/{next(self._responses)}"
+
+    def user(self, user_id: str, name: str) -> None:
+        self._call("user", user_id, name)
+
+    def of(self, method: str) -> list[Any]:
+        return list(self._call("of", method))
+
+    def stop(self) -> None:
+        self._call("stop")
+        self._proc.join(10)
+
+
+def _serve_fake(conn: Any) -> None:
+    fake = FakeSlack().start()
+    conn.send((fake.url, fake.api_url))
+    while True:
+        name, args = conn.recv()
+        conn.send(getattr(fake, name)(*args))
+        if name == "stop":
+            return
+
+
+def noop_app(fake: Any) -> App:
     """The baseline: Bolt with our App's configuration and listeners that only ack."""
     app = App(
         client=WebClient(token="xoxb-test", base_url=fake.api_url),
@@ -106,7 +149,7 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
 def run_round(
     real: Transport,
     noop: Transport,
-    fake: FakeSlack,
+    fake: Any,
     bot: StudyBot,
     slack: SlackApp,
     pairs: list[tuple[Who, Who]],
@@ -209,12 +252,18 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also time the adapter's own steps (users.info, render, response_url post)",
     )
+    ap.add_argument(
+        "--in-process",
+        dest="remote",
+        action="store_false",
+        help="run the fake Slack in this process (its CPU then competes with the app's)",
+    )
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     groups, per_group, days, samples = (10, 20, 20, 30) if args.quick else (50, 40, 60, 300)
 
     content = load_content(REPO_CONTENT)
-    fake = FakeSlack().start()
+    fake: Any = RemoteFakeSlack() if args.remote else FakeSlack().start()
     with tempfile.TemporaryDirectory() as tmp:
         store = Store.from_url(f"sqlite:///{Path(tmp) / 'bench.db'}")
         t0 = time.perf_counter()
