@@ -154,18 +154,10 @@ _DAILY = select(DailyQuestion).where(
     DailyQuestion.group_id == bindparam("group"), DailyQuestion.local_date == bindparam("day")
 )
 # Prepared: `today` and answer clicks are what members run most (see store/prepared.py).
+_REF_COLUMNS = [getattr(DailyQuestion, f) for f in DailyRef._fields]
+_MINE_COLUMNS = [getattr(Answer, f) for f in Mine._fields]
 _DAILY_WITH_MINE = Prepared(
-    select(
-        DailyQuestion.id,
-        DailyQuestion.group_id,
-        DailyQuestion.workspace_id,
-        DailyQuestion.local_date,
-        DailyQuestion.question_id,
-        Answer.choice,
-        Answer.correct,
-        Answer.points,
-        Answer.local_date,
-    )
+    select(*_REF_COLUMNS, *_MINE_COLUMNS)
     .outerjoin(
         Answer, and_(Answer.daily_id == DailyQuestion.id, Answer.user_id == bindparam("user"))
     )
@@ -173,17 +165,9 @@ _DAILY_WITH_MINE = Prepared(
         DailyQuestion.group_id == bindparam("group"), DailyQuestion.local_date == bindparam("day")
     )
 )
-_DAILY_BY_ID = Prepared(
-    select(
-        DailyQuestion.id,
-        DailyQuestion.group_id,
-        DailyQuestion.workspace_id,
-        DailyQuestion.local_date,
-        DailyQuestion.question_id,
-    ).where(DailyQuestion.id == bindparam("id"))
-)
+_DAILY_BY_ID = Prepared(select(*_REF_COLUMNS).where(DailyQuestion.id == bindparam("id")))
 _MINE = Prepared(
-    select(Answer.choice, Answer.correct, Answer.points, Answer.local_date).where(
+    select(*_MINE_COLUMNS).where(
         Answer.daily_id == bindparam("daily"), Answer.user_id == bindparam("user")
     )
 )
@@ -239,8 +223,9 @@ def today(ctx: Ctx, _args: Mapping[str, str]) -> Reply:
         daily: DailyQuestion | DailyRef = daily_for(ctx, g, day)
         mine = None
     else:
-        daily = DailyRef(*found[:5])
-        mine = Mine(*found[5:]) if found[5] is not None else None
+        n = len(DailyRef._fields)
+        daily = DailyRef(*found[:n])
+        mine = Mine(*found[n:]) if found[n] is not None else None
     q = question_of(ctx, daily)
     title = f"Question of the day · {fmt_date(day)}"
     if mine is not None:
