@@ -91,6 +91,7 @@ class Ctx:
         self._group_loaded = False
         self._membership: MembershipLike | None = None
         self._membership_loaded = False
+        self._today: tuple[str, date] | None = None
 
     @property
     def s(self) -> Session:
@@ -262,7 +263,10 @@ class Ctx:
 
     def today(self) -> date:
         """The caller's local date: their own timezone if set, else the group's."""
-        return local_today(self.member_tz(), self.now)
+        tz = self.member_tz()
+        if self._today is None or self._today[0] != tz:  # asked several times per action
+            self._today = (tz, local_today(tz, self.now))
+        return self._today[1]
 
     def group_today(self) -> date:
         return local_today(self.require_group().tz, self.now)

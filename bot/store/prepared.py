@@ -14,6 +14,7 @@ the session's autoflush would.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeAlias
@@ -53,6 +54,11 @@ class _Plan:
     binds: tuple[tuple[str, Processor, Any], ...]  # name, conversion, value if fixed
     results: tuple[Processor, ...]
     positional: bool
+
+    @functools.cached_property
+    def converted(self) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
+        """The result columns that need a conversion (most come from the driver as is)."""
+        return tuple((i, p) for i, p in enumerate(self.results) if p is not None)
 
 
 def _plan(stmt: Any, dialect: Dialect, column_keys: Sequence[str] | None = None) -> _Plan:
@@ -119,7 +125,12 @@ def _execute(conn: Connection, plan: _Plan, params: Mapping[str, Any]) -> tuple[
 
 
 def _convert(plan: _Plan, row: Sequence[Any]) -> tuple[Any, ...]:
-    return tuple(p(v) if p else v for p, v in zip(plan.results, row, strict=True))
+    if not plan.converted:
+        return tuple(row)
+    out = list(row)
+    for i, p in plan.converted:
+        out[i] = p(out[i])
+    return tuple(out)
 
 
 class InsertIgnore:
