@@ -199,9 +199,7 @@ def _worker_proc(url: str, api: str, name: str, done: Any) -> None:
         name=name,
         config=DeliveryConfig(batch=50),
     )
-    while not done.is_set():
-        if worker.run_once() == 0:
-            time.sleep(0.05)
+    worker.run_forever(done, idle=0.05)  # as `studybot deliver` runs it
     store.dispose()
 
 

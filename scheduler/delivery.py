@@ -6,21 +6,28 @@ worker that dies in between leaves a `sending` row whose lease expires; the next
 asks the platform whether the post already exists (messengers that can tag posts with the
 outbox key) before posting again. On PostgreSQL several workers claim with
 `FOR UPDATE SKIP LOCKED`; on SQLite one worker runs.
+
+Claimed rows wait in one lane per workspace. A dispatcher hands each lane's next row to a
+thread pool when the workspace's pace (scheduler/pace.py) gives it a slot, so a workspace
+that must wait never holds up another, and `run_forever` claims more rows while earlier
+ones are still being posted (no pause between batches).
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import queue
 import random
 import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from typing import Any
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Protocol
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
@@ -44,6 +51,7 @@ from bot.services.progress import progress
 from bot.store.db import Store, is_postgres
 from bot.store.models import DailyQuestion, Group, Outbox, User, Workspace
 from bot.timeutil import fmt_date, utcnow
+from scheduler.pace import LocalPacer, PaceConfig, Pacer, SharedPacer
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +62,13 @@ class DeliveryConfig:
     max_attempts: int = 8
     base_backoff: float = 2.0
     max_backoff: float = 600.0
-    batch: int = 20
+    batch: int = 20  # rows per claim
     channel_gap: float = 1.0  # seconds between posts to one channel
-    concurrency: int = 4  # channels delivered in parallel within one worker
+    concurrency: int = 8  # platform calls in flight within one worker
+    lane_rows: int = 10  # claimed rows a workspace's lane holds before claiming skips it
+    max_hold: float = 10.0  # a longer 429 hold puts the workspace's claimed rows back
+    flush_every: float = 0.25  # seconds between recording delivered rows (run_forever)
+    pace: PaceConfig = field(default_factory=PaceConfig)
 
 
 @dataclass(frozen=True)
@@ -68,13 +80,32 @@ class Claimed:
     target_id: str
     kind: str
     idem_key: str
-    ambiguous: bool
+    ambiguous: bool  # a previous claim expired: the post may already exist
     workspace_pk: int = 0
     group_id: int | None = None
     local_date: date | None = None
-    payload: Mapping[str, Any] = field(
-        default_factory=dict
-    )  # a previous claim expired: the post may already exist
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    claimed_mono: float = field(default_factory=time.monotonic)  # when this worker claimed it
+
+
+@dataclass
+class _Lane:
+    """A workspace's claimed rows, in order, and when its next reserved slot comes."""
+
+    rows: deque[Claimed] = field(default_factory=deque)
+    next_at: float = 0.0
+    reserved: bool = False
+
+
+class Stop(Protocol):
+    """A threading or multiprocessing Event."""
+
+    def is_set(self) -> bool: ...
+
+    def wait(self, timeout: float | None = None) -> bool: ...
+
+
+_Done = tuple[Claimed, float | None]  # a delivered row, and the Retry-After of a 429
 
 
 class Worker:
@@ -87,6 +118,7 @@ class Worker:
         name: str | None = None,
         config: DeliveryConfig | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        pacer: Pacer | None = None,
     ) -> None:
         self.store = store
         self.content = content
@@ -95,25 +127,27 @@ class Worker:
         self.name = name or f"worker-{uuid.uuid4().hex[:8]}"
         self.config = config or DeliveryConfig()
         self.sleep = sleep
+        if pacer is None:  # several workers share PostgreSQL: they share the pace there too
+            shared = is_postgres(store.engine)
+            pacer = SharedPacer(store, self.config.pace) if shared else None
+        self.pacer: Pacer = pacer or LocalPacer(self.config.pace)
         self._last_post: dict[str, float] = {}
-        self._held: dict[int, datetime] = {}  # workspace pk -> when its 429 wait ends
-        self._gap: dict[int, float] = {}  # workspace pk -> seconds between its posts
         self._sent: list[dict[str, Any]] = []  # delivered rows to record in one transaction
-        self._next_ok: dict[int, float] = {}
-        self._sent_times: dict[int, deque[float]] = {}
-        self._floor: dict[int, float] = {}
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(
             max(1, self.config.concurrency), thread_name_prefix=self.name
         )
 
+    def _now(self) -> float:
+        return self.clock().timestamp()
+
     # ------------------------------------------------------------------ claiming
 
-    def claim(self, limit: int | None = None) -> list[Claimed]:
+    def claim(self, limit: int | None = None, skip: Iterable[int] = ()) -> list[Claimed]:
+        """Lease due rows, leaving out workspaces held by a 429 and those in `skip`."""
         now = self.clock()
         limit = limit or self.config.batch
-        with self._lock:
-            held = [ws for ws, until in self._held.items() if until > now]
+        skipped = set(skip) | set(self.pacer.held(now.timestamp()))
         with self.store.tx() as s:
             q = (
                 select(Outbox, Workspace.external_id)
@@ -129,8 +163,8 @@ class Worker:
                 .order_by(Outbox.next_attempt_at, Outbox.id)
                 .limit(limit)
             )
-            if held:  # a workspace that just answered 429 waits out its Retry-After
-                q = q.where(Outbox.workspace_id.not_in(held))
+            if skipped:  # a workspace that just answered 429 waits out its Retry-After
+                q = q.where(Outbox.workspace_id.not_in(sorted(skipped)))
             if is_postgres(self.store.engine):
                 q = q.with_for_update(skip_locked=True, of=Outbox)
             rows = s.execute(q).all()
@@ -156,23 +190,151 @@ class Worker:
                 row.attempts += 1
             return out
 
+    # ------------------------------------------------------------------ dispatching
+
     def run_once(self) -> int:
-        """Deliver one claimed batch: different channels in parallel (the platform calls
-        wait on the network), each channel's posts in order; successes are recorded
-        together at the end (a crash before that leaves leases the next worker checks)."""
+        """Claim one batch and deliver it: each workspace's rows in order at its pace,
+        workspaces side by side; rows of a workspace held by a 429 go back to the outbox
+        for after the hold. Successes are recorded together at the end (a crash before
+        that leaves leases the next worker checks)."""
         claimed = self.claim()
-        by_channel: dict[str, list[Claimed]] = {}
-        for c in claimed:
-            by_channel.setdefault(c.target_id, []).append(c)
-        try:
-            if self.config.concurrency <= 1 or len(by_channel) <= 1:
-                for c in claimed:
-                    self.deliver(c)
-            else:
-                list(self._pool.map(self._deliver_all, by_channel.values()))
-        finally:
-            self._record_sent()
+        if claimed:
+            lanes: dict[int, _Lane] = {}
+            for c in claimed:
+                lanes.setdefault(c.workspace_pk, _Lane()).rows.append(c)
+            self._dispatch(lanes, None)
         return len(claimed)
+
+    def run_forever(self, stop: Stop, idle: float = 1.0) -> None:
+        """Deliver until `stop` is set, claiming more rows as lanes run low."""
+        lanes: dict[int, _Lane] = {}
+        while not stop.is_set():
+            try:
+                self._dispatch(lanes, stop, idle)
+            except Exception:  # keep delivering other rows; the row's lease will expire
+                log.exception("delivery loop error")
+                stop.wait(idle)
+        self._release([c for lane in lanes.values() for c in lane.rows], self._now())
+
+    def _dispatch(self, lanes: dict[int, _Lane], stop: Stop | None, idle: float = 1.0) -> None:
+        """The dispatcher: give each lane's next row a slot, post it on the pool, settle
+        what comes back. Once (`stop` None) it returns when the lanes are empty; otherwise
+        it claims as lanes run low and returns only when stopped."""
+        done: queue.SimpleQueue[_Done] = queue.SimpleQueue()
+        cap = max(1, self.config.concurrency)
+        stale = self.config.lease.total_seconds() / 2
+        inflight = 0
+        now = self._now()
+        flushed, claim_after = time.monotonic(), -math.inf
+        try:
+            while stop is None or not stop.is_set():
+                while True:  # settle finished posts
+                    try:
+                        item = done.get_nowait()
+                    except queue.Empty:
+                        break
+                    inflight -= 1
+                    self._settle(lanes, item, now, stop is not None)
+                now = max(now, self._now())
+                if stop is not None:
+                    mono = time.monotonic()
+                    buffered = sum(len(lane.rows) for lane in lanes.values())
+                    if buffered < self.config.batch // 2 + 1 and mono >= claim_after:
+                        full = [
+                            ws
+                            for ws, lane in lanes.items()
+                            if len(lane.rows) >= self.config.lane_rows
+                        ]
+                        got = self.claim(skip=full)
+                        for c in got:
+                            lanes.setdefault(c.workspace_pk, _Lane()).rows.append(c)
+                        # Nothing new: ask less often while the lanes still have work.
+                        claim_after = mono + (0.05 if got else 0.25)
+                    if mono - flushed >= self.config.flush_every:
+                        self._record_sent()
+                        flushed = mono
+                wake = math.inf
+                for ws, lane in list(lanes.items()):
+                    while lane.rows and inflight < cap:
+                        if lane.next_at > now:
+                            wake = min(wake, lane.next_at)
+                            break
+                        if lane.reserved and self.pacer.is_held(ws, now):
+                            lane.reserved = False  # a 429 arrived while it waited for its slot
+                        if not lane.reserved:
+                            wait, held = self.pacer.take(ws, now)
+                            if held and (stop is None or wait > self.config.max_hold):
+                                self._release(lane.rows, now + wait)
+                                lane.rows.clear()
+                                break
+                            lane.reserved = not held
+                            if held or wait > 0.001:
+                                lane.next_at = now + wait
+                                wake = min(wake, lane.next_at)
+                                break
+                        lane.reserved = False
+                        c = lane.rows.popleft()
+                        if time.monotonic() - c.claimed_mono > stale:
+                            # Waited so long its lease could lapse mid-post and another
+                            # worker take it: give it back rather than risk a double post.
+                            self._release([c], now)
+                            continue
+                        inflight += 1
+                        self._pool.submit(self._deliver_one, c, done)
+                    if not lane.rows and not lane.reserved:
+                        del lanes[ws]
+                if stop is None and inflight == 0 and not lanes:
+                    return
+                if inflight >= cap or (wake == math.inf and inflight):
+                    try:  # wait for a post to finish
+                        item = done.get(timeout=0.05)
+                    except queue.Empty:
+                        continue
+                    inflight -= 1
+                    self._settle(lanes, item, now, stop is not None)
+                elif wake < math.inf:
+                    pause = wake - now if stop is None else min(wake - now, 0.05)
+                    self.sleep(pause)
+                    # An injected sleep may not pass real time: the slot has come anyway.
+                    now = max(now + pause, self._now())
+                elif stop is not None:
+                    if self._sent:
+                        self._record_sent()
+                    stop.wait(idle)
+                    return
+        finally:
+            while inflight:  # let posts on their way finish and be recorded
+                item = done.get()
+                inflight -= 1
+                self._settle(lanes, item, now, False)
+            self._record_sent()
+
+    def _settle(self, lanes: dict[int, _Lane], item: _Done, now: float, keep: bool) -> None:
+        """A 429: the workspace is held; the row waits in its lane for a short hold, or
+        goes back to the outbox (with its channel's other rows) for a long one."""
+        c, retry_after = item
+        if retry_after is None:
+            return
+        self.pacer.limited(c.workspace_pk, now, retry_after)
+        if keep and retry_after <= self.config.max_hold:
+            lanes.setdefault(c.workspace_pk, _Lane()).rows.appendleft(c)
+        else:
+            self._retry(
+                c,
+                retry_after,
+                f"rate limited; retry after {retry_after:g}s",
+                count_attempt=False,
+                hold_channel=True,
+            )
+
+    def _deliver_one(self, c: Claimed, done: queue.SimpleQueue[_Done]) -> None:
+        retry_after: float | None = None
+        try:
+            retry_after = self.deliver(c)
+        except BaseException:  # never lose the completion: the dispatcher counts on it
+            log.exception("delivering %s failed", c.idem_key)
+        finally:
+            done.put((c, retry_after))
 
     def _record_sent(self) -> None:
         with self._lock:
@@ -181,32 +343,32 @@ class Worker:
             with self.store.tx() as s:
                 s.execute(update(Outbox), done)
 
-    def _deliver_all(self, rows: list[Claimed]) -> None:
-        for c in rows:
-            self.deliver(c)
-
-    def run_forever(self, stop: threading.Event, idle: float = 1.0) -> None:
-        while not stop.is_set():
-            try:
-                if self.run_once() == 0:
-                    stop.wait(idle)
-            except Exception:  # keep delivering other rows; the row's lease will expire
-                log.exception("delivery loop error")
-                stop.wait(idle)
+    def _release(self, rows: Iterable[Claimed], until: float) -> None:
+        """Give claimed rows back untried (their claim counted no attempt) for `until`."""
+        ids = [c.id for c in rows]
+        if not ids:
+            return
+        when = datetime.fromtimestamp(until, UTC)
+        with self.store.tx() as s:
+            s.execute(
+                update(Outbox)
+                .where(
+                    Outbox.id.in_(ids), Outbox.status == "sending", Outbox.claimed_by == self.name
+                )
+                .values(
+                    status="pending",
+                    next_attempt_at=when,
+                    claimed_at=None,
+                    attempts=Outbox.attempts - 1,
+                )
+            )
 
     # ------------------------------------------------------------------ delivering
 
-    def deliver(self, c: Claimed) -> None:
+    def deliver(self, c: Claimed) -> float | None:
+        """Post one row and record the outcome; a 429 is returned (its Retry-After) for
+        the dispatcher, which holds the workspace and decides where the row waits."""
         messenger = self.messengers[c.platform]
-        with self._lock:
-            held_until = self._held.get(c.workspace_pk)
-        now = self.clock()
-        if held_until is not None and held_until > now:
-            # Claimed before its workspace answered 429: wait it out without another call.
-            self._retry(
-                c, (held_until - now).total_seconds(), "workspace rate limited", count_attempt=False
-            )
-            return
         try:
             # A progress DM may submit a timed-out exam (a write); other posts only read.
             opened = self.store.tx() if c.kind == "progress_dm" else self.store.read()
@@ -214,13 +376,10 @@ class Worker:
                 reply = self.render(s, c)
             if reply is None:
                 self._finish(c, "skipped", error="nothing to post any more")
-                return
+                return None
             ref = self._send(messenger, c, reply)
         except RateLimited as e:
-            self._adapt(c.workspace_pk, limited=True)
-            with self._lock:
-                self._held[c.workspace_pk] = self.clock() + timedelta(seconds=e.retry_after)
-            self._retry(c, e.retry_after, str(e), count_attempt=False, hold_channel=True)
+            return max(0.0, e.retry_after)
         except TargetGone as e:
             self._gone(c, str(e) or type(e).__name__)
         except Transient as e:
@@ -229,7 +388,6 @@ class Worker:
             log.exception("delivering %s failed", c.idem_key)
             self._backoff(c, f"{type(e).__name__}: {e}")
         else:
-            self._adapt(c.workspace_pk, limited=False)
             with self._lock:
                 self._sent.append(
                     {
@@ -241,6 +399,7 @@ class Worker:
                         "claimed_at": None,
                     }
                 )
+        return None
 
     def _send(self, messenger: Messenger, c: Claimed, reply: Reply) -> MessageRef | None:
         if c.target_kind == "update":
@@ -265,53 +424,23 @@ class Worker:
                     c.idem_key,
                 )
         self._pace(c.target_id)
-        self._pace_workspace(c.workspace_pk)
         if keyed is not None:
             return keyed.post_keyed(target, reply, c.idem_key)
         return messenger.post(target, reply)
 
-    def _pace_workspace(self, ws: int) -> None:
-        """Adaptive spacing per workspace: widen after a 429, narrow slowly on success, so a
-        worker settles just under a workspace-wide limit it was never told about."""
+    def _pace(self, channel: str) -> None:
+        """One post per `channel_gap` per channel, even when two of a channel's posts are
+        on their way at once (a backlog claims them together): each takes the next slot."""
+        gap = self.config.channel_gap
         with self._lock:
-            gap = self._gap.get(ws, 0.0)
             now = time.monotonic()
-            start = max(now, self._next_ok.get(ws, now))
-            self._next_ok[ws] = start + gap
+            last = self._last_post.get(channel)
+            start = now if last is None else max(now, last + gap)
+            self._last_post[channel] = start
+            if len(self._last_post) > 10_000:  # forget channels whose gap has passed
+                self._last_post = {k: t for k, t in self._last_post.items() if t > now - gap}
         if start > now:
             self.sleep(start - now)
-        with self._lock:
-            sent = self._sent_times.setdefault(ws, deque(maxlen=256))
-            sent.append(max(now, start))
-
-    def _adapt(self, ws: int, limited: bool) -> None:
-        """On a 429, space posts to just under the rate reached in the last second (a direct
-        estimate of the limit) and remember it as a floor; on success, drift back towards
-        that floor, and let the floor itself ease off very slowly so a raised limit is found.
-        """
-        with self._lock:
-            gap = self._gap.get(ws, 0.0)
-            floor = self._floor.get(ws, 0.0)
-            if limited:
-                now = time.monotonic()
-                recent = sum(1 for t in self._sent_times.get(ws, ()) if now - t <= 1.0)
-                estimate = 1.05 / recent if recent > 1 else max(gap, 0.01) * 1.5
-                floor = min(1.0, max(floor * 1.3, estimate))
-                self._floor[ws] = floor
-                self._gap[ws] = max(gap, floor)
-            elif gap:
-                self._floor[ws] = floor * 0.9995
-                self._gap[ws] = max(self._floor[ws], gap * 0.99)
-
-    def _pace(self, channel: str) -> None:
-        with self._lock:
-            last = self._last_post.get(channel)
-        if last is not None:
-            wait = self.config.channel_gap - (time.monotonic() - last)
-            if wait > 0:
-                self.sleep(wait)
-        with self._lock:
-            self._last_post[channel] = time.monotonic()
 
     def render(self, s: Session, c: Claimed) -> Reply | None:
         p = c.payload
