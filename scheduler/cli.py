@@ -27,7 +27,8 @@ from bot.settings import Settings
 from bot.store.models import Group, Outbox, Workspace
 from bot.timeutil import utcnow
 from scheduler.clock import Clock
-from scheduler.delivery import Worker
+from scheduler.delivery import DeliveryConfig, Worker
+from scheduler.pace import PaceConfig
 from scheduler.planning import next_due
 
 log = logging.getLogger(__name__)
@@ -77,8 +78,23 @@ def clock(
     _clock(bot, settings, grace_hours).run(_stop_on_signals(), interval)
 
 
+RateOption = Annotated[
+    float,
+    typer.Option(
+        min=0.2,
+        max=100.0,
+        help="starting posts a second per workspace; the worker learns the real limit",
+    ),
+]
+
+
+def _config(rate: float) -> DeliveryConfig:
+    return DeliveryConfig(pace=PaceConfig(rate=rate))
+
+
 def deliver(
     once: Annotated[bool, typer.Option(help="deliver what is due now, then exit")] = False,
+    rate: RateOption = PaceConfig.rate,
 ) -> None:
     """Run a delivery worker (any number on PostgreSQL; one on SQLite)."""
     logging.getLogger().setLevel(logging.INFO)
@@ -91,7 +107,7 @@ def deliver(
             "Slack OAuth settings) or DISCORD_TOKEN."
         )
         raise typer.Exit(2)
-    worker = Worker(bot.store, bot.content, found)
+    worker = Worker(bot.store, bot.content, found, config=_config(rate))
     if once:
         while worker.run_once():
             pass
@@ -145,6 +161,7 @@ def status() -> None:
 def run(
     interval: Annotated[float, typer.Option(help="seconds between clock ticks")] = 30.0,
     grace_hours: Annotated[float, typer.Option(help="catch-up window after downtime")] = 6.0,
+    rate: RateOption = PaceConfig.rate,
 ) -> None:
     """One process for a small install: the adapters whose tokens are set, clock, delivery."""
     logging.getLogger().setLevel(logging.INFO)
@@ -162,7 +179,7 @@ def run(
         raise typer.Exit(2)
     clock_ = _clock(bot, settings, grace_hours)
     threading.Thread(target=clock_.run, args=(stop, interval), name="clock", daemon=True).start()
-    worker = Worker(bot.store, bot.content, found)
+    worker = Worker(bot.store, bot.content, found, config=_config(rate))
     threading.Thread(target=worker.run_forever, args=(stop,), name="delivery", daemon=True).start()
     out.print(f"studybot running: {', '.join(platforms)}, clock and delivery.")
     for extra in platforms[1:]:

@@ -47,3 +47,12 @@ def test_deliver_and_run_need_a_platform(env: str) -> None:
         result = CliRunner().invoke(app, [cmd])
         assert result.exit_code == 2
         assert "No platform is configured" in result.output
+
+
+def test_deliver_and_run_take_a_starting_rate_within_range(env: str) -> None:
+    for cmd in ("deliver", "run"):
+        result = CliRunner().invoke(app, [cmd, "--rate", "500"])
+        assert result.exit_code == 2
+        assert "--rate" in result.output and "100" in result.output
+        ok = CliRunner().invoke(app, [cmd, "--rate", "3"])
+        assert "No platform is configured" in ok.output  # the rate itself was accepted
