@@ -253,10 +253,10 @@ def main(argv: list[str] | None = None) -> int:
         help="also time the adapter's own steps (users.info, render, response_url post)",
     )
     ap.add_argument(
-        "--in-process",
-        dest="remote",
-        action="store_false",
-        help="run the fake Slack in this process (its CPU then competes with the app's)",
+        "--remote",
+        action="store_true",
+        help="run the fake Slack in a process of its own (its CPU then does not compete "
+        "with the app's, but cross-process wake-ups make the figures noisier)",
     )
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
