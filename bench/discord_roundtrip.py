@@ -123,7 +123,7 @@ async def run(n: int, groups: int, members: int, days: int) -> dict[str, Any]:
         lead = Who("discord", GUILD, CHANNEL, LEAD.id, LEAD.name, True)
         bot.handle(Invocation(lead, "setup", {"track": "associate", "start": "2026-01-05"}))
         people = [
-            Member(str(640000000000000000 + i), f"Member {i}") for i in range(n + WARM_UP + 2)
+            Member(str(640000000000000000 + i), f"Member {i}") for i in range(n + WARM_UP + 3)
         ]
         for m in people:
             bot.handle(Invocation(Who("discord", GUILD, CHANNEL, m.id, m.name), "join"))
@@ -147,7 +147,8 @@ async def run(n: int, groups: int, members: int, days: int) -> dict[str, Any]:
                 ),
                 bot.press(
                     Action(
-                        Who("discord", GUILD, CHANNEL, people[1].id, people[1].name),
+                        # a member who has not answered: the same feedback a round gets
+                        Who("discord", GUILD, CHANNEL, people[2].id, people[2].name),
                         *(decode(letter["custom_id"]) or ("", "")),
                     )
                 ),
@@ -156,7 +157,10 @@ async def run(n: int, groups: int, members: int, days: int) -> dict[str, Any]:
             times: dict[str, list[float]] = {
                 k: [] for k in ("today", "today_noop", "answer", "answer_noop")
             }
-            fresh = iter(people[2:])  # each round's answer comes from a new member
+            assert "Streak" in Reply(noop.answer.blocks).plain_text(), (
+                "no-op answer is not feedback"
+            )
+            fresh = iter(people[3:])  # each round's answer comes from a new member
 
             async def round_(core: Any, suffix: str, answerer: Member) -> None:
                 switch.core = core
