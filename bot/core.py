@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
 from bot import commands
@@ -88,23 +88,36 @@ class StudyBot:
             ctx = Ctx(s=s, content=self.content, now=self.clock(), who=who)
             return ctx.group is not None
 
+    def stored_name(self, platform: str, workspace_id: str, user_id: str) -> str | None:
+        """The display name the store holds for a user, or None for a user it has not met
+        (an adapter that learns names slowly asks before asking the platform)."""
+        ws = select(Workspace.id).where(
+            Workspace.platform == platform, Workspace.external_id == workspace_id
+        )
+        with self.store.read() as s:
+            return s.scalar(
+                select(User.display_name).where(
+                    User.workspace_id == ws.scalar_subquery(), User.external_id == user_id
+                )
+            )
+
     def remember_name(self, who: Who) -> None:
         """Store a display name the adapter learned after replying (Slack's `users.info`):
         the leaderboard shows it even if the member sends nothing more. Read first: the
         name is usually stored already, and a read does not queue behind writers."""
         name = who.display_name[:200]
-        if not name:
+        stored = self.stored_name(who.platform, who.workspace_id, who.user_id)
+        if not name or stored is None or stored == name:
             return
         ws = select(Workspace.id).where(
             Workspace.platform == who.platform, Workspace.external_id == who.workspace_id
         )
-        mine = and_(User.workspace_id == ws.scalar_subquery(), User.external_id == who.user_id)
-        with self.store.read() as s:
-            stored = s.scalar(select(User.display_name).where(mine))
-        if stored is None or stored == name:
-            return
         with self.store.action() as tx:
-            tx.conn.execute(update(User).where(mine).values(display_name=name))
+            tx.conn.execute(
+                update(User)
+                .where(User.workspace_id == ws.scalar_subquery(), User.external_id == who.user_id)
+                .values(display_name=name)
+            )
 
     def handle(self, inv: Invocation) -> Reply:
         try:

@@ -24,6 +24,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
@@ -102,7 +103,9 @@ class Directory:
     back the next day is answered without waiting for `users.info`, and a renamed member
     shows the new name from their next command on. A member never seen before is answered
     with the payload's username as a stand-in (`known=False`: the core names a new user
-    with it but never renames anyone with it) while `users.info` runs after the reply, and
+    with it but never renames anyone with it). After the reply the name the store holds
+    (`stored`) is cached if there is one (the member was met before, by this process or
+    another, and is refreshed after `name_ttl` as usual); otherwise `users.info` runs and
     `learned` stores the real name. Only lead commands wait for the lookup.
     """
 
@@ -114,11 +117,13 @@ class Directory:
         clock: Callable[[], float] = time.monotonic,
         background: Callable[[Callable[[], None]], object] | None = None,
         learned: Callable[[str, str, str], None] | None = None,
+        stored: Callable[[str, str], str | None] | None = None,
     ) -> None:
         self.ttl, self.failure_ttl, self.name_ttl = ttl, failure_ttl, name_ttl
         self.clock = clock
         self.background = background
         self.learned = learned  # (team, user, name) after a lookup in the background
+        self.stored = stored  # (team, user) -> the name the store holds, if it has one
         # (team, user) -> (fetched at, good for, profile)
         self._cache: dict[tuple[str, str], tuple[float, float, Profile]] = {}
         self._refreshing: set[tuple[str, str]] = set()
@@ -196,6 +201,13 @@ class Directory:
 
         def refresh() -> None:
             try:
+                if not old.known and self.stored is not None:
+                    name = self.stored(*key)
+                    # met before, by this process or another (not just now, named with
+                    # this stand-in): no users.info yet
+                    if name and name != old.name:
+                        self._store(key, (self.clock(), self.name_ttl, Profile(name, False)))
+                        return
                 found = self._fetch(client, key, fallback)
                 if found is None:
                     # keep the old name; try again after failure_ttl, not on every click
@@ -286,6 +298,8 @@ class SlackFrontEnd:
 
         if self.directory.learned is None:
             self.directory.learned = self._learned
+        if self.directory.stored is None:
+            self.directory.stored = partial(self.bot.stored_name, PLATFORM)
 
     def _later(self, fn: Callable[[], None]) -> object:
         """Run `fn` on the pool once the current reply is made (at once outside one), so

@@ -29,7 +29,7 @@ from tests.slack.conftest import (
     find_button,
     slack_settings,
 )
-from tests.slack.fakeslack import FakeSlack
+from tests.slack.fakeslack import TEAM, FakeSlack
 
 DELAY = 0.6
 DEADLINE = 0.15
@@ -229,3 +229,34 @@ def test_a_new_member_is_answered_before_users_info_and_named_after(
 def stored_name(bot: StudyBot, user_id: str) -> str | None:
     with bot.store.read() as s:
         return s.scalar(select(User.display_name).where(User.external_id == user_id))
+
+
+def test_a_member_the_store_knows_is_not_looked_up_by_a_new_process(
+    bot: StudyBot, slack: SlackApp, fake: FakeSlack, lee: SlackUser
+) -> None:
+    """A second process (a fresh directory) takes the name the store holds instead of
+    asking users.info again, and answers with it from the next command on."""
+    fake.user("UDANA", "Dana Scully")
+    SlackUser(slack, fake, "UDANA", "Dana Scully").command("today")
+    slack.frontend.drain()
+    assert stored_name(bot, "UDANA") == "Dana Scully"
+    other = create_app(bot, slack_settings(fake), deadline=10.0)
+    try:
+        calls = len(fake.of("users.info"))
+        dana = SlackUser(other, fake, "UDANA", "Dana Scully")
+        dana.command("today")
+        other.frontend.drain()
+        dana.command("progress")
+        other.frontend.drain()
+        assert len(fake.of("users.info")) == calls  # the store's name was enough
+        profile = other.frontend.directory.lookup(
+            WebClient(token="xoxb-test", base_url=fake.api_url),
+            TEAM,
+            "UDANA",
+            "dana",
+            need_admin=False,
+        )
+        assert (profile.name, profile.known) == ("Dana Scully", True)
+    finally:
+        other.close()
+    assert stored_name(bot, "UDANA") == "Dana Scully"
