@@ -199,9 +199,8 @@ def time_phases(slack: SlackApp) -> dict[str, list[float]]:
     """Diagnostics only (--phases): wrap the adapter's steps with timers.
 
     Adds a few microseconds per step to the real App's figures; the default run does not.
-    users.info runs only for members the process has not seen (each bench sample is a new
-    member); the fake names them by id, so the core also stores a new display name for
-    each of them, which the core-only figures do not include.
+    users.info runs only for members no process has met: the bench's members are seeded,
+    so it should not run at all (the count says so).
     """
     import adapters.slack.app as slack_app
 
