@@ -121,3 +121,36 @@ def test_prepared_statements_take_written_values_and_parameters(any_store: Store
     ws, start, leads, created = rows[0]
     assert (ws, start, leads) == (2, date(2026, 3, 2), ["U1", "U2"])
     assert as_utc(created) == now
+
+
+def test_an_action_that_fails_writes_nothing(any_store: Store) -> None:
+    """Writes on the connection (prepared) and through the ORM Session made later in the
+    same action are one transaction: an error undoes both."""
+    from datetime import UTC, datetime
+
+    import pytest
+
+    from bot.errors import UserError
+    from bot.store.db import insert_ignore
+    from bot.store.models import Workspace
+
+    now = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    with pytest.raises(UserError), any_store.action() as tx:
+        assert insert_ignore(
+            tx,
+            Workspace,
+            {"platform": "slack", "external_id": "T1", "created_at": now},
+            ["platform", "external_id"],
+        )
+        tx.session.add(Workspace(platform="slack", external_id="T2", created_at=now))
+        tx.session.flush()
+        raise UserError("refused")
+    with any_store.action() as tx:
+        assert insert_ignore(
+            tx,
+            Workspace,
+            {"platform": "slack", "external_id": "T3", "created_at": now},
+            ["platform", "external_id"],
+        )
+    with any_store.read() as s:
+        assert list(s.scalars(select(Workspace.external_id))) == ["T3"]
