@@ -60,6 +60,7 @@ ACK_DEADLINE = 2.0  # seconds of work before the ack; Slack allows 3 in all
 PROFILE_TTL = 60.0  # users.info cache: admin rights change rarely, but do change
 PROFILE_FAILURE_TTL = 10.0
 NAME_TTL = 3600.0  # display names: refreshed after an hour (after the reply), admins at once
+NAME_SETTLE = 0.5  # seconds: name lookups queued after replies run together, after this
 WORKERS = 16
 BOT_SCOPES = (
     "commands",
@@ -293,8 +294,10 @@ class SlackFrontEnd:
         self._lock = threading.Lock()
         self.directory = directory or Directory()
         self._local = threading.local()
+        self._names: list[Callable[[], None]] = []
+        self._names_timer: threading.Timer | None = None
         if self.directory.background is None:  # look names up on this front end's pool,
-            self.directory.background = self._later  # after the reply
+            self.directory.background = self._later  # after the reply, in bursts
 
         if self.directory.learned is None:
             self.directory.learned = self._learned
@@ -302,12 +305,14 @@ class SlackFrontEnd:
             self.directory.stored = partial(self.bot.stored_name, PLATFORM)
 
     def _later(self, fn: Callable[[], None]) -> object:
-        """Run `fn` on the pool once the current reply is made (at once outside one), so
-        a name looked up for a new member is stored after the core has created them."""
+        """Queue a name lookup: once the current reply is made (so a new member is stored
+        before their name is), and then with the others queued within `NAME_SETTLE`, in
+        one burst on one thread. Lookups never compete with the replies being sent."""
         queue: list[Callable[[], None]] | None = getattr(self._local, "queue", None)
         if queue is None:
-            return self._submit(fn)
-        queue.append(fn)
+            self._settle([fn])
+        else:
+            queue.append(fn)
         return None
 
     @contextmanager
@@ -317,8 +322,26 @@ class SlackFrontEnd:
             yield
         finally:
             queue, self._local.queue = self._local.queue, None
-            for fn in queue:
-                self._submit(fn)
+            if queue:
+                self._settle(queue)
+
+    def _settle(self, fns: list[Callable[[], None]]) -> None:
+        with self._lock:
+            self._names.extend(fns)
+            if self._names_timer is None:
+                timer = threading.Timer(NAME_SETTLE, self._look_up_names)
+                timer.daemon = True
+                self._names_timer = timer
+                timer.start()
+
+    def _look_up_names(self) -> None:
+        with self._lock:
+            batch, self._names = self._names, []
+            if self._names_timer is not None:
+                self._names_timer.cancel()
+            self._names_timer = None
+        for fn in batch:
+            fn()  # each logs its own failure
 
     def _learned(self, team_id: str, user_id: str, name: str) -> None:
         self.bot.remember_name(Who(PLATFORM, team_id, "", user_id, name))
@@ -359,7 +382,9 @@ class SlackFrontEnd:
             self._pending.discard(fut)
 
     def drain(self, timeout: float = 10.0) -> None:
-        """Wait for work that outlived its ack (tests and benchmarks; shutdown)."""
+        """Wait for work that outlived its ack, queued name lookups included (tests and
+        benchmarks; shutdown)."""
+        self._submit(self._look_up_names).result(timeout)
         end = time.monotonic() + timeout
         while True:
             with self._lock:
@@ -372,6 +397,10 @@ class SlackFrontEnd:
             wait(pending, timeout=left)
 
     def close(self) -> None:
+        with self._lock:
+            if self._names_timer is not None:
+                self._names_timer.cancel()
+                self._names_timer = None
         self._pool.shutdown(wait=True, cancel_futures=False)
 
     # ------------------------------------------------------------ who
