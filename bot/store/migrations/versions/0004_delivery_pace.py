@@ -25,6 +25,9 @@ def upgrade() -> None:
         sa.Column("stamp", sa.Float(), nullable=False),
         sa.Column("held_until", sa.Float(), nullable=False),
         sa.Column("learned", sa.Boolean(), nullable=False),
+        sa.Column("since", sa.Float(), nullable=False, server_default="0"),
+        sa.Column("taken", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("measured_to", sa.Float(), nullable=False, server_default="0"),
         sa.ForeignKeyConstraint(
             ["workspace_id"],
             ["workspaces.id"],
