@@ -110,10 +110,10 @@ class Tx:
             )
         return self._session
 
-    def pending(self) -> Session | None:
-        """The session, if one was made and holds changes not yet flushed."""
-        s = self._session
-        return s if s is not None and (s.new or s.dirty or s.deleted) else None
+    @property
+    def made_session(self) -> Session | None:
+        """The session, if a handler has asked for one (without making one)."""
+        return self._session
 
     def commit(self) -> None:
         if self._session is not None:

@@ -15,7 +15,8 @@ the session's autoflush would.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -34,13 +35,11 @@ On: TypeAlias = "Session | Tx"  # what a prepared statement runs on
 def connection(on: On) -> Connection:
     """The connection of a Session or a Tx, pending ORM changes flushed first (what the
     session's autoflush would do before a query)."""
+    session = on if isinstance(on, Session) else on.made_session
+    if session is not None:
+        session.flush()  # nothing to do (and cheap) when nothing is pending
     if isinstance(on, Session):
-        if on.new or on.dirty or on.deleted:
-            on.flush()
         return on.connection()  # begins the session's transaction if it has not begun
-    pending = on.pending()
-    if pending is not None:
-        pending.flush()
     conn: Connection = on.conn
     return conn
 
@@ -83,32 +82,30 @@ class Prepared:
         self.stmt = stmt
         self._plans: dict[str, _Plan] = {}
 
-    def _run(self, s: On, params: Mapping[str, Any]) -> Any:
-        conn = connection(s)
-        dialect = conn.dialect
-        plan = self._plans.get(dialect.name)
+    def _plan_on(self, conn: Connection) -> _Plan:
+        plan = self._plans.get(conn.dialect.name)
         if plan is None:
-            plan = self._plans[dialect.name] = _plan(self.stmt, dialect)
-        return _execute(conn, plan, params)
+            plan = self._plans[conn.dialect.name] = _plan(self.stmt, conn.dialect)
+        return plan
 
     def first(self, s: On, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
-        cursor, plan = self._run(s, params)
-        try:
+        conn = connection(s)
+        plan = self._plan_on(conn)
+        with _cursor(conn, plan, params) as cursor:
             row = cursor.fetchone()
-        finally:
-            cursor.close()
         return None if row is None else _convert(plan, row)
 
     def all(self, s: On, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
-        cursor, plan = self._run(s, params)
-        try:
+        conn = connection(s)
+        plan = self._plan_on(conn)
+        with _cursor(conn, plan, params) as cursor:
             rows = cursor.fetchall()
-        finally:
-            cursor.close()
         return [_convert(plan, row) for row in rows]
 
 
-def _execute(conn: Connection, plan: _Plan, params: Mapping[str, Any]) -> tuple[Any, _Plan]:
+@contextmanager
+def _cursor(conn: Connection, plan: _Plan, params: Mapping[str, Any]) -> Iterator[Any]:
+    """A driver cursor that has run `plan` with `params`, closed afterwards."""
     values = [(n, p, params[n] if fixed is _GIVEN else fixed) for n, p, fixed in plan.binds]
     args: Any
     if plan.positional:
@@ -118,10 +115,9 @@ def _execute(conn: Connection, plan: _Plan, params: Mapping[str, Any]) -> tuple[
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(plan.sql, args)
-    except BaseException:
+        yield cursor
+    finally:
         cursor.close()
-        raise
-    return cursor, plan
 
 
 def _convert(plan: _Plan, row: Sequence[Any]) -> tuple[Any, ...]:
@@ -154,11 +150,8 @@ class InsertIgnore:
             plan = self._plans[(dialect.name, columns)] = _plan(
                 self._statement(dialect.name), dialect, column_keys=columns
             )
-        cursor, _ = _execute(conn, plan, values)
-        try:
+        with _cursor(conn, plan, values) as cursor:
             return cursor.fetchone() is not None
-        finally:
-            cursor.close()
 
     def _statement(self, dialect: str) -> Any:
         insert: Any
