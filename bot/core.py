@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, and_, select, update
 from sqlalchemy.exc import OperationalError
 
 from bot import commands
@@ -64,6 +64,14 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
+def _the_user(platform: str, workspace_id: str, user_id: str) -> ColumnElement[bool]:
+    """Where-clause for one user found by the platform's ids."""
+    ws = select(Workspace.id).where(
+        Workspace.platform == platform, Workspace.external_id == workspace_id
+    )
+    return and_(User.workspace_id == ws.scalar_subquery(), User.external_id == user_id)
+
+
 class StudyBot:
     """Wires the store, the content and the clock; adapters call `handle` and `press`."""
 
@@ -91,14 +99,9 @@ class StudyBot:
     def stored_name(self, platform: str, workspace_id: str, user_id: str) -> str | None:
         """The display name the store holds for a user, or None for a user it has not met
         (an adapter that learns names slowly asks before asking the platform)."""
-        ws = select(Workspace.id).where(
-            Workspace.platform == platform, Workspace.external_id == workspace_id
-        )
         with self.store.read() as s:
             return s.scalar(
-                select(User.display_name).where(
-                    User.workspace_id == ws.scalar_subquery(), User.external_id == user_id
-                )
+                select(User.display_name).where(_the_user(platform, workspace_id, user_id))
             )
 
     def remember_name(self, who: Who) -> None:
@@ -109,15 +112,9 @@ class StudyBot:
         stored = self.stored_name(who.platform, who.workspace_id, who.user_id)
         if not name or stored is None or stored == name:
             return
-        ws = select(Workspace.id).where(
-            Workspace.platform == who.platform, Workspace.external_id == who.workspace_id
-        )
+        mine = _the_user(who.platform, who.workspace_id, who.user_id)
         with self.store.action() as tx:
-            tx.conn.execute(
-                update(User)
-                .where(User.workspace_id == ws.scalar_subquery(), User.external_id == who.user_id)
-                .values(display_name=name)
-            )
+            tx.conn.execute(update(User).where(mine).values(display_name=name))
 
     def handle(self, inv: Invocation) -> Reply:
         try:
