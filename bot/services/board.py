@@ -165,7 +165,7 @@ def member_streak(ctx: Ctx, g: GroupLike, user_id: int) -> int:
             dates.add(day)
         else:
             aways.append((day, until))
-    return streak(dates, ctx.today(), g.post_days, g.skip_dates or [], list(aways), since)
+    return streak(dates, ctx.today(), g.post_days, g.skip_dates or [], aways, since)
 
 
 def leaderboard(ctx: Ctx, args: Mapping[str, str]) -> Reply:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, datetime
+from itertools import accumulate
 
 from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.orm import Session
@@ -48,10 +49,8 @@ _PRIME = Prepared(
         Workspace.platform == bindparam("platform"), Workspace.external_id == bindparam("workspace")
     )
 )
-_SPANS: list[tuple[int, int]] = []
-for _model, _snap in _SNAPSHOTS:
-    _start = _SPANS[-1][1] if _SPANS else 0
-    _SPANS.append((_start, _start + len(_snap.columns(_model))))
+_ENDS = list(accumulate(len(snap.columns(model)) for model, snap in _SNAPSHOTS))
+_SPANS = list(zip([0, *_ENDS], _ENDS, strict=False))  # each snapshot's slice of the row
 _MEMBERSHIP = Prepared(
     select(*MembershipRow.columns(Membership)).where(
         Membership.group_id == bindparam("group"), Membership.user_id == bindparam("user")
