@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from slack_sdk import WebClient
@@ -54,6 +55,21 @@ def slow(bot: StudyBot, fake: FakeSlack) -> Iterator[SlackUser]:
     yield SlackUser(app, fake, "ULEAD", "Lee")
     app.frontend.drain()
     app.close()
+
+
+@contextmanager
+def app_of_its_own(
+    bot: StudyBot, fake: FakeSlack, now: list[float] | None = None
+) -> Iterator[SlackApp]:
+    """A second App on the same store, as another process would run it (with its own
+    name cache, on a clock the test moves when `now` is given)."""
+    directory = Directory(ttl=60, name_ttl=3600, clock=lambda: now[0]) if now else None
+    app = create_app(bot, slack_settings(fake), deadline=10.0, directory=directory)
+    try:
+        yield app
+    finally:
+        app.frontend.drain()
+        app.close()
 
 
 def test_deadline_leaves_a_margin() -> None:
@@ -134,9 +150,7 @@ def test_a_returning_member_is_answered_before_their_name_is_looked_up_again(
     """An old cached name is used once more and refreshed after the reply: the member is
     not kept waiting for users.info, and a new name shows from the next command on."""
     now = [0.0]
-    directory = Directory(ttl=60, name_ttl=3600, clock=lambda: now[0])
-    app = create_app(bot, slack_settings(fake), deadline=10.0, directory=directory)
-    try:
+    with app_of_its_own(bot, fake, now) as app:
         lee = SlackUser(app, fake, "ULEAD", "Lee")
         lee.command("setup track=associate start=2026-03-02 tz=UTC time=09:00")
         ali = SlackUser(app, fake, "UALICE", "Alice")
@@ -150,9 +164,6 @@ def test_a_returning_member_is_answered_before_their_name_is_looked_up_again(
         ali.command("progress")
         assert "Your progress · Ally" in str(ali.last_dm())
         assert len(fake.of("users.info")) == looked_up + 1
-    finally:
-        app.frontend.drain()
-        app.close()
 
 
 def test_a_failed_refresh_keeps_the_old_name_for_a_while(fake: FakeSlack) -> None:
@@ -182,9 +193,7 @@ def test_answering_needs_no_admin_check(bot: StudyBot, fake: FakeSlack) -> None:
     """`today` and an answer click use the cached name even when the cached admin flag
     is stale: only lead commands look admin rights up again."""
     now = [0.0]
-    directory = Directory(ttl=60, name_ttl=3600, clock=lambda: now[0])
-    app = create_app(bot, slack_settings(fake), deadline=10.0, directory=directory)
-    try:
+    with app_of_its_own(bot, fake, now) as app:
         lee = SlackUser(app, fake, "ULEAD", "Lee")
         lee.command("setup track=associate start=2026-03-02 tz=UTC time=09:00")
         before = len(fake.of("users.info"))
@@ -194,9 +203,6 @@ def test_answering_needs_no_admin_check(bot: StudyBot, fake: FakeSlack) -> None:
         assert len(fake.of("users.info")) == before
         lee.command("setup time=08:00")
         assert len(fake.of("users.info")) == before + 1
-    finally:
-        app.frontend.drain()
-        app.close()
 
 
 def test_a_new_member_is_answered_before_users_info_and_named_after(
@@ -215,14 +221,10 @@ def test_a_new_member_is_answered_before_users_info_and_named_after(
     assert stored_name(bot, "UCARO") == "Carolina Ortega"
 
     # Another process (a fresh directory) sees her first by the username only.
-    other = create_app(bot, slack_settings(fake), deadline=10.0)
-    try:
+    with app_of_its_own(bot, fake) as other:
         fake.error("users.info", "internal_error")  # and cannot look her up
         again = SlackUser(other, fake, "UCARO", "Carolina Ortega")
         assert "Question of the day" in again.command("today").text()
-        other.frontend.drain()
-    finally:
-        other.close()
     assert stored_name(bot, "UCARO") == "Carolina Ortega"  # not "carolina ortega"
 
 
@@ -240,8 +242,7 @@ def test_a_member_the_store_knows_is_not_looked_up_by_a_new_process(
     SlackUser(slack, fake, "UDANA", "Dana Scully").command("today")
     slack.frontend.drain()
     assert stored_name(bot, "UDANA") == "Dana Scully"
-    other = create_app(bot, slack_settings(fake), deadline=10.0)
-    try:
+    with app_of_its_own(bot, fake) as other:
         calls = len(fake.of("users.info"))
         dana = SlackUser(other, fake, "UDANA", "Dana Scully")
         dana.command("today")
@@ -257,6 +258,4 @@ def test_a_member_the_store_knows_is_not_looked_up_by_a_new_process(
             need_admin=False,
         )
         assert (profile.name, profile.known) == ("Dana Scully", True)
-    finally:
-        other.close()
     assert stored_name(bot, "UDANA") == "Dana Scully"
