@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
 from bot.content.models import Phase
-from bot.timeutil import weekday_name
+from bot.timeutil import WEEKDAYS
 
 
 @dataclass(frozen=True)
@@ -88,8 +89,14 @@ def calendar(phases: Sequence[Phase], start: date, exam: date | None) -> Calenda
     return Calendar(tuple(spans), exam, compressed, min_days, max_days)
 
 
+@lru_cache(maxsize=256)
+def post_weekdays(post_days: str) -> frozenset[int]:
+    """`mon,wed,fri` as `date.weekday()` numbers (parsed once per setting, not per day)."""
+    return frozenset(WEEKDAYS.index(n) for n in post_days.split(",") if n in WEEKDAYS)
+
+
 def is_post_day(d: date, post_days: str, skip_dates: Iterable[str]) -> bool:
-    return weekday_name(d) in post_days.split(",") and d.isoformat() not in set(skip_dates)
+    return d.weekday() in post_weekdays(post_days) and d.isoformat() not in set(skip_dates)
 
 
 def next_post_day(d: date, post_days: str, skip_dates: Iterable[str]) -> date:
@@ -114,15 +121,17 @@ def streak(
     Days that are not post days, group skip dates and the member's away days neither
     extend nor break the streak.
     """
-    skips = set(skip_dates)
+    weekdays = post_weekdays(post_days)
+    skips = {date.fromisoformat(s) for s in skip_dates}
+    one = timedelta(days=1)
     count = 0
     d = today
     while d >= since:
-        off = not is_post_day(d, post_days, skips) or any(a <= d <= b for a, b in away)
+        off = d.weekday() not in weekdays or d in skips or any(a <= d <= b for a, b in away)
         if not off:
             if d in answered:
                 count += 1
             elif d != today:
                 break
-        d -= timedelta(days=1)
+        d -= one
     return count

@@ -12,7 +12,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import Date, bindparam, case, func, null, select, type_coerce, union_all
+from sqlalchemy import (
+    Date,
+    String,
+    bindparam,
+    case,
+    func,
+    null,
+    select,
+    type_coerce,
+    union_all,
+)
 
 from bot.commands import PERIODS, SLASH
 from bot.errors import UserError
@@ -30,6 +40,7 @@ from bot.seam import (
     text,
 )
 from bot.services.context import Ctx
+from bot.store.functions import joined_text
 from bot.store.models import Answer, Away, Membership, QuizAnswer, User
 from bot.store.prepared import Prepared
 from bot.store.rows import GroupLike
@@ -140,15 +151,20 @@ def _streaks(ctx: Ctx, g: GroupLike, user_ids: list[int], tzs: Mapping[int, str]
 
 
 # Prepared, one round trip: every answer click computes the member's streak from their
-# answer dates and their aways (rows with an end date).
+# answer dates (one row: the dates joined into one string, so a long streak costs one
+# split, not a row each) and their aways (a row each, with an end date).
 _STREAK_DATES = Prepared(
     union_all(
-        select(Answer.local_date.label("day"), type_coerce(null(), Date).label("until")).where(
+        select(
+            joined_text(Answer.local_date).label("days"),
+            type_coerce(null(), Date).label("start"),
+            type_coerce(null(), Date).label("until"),
+        ).where(
             Answer.group_id == bindparam("group"),
             Answer.user_id == bindparam("user"),
             Answer.local_date >= bindparam("since"),
         ),
-        select(Away.start_date, Away.end_date).where(
+        select(type_coerce(null(), String), Away.start_date, Away.end_date).where(
             Away.user_id == bindparam("user"), Away.end_date >= bindparam("since")
         ),
     )
@@ -160,11 +176,11 @@ def member_streak(ctx: Ctx, g: GroupLike, user_id: int) -> int:
     dates: set[date] = set()
     aways: list[tuple[date, date]] = []
     params = {"group": g.id, "user": user_id, "since": since}
-    for day, until in _STREAK_DATES.all(ctx.db, params):
-        if until is None:
-            dates.add(day)
+    for days, start, until in _STREAK_DATES.all(ctx.db, params):
+        if start is None:
+            dates.update(date.fromisoformat(d) for d in (days or "").split(",") if d)
         else:
-            aways.append((day, until))
+            aways.append((start, until))
     return streak(dates, ctx.today(), g.post_days, g.skip_dates or [], aways, since)
 
 
