@@ -1,12 +1,13 @@
 """The slack-bolt `App`: `/study` and button clicks in, Block Kit out.
 
 Acknowledging within Slack's 3 seconds: the app runs with `process_before_response=True`
-(the listener finishes before the HTTP answer, so nothing depends on background threads in
-the usual case), and each listener hands the core call to a thread pool and waits at most
-`deadline` seconds for it. A command that finishes in time is answered in the ack itself
-(no extra Web API call); one that does not is acked with "Working on it…" and its reply
-goes out through `response_url` when it is ready. Button clicks always answer through
-`response_url` (Slack ignores the body of their ack), bounded by the same deadline.
+(the listener finishes before the HTTP answer, so a command's reply can ride in the ack),
+and each listener hands the core call to a thread pool and waits at most `deadline`
+seconds for it. A command that finishes in time is answered in the ack itself (no extra
+Web API call); one that does not is acked with "Working on it…" and its reply goes out
+through `response_url` when it is ready. A button click is acked once the core has
+answered it (an answer is recorded by then) or the deadline passed; its reply goes out
+through `response_url` after the ack (Slack ignores the body of a click's ack).
 
 Retries and double clicks are safe because the core records answers under unique keys;
 the adapter adds no state of its own besides a cache of `users.info` and kept-alive HTTP
@@ -37,6 +38,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from slack_sdk.oauth.installation_store import InstallationStore
 from sqlalchemy import Engine
 
+from adapters.slack.bursts import Bursts
 from adapters.slack.messenger import (
     SlackMessenger,
     open_dm,
@@ -267,6 +269,15 @@ def command_text(raw: str) -> str:
 # --------------------------------------------------------------------------- listeners
 
 
+def _channel_of(body: Mapping[str, Any]) -> str:
+    """The channel a button was clicked in (its message's channel)."""
+    return str(
+        (body.get("channel") or {}).get("id")
+        or (body.get("container") or {}).get("channel_id")
+        or ""
+    )
+
+
 def safe_render(reply: Reply) -> Rendered:
     """Render, or say sorry: a reply Block Kit cannot carry must not become an HTTP 500."""
     try:
@@ -294,8 +305,7 @@ class SlackFrontEnd:
         self._lock = threading.Lock()
         self.directory = directory or Directory()
         self._local = threading.local()
-        self._names: list[Callable[[], None]] = []
-        self._names_timer: threading.Timer | None = None
+        self._names = Bursts(NAME_SETTLE, name="studybot-slack-names")
         if self.directory.background is None:  # look names up on this front end's pool,
             self.directory.background = self._later  # after the reply, in bursts
 
@@ -326,22 +336,7 @@ class SlackFrontEnd:
                 self._settle(queue)
 
     def _settle(self, fns: list[Callable[[], None]]) -> None:
-        with self._lock:
-            self._names.extend(fns)
-            if self._names_timer is None:
-                timer = threading.Timer(NAME_SETTLE, self._look_up_names)
-                timer.daemon = True
-                self._names_timer = timer
-                timer.start()
-
-    def _look_up_names(self) -> None:
-        with self._lock:
-            batch, self._names = self._names, []
-            if self._names_timer is not None:
-                self._names_timer.cancel()
-            self._names_timer = None
-        for fn in batch:
-            fn()  # each logs its own failure
+        self._names.add(fns)
 
     def _learned(self, team_id: str, user_id: str, name: str) -> None:
         self.bot.remember_name(Who(PLATFORM, team_id, "", user_id, name))
@@ -384,7 +379,7 @@ class SlackFrontEnd:
     def drain(self, timeout: float = 10.0) -> None:
         """Wait for work that outlived its ack, queued name lookups included (tests and
         benchmarks; shutdown)."""
-        self._submit(self._look_up_names).result(timeout)
+        self._names.flush(timeout)
         end = time.monotonic() + timeout
         while True:
             with self._lock:
@@ -397,10 +392,7 @@ class SlackFrontEnd:
             wait(pending, timeout=left)
 
     def close(self) -> None:
-        with self._lock:
-            if self._names_timer is not None:
-                self._names_timer.cancel()
-                self._names_timer = None
+        self._names.close()
         self._pool.shutdown(wait=True, cancel_futures=False)
 
     # ------------------------------------------------------------ who
@@ -486,24 +478,23 @@ class SlackFrontEnd:
     def on_action(
         self, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient
     ) -> None:
+        """Ack once the core has answered (an answer is then recorded) and post the reply
+        to `response_url` after the ack: the button stops spinning without waiting for
+        that round trip, and the reply reaches the member no later than before."""
         client = pooled(client)
-        fut = self._submit(self._press_and_deliver, body, respond, client)
+        fut = self._submit(self._press, body, client)
         try:
-            fut.result(timeout=self.deadline)
+            reply = fut.result(timeout=self.deadline)
         except FutureTimeout:
             log.info("button click still running after %.1fs; acking", self.deadline)
+            self._then(fut, lambda f: self._deliver_press(f.result(), body, respond, client))
+        else:
+            self._submit(self._deliver_press, reply, body, respond, client)
         finally:
             ack()
 
-    def _press_and_deliver(
-        self, body: Mapping[str, Any], respond: Respond, client: WebClient
-    ) -> None:
+    def _press(self, body: Mapping[str, Any], client: WebClient) -> Reply:
         user = body.get("user") or {}
-        channel_id = (
-            (body.get("channel") or {}).get("id")
-            or (body.get("container") or {}).get("channel_id")
-            or ""
-        )
         try:
             act = body["actions"][0]
             team_id = (body.get("team") or {}).get("id") or user.get("team_id") or ""
@@ -511,21 +502,25 @@ class SlackFrontEnd:
                 who = self._who(
                     client,
                     str(team_id),
-                    str(channel_id),
+                    _channel_of(body),
                     str(user["id"]),
                     str(user.get("name") or user.get("username") or ""),
                 )
                 action_id = decode_action_id(str(act["action_id"]))
-                reply = self.bot.press(Action(who, action_id, str(act.get("value") or "")))
+                return self.bot.press(Action(who, action_id, str(act.get("value") or "")))
         except Exception:
             log.exception("button click failed")
-            reply = Reply.message(FAILED)
+            return Reply.message(FAILED)
+
+    def _deliver_press(
+        self, reply: Reply, body: Mapping[str, Any], respond: Respond, client: WebClient
+    ) -> None:
         r = safe_render(reply)
-        in_dm = str(channel_id).startswith("D")  # a button on a direct message (mock exams)
+        in_dm = _channel_of(body).startswith("D")  # a button on a direct message (mock exams)
         if reply.replace:
             self._respond(respond, r, replace_original=True)
         elif reply.visibility is Visibility.DM and not in_dm:
-            self._dm(client, str(user.get("id")), r, respond)
+            self._dm(client, str((body.get("user") or {}).get("id")), r, respond)
         else:
             kind = "ephemeral" if reply.visibility is Visibility.EPHEMERAL else "in_channel"
             self._respond(respond, r, response_type=kind, replace_original=False)

@@ -29,6 +29,7 @@ class Call:
     path: str
     headers: dict[str, str]
     peer: int = 0  # the client's port: requests on one kept-alive connection share it
+    at: float = 0.0  # time.perf_counter() when the request had arrived (benchmarks)
 
 
 @dataclass
@@ -126,6 +127,11 @@ class FakeSlack:
         with self._cond:
             return [c for c in self.calls if c.method == method]
 
+    def received_at(self, method: str) -> float:
+        """When the latest call of `method` arrived (`time.perf_counter()`)."""
+        with self._cond:
+            return next(c.at for c in reversed(self.calls) if c.method == method)
+
     def clear(self) -> None:
         with self._cond:
             self.calls.clear()
@@ -153,6 +159,7 @@ class FakeSlack:
     # ------------------------------------------------------------ HTTP
 
     def _handle(self, h: BaseHTTPRequestHandler) -> None:
+        at = time.perf_counter()
         parsed = urlparse(h.path)
         length = int(h.headers.get("Content-Length") or 0)
         raw = h.rfile.read(length) if length else b""
@@ -178,6 +185,7 @@ class FakeSlack:
             parsed.path,
             {k.lower(): v for k, v in h.headers.items()},
             h.client_address[1],
+            at,
         )
         with self._cond:
             self.calls.append(call)
