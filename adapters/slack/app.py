@@ -1,13 +1,12 @@
 """The slack-bolt `App`: `/study` and button clicks in, Block Kit out.
 
-Acknowledging within Slack's 3 seconds: the app runs with `process_before_response=True`
-(the listener finishes before the HTTP answer, so a command's reply can ride in the ack),
-and each listener hands the core call to a thread pool and waits at most `deadline`
-seconds for it. A command that finishes in time is answered in the ack itself (no extra
-Web API call); one that does not is acked with "Working on it…" and its reply goes out
-through `response_url` when it is ready. A button click is acked once the core has
-answered it (an answer is recorded by then) or the deadline passed; its reply goes out
-through `response_url` after the ack (Slack ignores the body of a click's ack).
+Acknowledging within Slack's 3 seconds is the transport's job (ack.py): a listener runs
+the core on its own thread and answers in the ack when it can. A command's reply rides in
+its ack (no extra Web API call); if the transport already answered "Working on it…" at the
+deadline, the reply goes out through `response_url` when it is ready. A button click is
+acked once the core has answered it (an answer is recorded by then); its reply goes out
+through `response_url` after the ack (Slack ignores the body of a click's ack). DMs and
+pictures also follow the ack, on the front end's thread pool.
 
 Retries and double clicks are safe because the core records answers under unique keys;
 the adapter adds no state of its own besides a cache of `users.info` and kept-alive HTTP
@@ -22,7 +21,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -38,6 +36,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from slack_sdk.oauth.installation_store import InstallationStore
 from sqlalchemy import Engine
 
+from adapters.slack.ack import WORKING, AckGuard, guard_of
 from adapters.slack.bursts import Bursts
 from adapters.slack.messenger import (
     SlackMessenger,
@@ -58,7 +57,6 @@ from bot.store.db import make_engine
 log = logging.getLogger(__name__)
 
 PLATFORM = "slack"
-ACK_DEADLINE = 2.0  # seconds of work before the ack; Slack allows 3 in all
 PROFILE_TTL = 60.0  # users.info cache: admin rights change rarely, but do change
 PROFILE_FAILURE_TTL = 10.0
 NAME_TTL = 3600.0  # display names: refreshed after an hour (after the reply), admins at once
@@ -76,7 +74,6 @@ BOT_SCOPES = (
 )
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
-WORKING = "Working on it…"
 SENT_DM = "I sent you a direct message."
 FAILED = "Sorry, something went wrong on our side. Please try again in a minute."
 
@@ -294,12 +291,10 @@ class SlackFrontEnd:
         self,
         bot: StudyBot,
         *,
-        deadline: float = ACK_DEADLINE,
         directory: Directory | None = None,
         workers: int = WORKERS,
     ) -> None:
         self.bot = bot
-        self.deadline = deadline
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="studybot-slack")
         self._pending: set[Future[Any]] = set()
         self._lock = threading.Lock()
@@ -354,23 +349,21 @@ class SlackFrontEnd:
         fut.add_done_callback(self._forget)
         return fut
 
-    def _then(self, fut: Future[Any], fn: Callable[[Future[Any]], None]) -> None:
-        """Run `fn` when `fut` is done, on the thread that finished it (no pool slot is
-        held while waiting), and count it as pending work until it has run."""
+    def _after_ack(self, guard: AckGuard, fn: Callable[..., Any], *args: Any) -> None:
+        """Run `fn(*args)` on the pool once the ack has gone out, counted as pending work
+        from now on (so `drain` waits for it even before the transport releases it)."""
         marker: Future[None] = Future()
         with self._lock:
             self._pending.add(marker)
         marker.add_done_callback(self._forget)
 
-        def run(f: Future[Any]) -> None:
+        def start() -> None:
             try:
-                fn(f)
-            except Exception:
-                log.exception("late Slack delivery failed")
+                self._submit(fn, *args)
             finally:
                 marker.set_result(None)
 
-        fut.add_done_callback(run)
+        guard.after(start)
 
     def _forget(self, fut: Future[Any]) -> None:
         with self._lock:
@@ -423,25 +416,29 @@ class SlackFrontEnd:
     # ------------------------------------------------------------ /study
 
     def on_command(
-        self, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient
+        self,
+        ack: Ack,
+        body: dict[str, Any],
+        respond: Respond,
+        client: WebClient,
+        context: BoltContext,
     ) -> None:
+        guard = guard_of(context)
         client = pooled(client)
-        fut = self._submit(self._command_reply, body, client)
-        try:
-            reply = fut.result(timeout=self.deadline)
-        except FutureTimeout:
-            ack(response_type="ephemeral", text=WORKING)
-            self._then(fut, lambda f: self._deliver_late(f, body, respond, client))
+        reply = self._command_reply(body, client)
+        if not guard.claim():  # the transport answered "Working on it…" at the deadline
+            ack(response_type="ephemeral", text=WORKING)  # not sent; Bolt expects an ack
+            self._after_ack(guard, self._deliver_late, reply, body, respond, client)
             return
         r = safe_render(reply)
         if reply.visibility is Visibility.DM:
             ack(response_type="ephemeral", text=SENT_DM)
-            self._submit(self._dm, client, body["user_id"], r, respond)
+            self._after_ack(guard, self._dm, client, str(body["user_id"]), r, respond)
             return
         kind = "in_channel" if reply.visibility is Visibility.CHANNEL else "ephemeral"
         ack(response_type=kind, blocks=r.blocks, text=r.text)
         if r.images:
-            self._submit(self._upload, client, body, reply.visibility, r)
+            self._after_ack(guard, self._upload, client, body, reply.visibility, r)
 
     def _command_reply(self, body: Mapping[str, Any], client: WebClient) -> Reply:
         try:
@@ -461,9 +458,8 @@ class SlackFrontEnd:
             return Reply.message(FAILED)
 
     def _deliver_late(
-        self, fut: Future[Reply], body: Mapping[str, Any], respond: Respond, client: WebClient
+        self, reply: Reply, body: Mapping[str, Any], respond: Respond, client: WebClient
     ) -> None:
-        reply = fut.result()
         r = safe_render(reply)
         if reply.visibility is Visibility.DM:
             self._dm(client, str(body["user_id"]), r, respond)
@@ -476,22 +472,22 @@ class SlackFrontEnd:
     # ------------------------------------------------------------ buttons
 
     def on_action(
-        self, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient
+        self,
+        ack: Ack,
+        body: dict[str, Any],
+        respond: Respond,
+        client: WebClient,
+        context: BoltContext,
     ) -> None:
         """Ack once the core has answered (an answer is then recorded) and post the reply
         to `response_url` after the ack: the button stops spinning without waiting for
         that round trip, and the reply reaches the member no later than before."""
+        guard = guard_of(context)
         client = pooled(client)
-        fut = self._submit(self._press, body, client)
-        try:
-            reply = fut.result(timeout=self.deadline)
-        except FutureTimeout:
-            log.info("button click still running after %.1fs; acking", self.deadline)
-            self._then(fut, lambda f: self._deliver_press(f.result(), body, respond, client))
-        else:
-            self._submit(self._deliver_press, reply, body, respond, client)
-        finally:
-            ack()
+        reply = self._press(body, client)
+        guard.claim()  # a click's ack carries nothing: the reply always follows it
+        ack()
+        self._after_ack(guard, self._deliver_press, reply, body, respond, client)
 
     def _press(self, body: Mapping[str, Any], client: WebClient) -> Reply:
         user = body.get("user") or {}
@@ -654,7 +650,6 @@ def create_app(
     settings: Settings,
     *,
     engine: Engine | None = None,
-    deadline: float = ACK_DEADLINE,
     directory: Directory | None = None,
 ) -> SlackApp:
     """Build the Bolt app: single-token mode with SLACK_BOT_TOKEN, multi-workspace OAuth
@@ -662,7 +657,7 @@ def create_app(
     signing_secret = _secret(settings.slack_signing_secret)
     if not signing_secret and not settings.slack_app_token:
         raise ValueError("SLACK_SIGNING_SECRET is required for Slack's HTTP mode")
-    frontend = SlackFrontEnd(bot, deadline=deadline, directory=directory)
+    frontend = SlackFrontEnd(bot, directory=directory)
     api_url = settings.slack_api_url
     common: dict[str, Any] = {
         "signing_secret": signing_secret or "",

@@ -1,9 +1,11 @@
 """Running the Slack adapter: Socket Mode, or HTTP mode under uvicorn.
 
-HTTP mode serves Bolt through its ASGI adapter, with two changes that a production server
-needs: the synchronous `App.dispatch` runs in a thread pool instead of on the event loop
-(one slow request must not stall every other), and `GET /healthz` answers load balancers
-after checking the database.
+HTTP mode serves Bolt through its ASGI adapter, with three changes that a production
+server needs: the synchronous `App.dispatch` runs in a thread pool instead of on the event
+loop (one slow request must not stall every other), Slack gets an answer within the ack
+deadline whatever the listener is doing (ack.py), and `GET /healthz` answers load
+balancers after checking the database. Socket Mode runs Bolt's handler with the same
+deadline.
 """
 
 from __future__ import annotations
@@ -11,18 +13,24 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 import uvicorn
 from slack_bolt.adapter.asgi.base_handler import BaseSlackRequestHandler
 from slack_bolt.adapter.asgi.http_request import AsgiHttpRequest
 from slack_bolt.adapter.asgi.http_response import AsgiHttpResponse
+from slack_bolt.adapter.asgi.utils import scope_type
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_bolt.adapter.socket_mode.internals import build_headers, send_response
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 from sqlalchemy import text
 
+from adapters.slack.ack import ACK_DEADLINE, AckGuard, guarded, stand_in
 from adapters.slack.app import SlackApp, create_app
 from bot.bootstrap import build
 from bot.core import StudyBot
@@ -36,8 +44,26 @@ HOST = "0.0.0.0"  # HTTP mode runs behind a load balancer: listen on all interfa
 THREADS = 32
 
 
+class GuardedRequest(AsgiHttpRequest):
+    """An ASGI request with the guard of the ack it will get."""
+
+    __slots__ = ("guard",)
+
+    def __init__(self, scope: scope_type, receive: Callable[..., Any]) -> None:
+        super().__init__(scope, receive)
+        self.guard = AckGuard()
+
+
+def _stop_waiting(answer: asyncio.Future[Any], guard: AckGuard) -> None:
+    """At the deadline: unless the listener has claimed the ack, stop waiting for it (its
+    thread runs on; cancelling the future only wakes the request)."""
+    if guard.expire():
+        answer.cancel()
+
+
 class SlackAsgi(BaseSlackRequestHandler):
-    """Bolt's ASGI handler with dispatch off the event loop and a health endpoint."""
+    """Bolt's ASGI handler with dispatch off the event loop, the ack deadline and a health
+    endpoint."""
 
     def __init__(
         self,
@@ -45,24 +71,57 @@ class SlackAsgi(BaseSlackRequestHandler):
         health: Callable[[], bool],
         path: str = EVENTS_PATH,
         threads: int = THREADS,
+        deadline: float = ACK_DEADLINE,
     ) -> None:
         self.app = slack.app
         self.path = path
         self.health = health
+        self.deadline = deadline
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="slack-http")
 
-    async def _run(
-        self, fn: Callable[[BoltRequest], BoltResponse], request: AsgiHttpRequest
-    ) -> BoltResponse:
-        req = BoltRequest(
+    async def __call__(self, scope: scope_type, receive: Callable[..., Any], send: Any) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = GuardedRequest(scope, receive)
+        try:
+            response = await self._get_http_response(
+                str(scope["method"]), str(scope["path"]), request
+            )
+            await send(response.get_response_start())
+            await send(response.get_response_body())
+        finally:
+            request.guard.release()  # the answer is out: follow-up work may start
+
+    @staticmethod
+    async def _bolt_request(request: AsgiHttpRequest) -> BoltRequest:
+        return BoltRequest(
             body=await request.get_raw_body(),
             query=request.query_string,
             headers=request.get_headers(),
         )
+
+    async def _run(
+        self, fn: Callable[[BoltRequest], BoltResponse], request: AsgiHttpRequest
+    ) -> BoltResponse:
+        req = await self._bolt_request(request)
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn, req)
 
     async def dispatch(self, request: AsgiHttpRequest) -> BoltResponse:
-        return await self._run(self.app.dispatch, request)
+        req = await self._bolt_request(request)
+        guard = guarded(req, request.guard if isinstance(request, GuardedRequest) else None)
+        loop = asyncio.get_running_loop()
+        answer = loop.run_in_executor(self._pool, self.app.dispatch, req)
+        timer = loop.call_later(self.deadline, _stop_waiting, answer, guard)
+        try:
+            resp: BoltResponse = await answer
+        except asyncio.CancelledError:
+            if not guard.expired:  # cancelled from outside: shutting down
+                raise
+            log.info("no answer after %.1fs; acked for the listener", self.deadline)
+            return stand_in(req)
+        timer.cancel()
+        return resp
 
     async def handle_installation(self, request: AsgiHttpRequest) -> BoltResponse:
         assert self.app.oauth_flow is not None
@@ -85,6 +144,42 @@ class SlackAsgi(BaseSlackRequestHandler):
         return await super()._get_http_response(method, path, request)
 
     def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+class GuardedSocketModeHandler(SocketModeHandler):
+    """Bolt's Socket Mode handler with the ack deadline: dispatch runs on a pool of its
+    own and the envelope is acked with the stand-in if the listener is not done in time."""
+
+    def __init__(
+        self,
+        app: Any,
+        app_token: str,
+        *,
+        deadline: float = ACK_DEADLINE,
+        threads: int = THREADS,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(app, app_token, **kwargs)
+        self.deadline = deadline
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="slack-socket")
+
+    def handle(self, client: Any, req: Any) -> None:
+        started = time.time()
+        bolt_req = BoltRequest(mode="socket_mode", body=req.payload, headers=build_headers(req))
+        guard = guarded(bolt_req)
+        answer = self._pool.submit(self.app.dispatch, bolt_req)
+        try:
+            try:
+                resp = answer.result(timeout=self.deadline)
+            except FutureTimeout:
+                resp = stand_in(bolt_req) if guard.expire() else answer.result()
+            send_response(client, req, resp, started)
+        finally:
+            guard.release()
+
+    def close(self) -> None:
+        super().close()  # type: ignore[no-untyped-call]
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
@@ -145,11 +240,11 @@ def serve(settings: Settings, port: int | None = None, *, host: str = HOST) -> N
     slack = create_app(bot, settings)
     try:
         if mode(settings) == "socket":
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
-
             assert settings.slack_app_token is not None
             log.warning("studybot: Slack Socket Mode")
-            handler = SocketModeHandler(slack.app, settings.slack_app_token.get_secret_value())
+            handler = GuardedSocketModeHandler(
+                slack.app, settings.slack_app_token.get_secret_value()
+            )
             handler.start()  # type: ignore[no-untyped-call]
             return
         if settings.slack_signing_secret is None:

@@ -16,6 +16,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from adapters.slack.app import SlackApp, create_app
 from bot.core import StudyBot
+from bot.seam import Action, Reply, Who
 from bot.settings import Settings
 from tests.slack.fakeslack import TEAM, FakeSlack
 
@@ -123,6 +124,21 @@ def action_body(
     return urlencode({"payload": json.dumps(payload)})
 
 
+DELAY = 0.6
+
+
+class SlowBot(StudyBot):
+    """The real core, slowed down like a long query or a chart would."""
+
+    def handle_text(self, who: Who, line: str) -> Reply:
+        time.sleep(DELAY)
+        return super().handle_text(who, line)
+
+    def press(self, action: Action) -> Reply:
+        time.sleep(DELAY)
+        return super().press(action)
+
+
 @dataclass
 class Answer:
     """What the caller saw: the ack body and anything sent to the response_url."""
@@ -218,9 +234,9 @@ def fake() -> Iterator[FakeSlack]:
 
 @pytest.fixture
 def slack(bot: StudyBot, fake: FakeSlack) -> Iterator[SlackApp]:
-    # A generous ack deadline keeps scenario tests deterministic on a busy machine; the
-    # production deadline and the slow path are tested in test_ack.py.
-    app = create_app(bot, slack_settings(fake), deadline=10.0)
+    # Scenario tests dispatch in-process, where no transport keeps an ack deadline: the
+    # deadline and the slow path are tested over HTTP and Socket Mode in test_ack.py.
+    app = create_app(bot, slack_settings(fake))
     yield app
     app.frontend.drain()
     app.close()

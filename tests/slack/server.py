@@ -7,16 +7,17 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from adapters.slack.ack import ACK_DEADLINE
 from adapters.slack.app import SlackApp
-from adapters.slack.server import asgi_app, bound_socket, http_server
+from adapters.slack.server import SlackAsgi, bound_socket, database_health, http_server
 from bot.core import StudyBot
 
 
 @contextmanager
-def running_server(slack: SlackApp, bot: StudyBot) -> Iterator[str]:
+def running_server(slack: SlackApp, bot: StudyBot, deadline: float = ACK_DEADLINE) -> Iterator[str]:
     sock = bound_socket()
     port = sock.getsockname()[1]
-    asgi = asgi_app(slack, bot)
+    asgi = SlackAsgi(slack, database_health(bot), deadline=deadline)
     server = http_server(asgi, port, host="127.0.0.1", log_level="warning")
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

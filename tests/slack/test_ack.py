@@ -1,19 +1,21 @@
-"""Slack's 3-second ack: slow work is acknowledged at the deadline and answered later."""
+"""Slack's 3-second ack: slow work is acknowledged at the deadline and answered later;
+follow-up work waits for the ack."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
+import httpx
 import pytest
+from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
 from sqlalchemy import select
 
+from adapters.slack.ack import ACK_DEADLINE, WORKING, AckGuard, guarded
 from adapters.slack.app import (
-    ACK_DEADLINE,
-    WORKING,
     Directory,
     Profile,
     SlackApp,
@@ -21,39 +23,44 @@ from adapters.slack.app import (
     needs_admin,
 )
 from bot.core import StudyBot
-from bot.seam import Action, Reply, Who
 from bot.store.models import User
 from tests.slack.conftest import (
+    DELAY,
     SlackUser,
+    SlowBot,
     action_body,
     command_body,
     find_button,
+    signed_headers,
     slack_settings,
 )
 from tests.slack.fakeslack import TEAM, FakeSlack
+from tests.slack.server import running_server
 
-DELAY = 0.6
 DEADLINE = 0.15
 
 
-class SlowBot(StudyBot):
-    """The real core, slowed down like a long query or a chart would."""
+@dataclass
+class SlowServer:
+    """The real App behind the real HTTP transport, with a core slower than the deadline."""
 
-    def handle_text(self, who: Who, line: str) -> Reply:
-        time.sleep(DELAY)
-        return super().handle_text(who, line)
+    user: SlackUser
+    web: httpx.Client
 
-    def press(self, action: Action) -> Reply:
-        time.sleep(DELAY)
-        return super().press(action)
+    def post(self, body: str) -> httpx.Response:
+        return self.web.post("/slack/events", content=body, headers=signed_headers(body))
 
 
 @pytest.fixture
-def slow(bot: StudyBot, fake: FakeSlack) -> Iterator[SlackUser]:
+def slow(bot: StudyBot, fake: FakeSlack) -> Iterator[SlowServer]:
     slow_bot = SlowBot(bot.store, bot.content, bot.clock)
-    app = create_app(slow_bot, slack_settings(fake), deadline=DEADLINE)
-    yield SlackUser(app, fake, "ULEAD", "Lee")
-    app.frontend.drain()
+    app = create_app(slow_bot, slack_settings(fake))
+    with (
+        running_server(app, slow_bot, deadline=DEADLINE) as base,
+        httpx.Client(base_url=base) as web,
+    ):
+        yield SlowServer(SlackUser(app, fake, "ULEAD", "Lee"), web)
+        app.frontend.drain()
     app.close()
 
 
@@ -64,7 +71,7 @@ def app_of_its_own(
     """A second App on the same store, as another process would run it (with its own
     name cache, on a clock the test moves when `now` is given)."""
     directory = Directory(ttl=60, name_ttl=3600, clock=lambda: now[0]) if now else None
-    app = create_app(bot, slack_settings(fake), deadline=10.0, directory=directory)
+    app = create_app(bot, slack_settings(fake), directory=directory)
     try:
         yield app
     finally:
@@ -76,31 +83,65 @@ def test_deadline_leaves_a_margin() -> None:
     assert ACK_DEADLINE <= 2.0
 
 
-def test_slow_command_is_acked_then_answered(slow: SlackUser, fake: FakeSlack) -> None:
+def test_slow_command_is_acked_then_answered(slow: SlowServer, fake: FakeSlack) -> None:
     started = time.monotonic()
     body = command_body(fake, "ULEAD", "Lee", "setup tz=Europe/Berlin")
-    resp = slow.dispatch(body)
+    resp = slow.post(body)
     acked = time.monotonic() - started
-    assert resp.status == 200
+    assert resp.status_code == 200
     assert acked < DELAY, acked
-    assert json.loads(resp.body)["text"] == WORKING
+    assert resp.json() == {"response_type": "ephemeral", "text": WORKING}
     late = fake.wait_for("response", timeout=5)[-1].args
     assert "Study group created" in str(late["blocks"])
     assert late["response_type"] == "in_channel"
 
 
-def test_slow_click_is_acked_then_answered(slow: SlackUser, fake: FakeSlack) -> None:
-    slow.command("setup")  # creates nothing; warms the users.info cache
-    slow.command("setup tz=UTC")
-    today = slow.command("today")
+def test_slow_click_is_acked_then_answered(slow: SlowServer, fake: FakeSlack) -> None:
+    slow.user.command("setup tz=UTC")  # in-process: no deadline, the answer in the ack
+    today = slow.user.command("today")
     fake.clear()
     body = action_body(fake, "ULEAD", "Lee", find_button(today.blocks, "A"))
     started = time.monotonic()
-    resp = slow.dispatch(body)
+    resp = slow.post(body)
     assert time.monotonic() - started < DELAY
-    assert resp.status == 200 and resp.body == ""
+    assert resp.status_code == 200 and resp.text == ""
     late = fake.wait_for("response", timeout=5)[-1].args
     assert "Correct" in str(late) or "Not quite" in str(late)
+
+
+def test_a_fast_command_is_answered_in_its_ack_over_http(
+    slack: SlackApp, bot: StudyBot, fake: FakeSlack
+) -> None:
+    with running_server(slack, bot) as base, httpx.Client(base_url=base) as web:
+        body = command_body(fake, "ULEAD", "Lee", "help")
+        resp = web.post("/slack/events", content=body, headers=signed_headers(body))
+    assert resp.status_code == 200
+    assert "/study today" in resp.text and WORKING not in resp.text
+    assert fake.of("response") == []
+
+
+def test_the_first_to_decide_answers_slack() -> None:
+    listener_first = AckGuard()
+    assert listener_first.claim() and listener_first.claim()
+    assert not listener_first.expire()
+    transport_first = AckGuard()
+    assert transport_first.expire()
+    assert not transport_first.claim()
+
+
+def test_a_clicks_feedback_waits_until_the_ack_is_out(lee: SlackUser, fake: FakeSlack) -> None:
+    today = lee.command("today")
+    fake.clear()
+    body = action_body(fake, "ULEAD", "Lee", find_button(today.blocks, "A"))
+    req = BoltRequest(body=body, headers=signed_headers(body))
+    guard = guarded(req)  # as the HTTP and Socket Mode transports do
+    resp = lee.slack.app.dispatch(req)
+    assert resp.status == 200 and resp.body == ""
+    time.sleep(0.05)
+    assert fake.of("response") == []  # the answer is recorded; the ack has not gone out
+    guard.release()
+    lee.slack.frontend.drain()
+    assert len(fake.of("response")) == 1
 
 
 def test_users_info_is_cached_briefly(slack, fake: FakeSlack) -> None:  # type: ignore[no-untyped-def]

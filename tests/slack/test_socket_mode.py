@@ -1,20 +1,24 @@
-"""Socket Mode end to end: Bolt's SocketModeHandler against a fake Slack websocket."""
+"""Socket Mode end to end: the adapter's handler (Bolt's, with the ack deadline) against a
+fake Slack websocket."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
 from aiohttp import WSMsgType, web
-from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-from adapters.slack.app import SlackApp
-from tests.slack.conftest import command_body
+from adapters.slack.ack import WORKING
+from adapters.slack.app import SlackApp, create_app
+from adapters.slack.server import GuardedSocketModeHandler
+from bot.core import StudyBot
+from tests.slack.conftest import DELAY, SlowBot, command_body, slack_settings
 from tests.slack.fakeslack import FakeSlack, Scripted
 
 
@@ -76,7 +80,7 @@ def test_slash_command_over_socket_mode(
     slack: SlackApp, fake: FakeSlack, socket: FakeSocket
 ) -> None:
     fake.script("apps.connections.open", Scripted(body={"ok": True, "url": socket.url}))
-    handler = SocketModeHandler(slack.app, "xapp-1-test")
+    handler = GuardedSocketModeHandler(slack.app, "xapp-1-test")
     handler.connect()  # type: ignore[no-untyped-call]
     try:
         assert socket.connected.wait(10)
@@ -98,3 +102,30 @@ def test_slash_command_over_socket_mode(
         assert ack["payload"]["response_type"] == "ephemeral"
     finally:
         handler.close()  # type: ignore[no-untyped-call]
+
+
+def test_a_slow_command_over_socket_mode_is_acked_at_the_deadline(
+    bot: StudyBot, fake: FakeSlack, socket: FakeSocket
+) -> None:
+    slow = create_app(SlowBot(bot.store, bot.content, bot.clock), slack_settings(fake))
+    fake.script("apps.connections.open", Scripted(body={"ok": True, "url": socket.url}))
+    handler = GuardedSocketModeHandler(slow.app, "xapp-1-test", deadline=0.15)
+    handler.connect()  # type: ignore[no-untyped-call]
+    try:
+        assert socket.connected.wait(10)
+        payload = dict(parse_qsl(command_body(fake, "ULEAD", "Lee", "setup tz=UTC")))
+        started = time.monotonic()
+        socket.send({"envelope_id": "env-2", "type": "slash_commands", "payload": payload})
+        assert socket.got_ack.wait(10)
+        assert time.monotonic() - started < DELAY
+        ack = socket.acks[-1]
+        assert ack == {
+            "envelope_id": "env-2",
+            "payload": {"response_type": "ephemeral", "text": WORKING},
+        }
+        late = fake.wait_for("response", timeout=5)[-1].args
+        assert "Study group created" in str(late["blocks"])
+    finally:
+        slow.frontend.drain()
+        handler.close()  # type: ignore[no-untyped-call]
+        slow.close()
