@@ -280,7 +280,15 @@ def closest(name: str) -> str | None:
     return matches[0] if matches else None
 
 
+# Where shlex and str.split() could disagree on an ASCII line: quoting, escapes, and
+# whitespace that str.split() knows and shlex does not. Lines without any split plainly
+# (most do: a shlex split costs as much as the rest of parsing a command).
+_SHELL_SPECIAL = frozenset("'\"\\\x0b\x0c\x1c\x1d\x1e\x1f")
+
+
 def split_words(line: str) -> list[str]:
+    if line.isascii() and _SHELL_SPECIAL.isdisjoint(line):
+        return line.split()
     try:
         return shlex.split(line)
     except ValueError:  # an unbalanced quote: fall back to plain words

@@ -127,7 +127,11 @@ def streak(
     count = 0
     d = today
     while d >= since:
-        off = d.weekday() not in weekdays or d in skips or any(a <= d <= b for a, b in away)
+        off = (
+            d.weekday() not in weekdays
+            or d in skips
+            or (away and any(a <= d <= b for a, b in away))
+        )
         if not off:
             if d in answered:
                 count += 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from datetime import date, timedelta
 
 import pytest
@@ -110,3 +111,12 @@ def test_handlers_match_the_table() -> None:
     from bot.core import HANDLERS
 
     assert set(HANDLERS) == {c.name for c in commands.COMMANDS}
+
+
+@given(st.text(alphabet=" \t\r\n\x0b\x0c\x1f\xa0'\"\\=abé/"))
+def test_plain_lines_split_as_shlex_would(line: str) -> None:
+    try:
+        expected = shlex.split(line)
+    except ValueError:  # an unbalanced quote: plain words
+        expected = line.split()
+    assert commands.split_words(line) == expected
