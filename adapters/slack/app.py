@@ -254,8 +254,11 @@ def command_text(raw: str) -> str:
 
     The manifest asks Slack to escape the command text, so mentions arrive as
     `<@U123|name>` (turned into the user id `setup leads=` expects), links as `<url|label>`,
-    and `&`, `<`, `>` as entities, which are decoded last.
+    and `&`, `<`, `>` as entities, which are decoded last. Text with neither (`today`,
+    `leaderboard month`) is already what the user typed.
     """
+    if "<" not in raw and "&" not in raw:
+        return raw
     s = _USER_REF.sub(r"\1", raw)
     s = _CHANNEL_REF.sub(r"\1", s)
     s = _SPECIAL.sub(lambda m: m.group(2) or f"@{m.group(1).split('^')[0]}", s)
@@ -310,9 +313,10 @@ class SlackFrontEnd:
             self.directory.stored = partial(self.bot.stored_name, PLATFORM)
 
     def _later(self, fn: Callable[[], None]) -> object:
-        """Queue a name lookup: once the current reply is made (so a new member is stored
-        before their name is), and then with the others queued within `NAME_SETTLE`, in
-        one burst on one thread. Lookups never compete with the replies being sent."""
+        """Queue a name lookup: once the current reply has gone out (so a new member is
+        stored before their name is, and the queue's thread is not woken while the reply
+        is being made), and then with the others queued within `NAME_SETTLE`, in one burst
+        on one thread. Lookups never compete with the replies being sent."""
         queue: list[Callable[[], None]] | None = getattr(self._local, "queue", None)
         if queue is None:
             self._settle([fn])
@@ -321,14 +325,14 @@ class SlackFrontEnd:
         return None
 
     @contextmanager
-    def _replying(self) -> Iterator[None]:
+    def _replying(self, guard: AckGuard) -> Iterator[None]:
         self._local.queue = []
         try:
             yield
         finally:
             queue, self._local.queue = self._local.queue, None
             if queue:
-                self._settle(queue)
+                self._after_ack(guard, self._settle, queue, on_pool=False)
 
     def _settle(self, fns: list[Callable[[], None]]) -> None:
         self._names.add(fns)
@@ -349,8 +353,11 @@ class SlackFrontEnd:
         fut.add_done_callback(self._forget)
         return fut
 
-    def _after_ack(self, guard: AckGuard, fn: Callable[..., Any], *args: Any) -> None:
-        """Run `fn(*args)` on the pool once the ack has gone out, counted as pending work
+    def _after_ack(
+        self, guard: AckGuard, fn: Callable[..., Any], *args: Any, on_pool: bool = True
+    ) -> None:
+        """Run `fn(*args)` once the ack has gone out, on the pool (or, for something as
+        quick as queueing name lookups, where the ack was sent), counted as pending work
         from now on (so `drain` waits for it even before the transport releases it)."""
         marker: Future[None] = Future()
         with self._lock:
@@ -359,7 +366,10 @@ class SlackFrontEnd:
 
         def start() -> None:
             try:
-                self._submit(fn, *args)
+                if on_pool:
+                    self._submit(fn, *args)
+                else:
+                    fn(*args)
             finally:
                 marker.set_result(None)
 
@@ -371,13 +381,14 @@ class SlackFrontEnd:
 
     def drain(self, timeout: float = 10.0) -> None:
         """Wait for work that outlived its ack, queued name lookups included (tests and
-        benchmarks; shutdown)."""
-        self._names.flush(timeout)
+        benchmarks; shutdown). Pending work may queue lookups, so both are waited for
+        until neither has any left."""
         end = time.monotonic() + timeout
         while True:
+            self._names.flush(max(0.0, end - time.monotonic()))
             with self._lock:
                 pending = list(self._pending)
-            if not pending:
+            if not pending and self._names.idle:
                 return
             left = end - time.monotonic()
             if left <= 0:
@@ -425,7 +436,7 @@ class SlackFrontEnd:
     ) -> None:
         guard = guard_of(context)
         client = pooled(client)
-        reply = self._command_reply(body, client)
+        reply = self._command_reply(body, client, guard)
         if not guard.claim():  # the transport answered "Working on it…" at the deadline
             ack(response_type="ephemeral", text=WORKING)  # not sent; Bolt expects an ack
             self._after_ack(guard, self._deliver_late, reply, body, respond, client)
@@ -440,10 +451,10 @@ class SlackFrontEnd:
         if r.images:
             self._after_ack(guard, self._upload, client, body, reply.visibility, r)
 
-    def _command_reply(self, body: Mapping[str, Any], client: WebClient) -> Reply:
+    def _command_reply(self, body: Mapping[str, Any], client: WebClient, guard: AckGuard) -> Reply:
         try:
             text = command_text(str(body.get("text", "")))
-            with self._replying():
+            with self._replying(guard):
                 who = self._who(
                     client,
                     str(body["team_id"]),
@@ -484,17 +495,17 @@ class SlackFrontEnd:
         that round trip, and the reply reaches the member no later than before."""
         guard = guard_of(context)
         client = pooled(client)
-        reply = self._press(body, client)
+        reply = self._press(body, client, guard)
         guard.claim()  # a click's ack carries nothing: the reply always follows it
         ack()
         self._after_ack(guard, self._deliver_press, reply, body, respond, client)
 
-    def _press(self, body: Mapping[str, Any], client: WebClient) -> Reply:
+    def _press(self, body: Mapping[str, Any], client: WebClient, guard: AckGuard) -> Reply:
         user = body.get("user") or {}
         try:
             act = body["actions"][0]
             team_id = (body.get("team") or {}).get("id") or user.get("team_id") or ""
-            with self._replying():
+            with self._replying(guard):
                 who = self._who(
                     client,
                     str(team_id),
