@@ -121,21 +121,39 @@ def streak(
     Days that are not post days, group skip dates and the member's away days neither
     extend nor break the streak.
     """
+    return streak_of_days(
+        {d.toordinal() for d in answered}, today, post_days, skip_dates, away, since
+    )
+
+
+def streak_of_days(
+    answered: set[int],
+    today: date,
+    post_days: str,
+    skip_dates: Iterable[str],
+    away: Sequence[tuple[date, date]],
+    since: date,
+) -> int:
+    """`streak` with the answered days as `date.toordinal()` numbers: every answer click
+    walks up to a year of days, and integers walk several times faster than dates."""
     weekdays = post_weekdays(post_days)
-    skips = {date.fromisoformat(s) for s in skip_dates}
-    one = timedelta(days=1)
+    skips = {date.fromisoformat(s).toordinal() for s in skip_dates}
+    aways = [(a.toordinal(), b.toordinal()) for a, b in away]
+    first = since.toordinal()
+    day = last = today.toordinal()
+    weekday = today.weekday()
     count = 0
-    d = today
-    while d >= since:
+    while day >= first:
         off = (
-            d.weekday() not in weekdays
-            or d in skips
-            or (away and any(a <= d <= b for a, b in away))
+            weekday not in weekdays
+            or day in skips
+            or (aways and any(a <= day <= b for a, b in aways))
         )
         if not off:
-            if d in answered:
+            if day in answered:
                 count += 1
-            elif d != today:
+            elif day != last:
                 break
-        d -= one
+        day -= 1
+        weekday = weekday - 1 if weekday else 6
     return count

@@ -8,6 +8,9 @@ import random
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
+from fsrs import Card, Rating, State
+from hypothesis import given
+from hypothesis import strategies as st
 from PIL import Image as PILImage
 from sqlalchemy import select
 
@@ -19,6 +22,7 @@ from bot.services.context import Ctx
 from bot.services.daily import daily_for, target_domain, weakest_domain
 from bot.services.exam import draw, quotas
 from bot.services.readiness import Answered, next_steps, pace, phase_done, readiness
+from bot.services.review import SCHEDULER, first_review
 from bot.store.models import Answer, DailyQuestion
 from tests.helpers import Chat
 
@@ -286,3 +290,23 @@ def test_daily_question_leans_to_the_weakest_domain(bot: StudyBot, lead: Chat) -
     leaned = _history(bot, lead, weak, missed=True)
     plain = _history(bot, other, weak, missed=False)
     assert leaned.count(weak) > plain.count(weak), (leaned, plain)
+
+
+@given(
+    rating=st.sampled_from(list(Rating)),
+    when=st.datetimes(
+        min_value=datetime(2020, 1, 1), max_value=datetime(2040, 1, 1), timezones=st.just(UTC)
+    ),
+)
+def test_a_first_review_is_what_fsrs_itself_computes(rating: Rating, when: datetime) -> None:
+    new = Card(card_id=0, state=State.Learning, step=0, due=when)
+    expected, _log = SCHEDULER.review_card(new, rating, review_datetime=when)
+    got = first_review(rating, when)
+    assert (got.state, got.step, got.stability, got.difficulty) == (
+        expected.state,
+        expected.step,
+        expected.stability,
+        expected.difficulty,
+    )
+    assert (got.due, got.last_review) == (expected.due, expected.last_review)
+    assert first_review(rating, when) is not got  # each caller gets its own card

@@ -8,6 +8,8 @@ same schedule: a miss comes back the next day, a first right answer a few days l
 
 from __future__ import annotations
 
+import copy
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -70,6 +72,28 @@ _CARD = select(ReviewCard).where(
 )
 
 
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+@functools.cache
+def _first_review_at_epoch(rating: Rating) -> Card:
+    # card_id given: fsrs sleeps a millisecond to make up a unique id otherwise.
+    new = Card(card_id=0, state=State.Learning, step=0, due=_EPOCH)
+    card, _log = SCHEDULER.review_card(new, rating, review_datetime=_EPOCH)
+    return card
+
+
+def first_review(rating: Rating, when: datetime) -> Card:
+    """A new card reviewed once at `when`: fsrs's answer, computed once per rating and
+    moved to `when` (with fuzzing off, a first review depends on the rating alone; a test
+    checks this against fsrs itself). Every daily answer creates one."""
+    card = copy.copy(_first_review_at_epoch(rating))
+    shift = when - _EPOCH
+    card.due = card.due + shift
+    card.last_review = card.last_review + shift if card.last_review else when
+    return card
+
+
 def record(
     s: Session | Tx,
     workspace_id: int,
@@ -86,9 +110,7 @@ def record(
     already-reviewed card; only a card that exists is read and updated."""
     when = as_utc(when)
     rating = rating_for(q, correct, seconds)
-    # card_id given: fsrs sleeps a millisecond to make up a unique id otherwise.
-    new = Card(card_id=0, state=State.Learning, step=0, due=when)
-    first, _log = SCHEDULER.review_card(new, rating, review_datetime=when)
+    first = first_review(rating, when)
     inserted = insert_ignore(
         s,
         ReviewCard,
