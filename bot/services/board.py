@@ -26,7 +26,7 @@ from sqlalchemy import (
 
 from bot.commands import PERIODS, SLASH
 from bot.errors import UserError
-from bot.schedule import streak, streak_of_days
+from bot.schedule import streak
 from bot.seam import (
     Block,
     Button,
@@ -173,15 +173,15 @@ _STREAK_DATES = Prepared(
 
 def member_streak(ctx: Ctx, g: GroupLike, user_id: int) -> int:
     since = max(g.start_date, ctx.today() - timedelta(days=STREAK_LOOKBACK_DAYS))
-    days: set[int] = set()
+    days: set[date] = set()
     aways: list[tuple[date, date]] = []
     params = {"group": g.id, "user": user_id, "since": since}
     for joined, start, until in _STREAK_DATES.all(ctx.db, params):
         if start is None:
-            days.update(date.fromisoformat(d).toordinal() for d in (joined or "").split(",") if d)
+            days.update(date.fromisoformat(d) for d in (joined or "").split(",") if d)
         else:
             aways.append((start, until))
-    return streak_of_days(days, ctx.today(), g.post_days, g.skip_dates or [], aways, since)
+    return streak(days, ctx.today(), g.post_days, g.skip_dates or [], aways, since)
 
 
 def leaderboard(ctx: Ctx, args: Mapping[str, str]) -> Reply:
