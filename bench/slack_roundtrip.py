@@ -469,39 +469,35 @@ def main(argv: list[str] | None = None) -> int:
     for transport, t in results.items():
         med = {k: statistics.median(v) for k, v in t.items()}
         p90 = {k: statistics.quantiles(v, n=10)[-1] for k, v in t.items()}
+
+        def line(
+            label: str, real: float, base: float, tail: str = "", transport: str = transport
+        ) -> float:
+            ratio = real / base
+            print(f"{transport:<10}{label:<10}{real:>10.2f}{base:>10.2f}{ratio:>8.2f}{tail}")
+            return ratio
+
         for op in ("today", "click"):
-            ratio = med[op] / med[f"noop_{op}"]
             own = med[op] - med[f"noop_{op}"] - med[f"core_{op}"]
-            print(
-                f"{transport:<10}{op:<10}{med[op]:>10.2f}{med[f'noop_{op}']:>10.2f}"
-                f"{ratio:>8.2f}{p90[op]:>10.2f}{med[f'core_{op}']:>10.2f}{own:>11.2f}"
-            )
+            tail = f"{p90[op]:>10.2f}{med[f'core_{op}']:>10.2f}{own:>11.2f}"
+            ratio = line(op, med[op], med[f"noop_{op}"], tail)
             figures[f"{transport}_{op}_adapter_ms"] = round(own, 3)
             figures[f"{transport}_core_{op}_ms"] = round(med[f"core_{op}"], 3)
             figures[f"{transport}_{op}_ms"] = round(med[op], 3)
             figures[f"{transport}_noop_{op}_ms"] = round(med[f"noop_{op}"], 3)
             figures[f"{transport}_{op}_ratio"] = round(ratio, 2)
-        ratio = med["feedback"] / med["noop_click"]
-        print(
-            f"{transport:<10}{'feedback':<10}{med['feedback']:>10.2f}{med['noop_click']:>10.2f}"
-            f"{ratio:>8.2f}{p90['feedback']:>10.2f}"
-        )
+        ratio = line("feedback", med["feedback"], med["noop_click"], f"{p90['feedback']:>10.2f}")
         figures[f"{transport}_feedback_ms"] = round(med["feedback"], 3)
         figures[f"{transport}_feedback_ratio"] = round(ratio, 2)
-        ratio = med["today"] / med["canned_today"]
-        print(
-            f"{transport:<10}{'today*':<10}{med['today']:>10.2f}{med['canned_today']:>10.2f}"
-            f"{ratio:>8.2f}   (* against a no-op that acks with the same question)"
-        )
+        note = "   (* against a no-op that acks with the same question)"
+        ratio = line("today*", med["today"], med["canned_today"], note)
         figures[f"{transport}_canned_today_ms"] = round(med["canned_today"], 3)
         figures[f"{transport}_today_vs_canned_ratio"] = round(ratio, 2)
-        both = (med["today"] + med["click"]) / (med["noop_today"] + med["noop_click"])
+        both = line("both", med["today"] + med["click"], med["noop_today"] + med["noop_click"])
         figures[f"{transport}_ratio"] = round(both, 2)
-        print(
-            f"{transport:<10}{'both':<10}{med['today'] + med['click']:>10.2f}"
-            f"{med['noop_today'] + med['noop_click']:>10.2f}{both:>8.2f}"
-        )
-    figures["meets_target"] = figures["http_ratio"] <= TARGET
+    figures["meets_target"] = all(
+        figures[f"http_{op}_ratio"] <= TARGET for op in ("today", "click")
+    )
     if phases is not None:
         print(f"adapter steps, median ms over both transports ({looked_up} users.info calls)")
         for name, ms in phases.items():
