@@ -378,6 +378,9 @@ class SlackFrontEnd:
     def _forget(self, fut: Future[Any]) -> None:
         with self._lock:
             self._pending.discard(fut)
+        error = None if fut.cancelled() else fut.exception()
+        if error is not None:  # a pool task's error would otherwise vanish with its future
+            log.error("Slack work after an ack failed", exc_info=error)
 
     def drain(self, timeout: float = 10.0) -> None:
         """Wait for work that outlived its ack, queued name lookups included (tests and

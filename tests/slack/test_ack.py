@@ -300,3 +300,15 @@ def test_a_member_the_store_knows_is_not_looked_up_by_a_new_process(
         )
         assert (profile.name, profile.known) == ("Dana Scully", True)
     assert stored_name(bot, "UDANA") == "Dana Scully"
+
+
+def test_work_after_the_ack_that_fails_is_logged(
+    slack: SlackApp, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken() -> None:
+        raise RuntimeError("chat.postMessage exploded")
+
+    slack.frontend._after_ack(AckGuard(released=True), broken)
+    slack.frontend.drain()
+    assert "Slack work after an ack failed" in caplog.text
+    assert "chat.postMessage exploded" in caplog.text
