@@ -49,3 +49,18 @@ def test_flush_with_nothing_queued_returns_and_close_drops_what_is_queued() -> N
     bursts.add([lambda: ran.append("after close")])  # shutting down: dropped, no error
     time.sleep(0.05)
     assert ran == []
+
+
+def test_a_parked_thread_is_woken_by_the_next_call() -> None:
+    bursts = Bursts(settle=0.05, park_after=0.1)
+    first = threading.Event()
+    bursts.add([first.set])
+    assert first.wait(5)
+    time.sleep(0.3)  # idle longer than park_after: the thread waits without polling
+    assert bursts._parked
+    again = threading.Event()
+    started = time.monotonic()
+    bursts.add([again.set])
+    assert again.wait(5)
+    assert time.monotonic() - started < 1.0
+    bursts.close()
