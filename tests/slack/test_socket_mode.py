@@ -18,7 +18,15 @@ from adapters.slack.ack import WORKING
 from adapters.slack.app import SlackApp, create_app
 from adapters.slack.server import GuardedSocketModeHandler
 from bot.core import StudyBot
-from tests.slack.conftest import DELAY, SlowBot, command_body, slack_settings
+from tests.slack.conftest import (
+    DELAY,
+    SlackUser,
+    SlowBot,
+    action_body,
+    command_body,
+    find_button,
+    slack_settings,
+)
 from tests.slack.fakeslack import FakeSlack, Scripted
 
 
@@ -129,3 +137,26 @@ def test_a_slow_command_over_socket_mode_is_acked_at_the_deadline(
         slow.frontend.drain()
         handler.close()  # type: ignore[no-untyped-call]
         slow.close()
+
+
+def test_an_answer_click_over_socket_mode_is_acked_then_answered(
+    slack: SlackApp, fake: FakeSlack, socket: FakeSocket, lee: SlackUser
+) -> None:
+    today = lee.command("today")
+    fake.clear()
+    fake.script("apps.connections.open", Scripted(body={"ok": True, "url": socket.url}))
+    handler = GuardedSocketModeHandler(slack.app, "xapp-1-test")
+    handler.connect()  # type: ignore[no-untyped-call]
+    try:
+        assert socket.connected.wait(10)
+        form = dict(parse_qsl(action_body(fake, "ULEAD", "Lee", find_button(today.blocks, "A"))))
+        socket.send(
+            {"envelope_id": "env-3", "type": "interactive", "payload": json.loads(form["payload"])}
+        )
+        assert socket.got_ack.wait(10)
+        assert socket.acks[-1] == {"envelope_id": "env-3"}  # a click's ack carries nothing
+        feedback = fake.wait_for("response", timeout=5)[-1].args
+        assert "Correct" in str(feedback) or "Not quite" in str(feedback)
+    finally:
+        slack.frontend.drain()
+        handler.close()  # type: ignore[no-untyped-call]
