@@ -109,7 +109,12 @@ class SlackAsgi(BaseSlackRequestHandler):
 
     async def dispatch(self, request: AsgiHttpRequest) -> BoltResponse:
         req = await self._bolt_request(request)
-        guard = guarded(req, request.guard if isinstance(request, GuardedRequest) else None)
+        # __call__ passes a GuardedRequest and releases its guard once the answer is out;
+        # any other caller gets a released guard, so follow-up work is never held back.
+        if isinstance(request, GuardedRequest):
+            guard = guarded(req, request.guard)
+        else:
+            guard = guarded(req, AckGuard(released=True))
         loop = asyncio.get_running_loop()
         answer = loop.run_in_executor(self._pool, self.app.dispatch, req)
         timer = loop.call_later(self.deadline, _stop_waiting, answer, guard)
@@ -120,7 +125,8 @@ class SlackAsgi(BaseSlackRequestHandler):
                 raise
             log.info("no answer after %.1fs; acked for the listener", self.deadline)
             return stand_in(req)
-        timer.cancel()
+        finally:
+            timer.cancel()
         return resp
 
     async def handle_installation(self, request: AsgiHttpRequest) -> BoltResponse:
