@@ -319,7 +319,7 @@ class SlackFrontEnd:
         on one thread. Lookups never compete with the replies being sent."""
         queue: list[Callable[[], None]] | None = getattr(self._local, "queue", None)
         if queue is None:
-            self._settle([fn])
+            self._names.add([fn])
         else:
             queue.append(fn)
         return None
@@ -332,10 +332,7 @@ class SlackFrontEnd:
         finally:
             queue, self._local.queue = self._local.queue, None
             if queue:
-                self._after_ack(guard, self._settle, queue, on_pool=False)
-
-    def _settle(self, fns: list[Callable[[], None]]) -> None:
-        self._names.add(fns)
+                self._after_ack(guard, self._names.add, queue, on_pool=False)
 
     def _learned(self, team_id: str, user_id: str, name: str) -> None:
         self.bot.remember_name(Who(PLATFORM, team_id, "", user_id, name))
