@@ -5,7 +5,7 @@ Pure functions of the group's settings, so the clock, `plan` and `progress` agre
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
@@ -95,11 +95,11 @@ def post_weekdays(post_days: str) -> frozenset[int]:
     return frozenset(WEEKDAYS.index(n) for n in post_days.split(",") if n in WEEKDAYS)
 
 
-def is_post_day(d: date, post_days: str, skip_dates: Iterable[str]) -> bool:
-    return d.weekday() in post_weekdays(post_days) and d.isoformat() not in set(skip_dates)
+def is_post_day(d: date, post_days: str, skip_dates: Collection[str]) -> bool:
+    return d.weekday() in post_weekdays(post_days) and d.isoformat() not in skip_dates
 
 
-def next_post_day(d: date, post_days: str, skip_dates: Iterable[str]) -> date:
+def next_post_day(d: date, post_days: str, skip_dates: Collection[str]) -> date:
     skips = set(skip_dates)
     for i in range(1, 400):
         cand = d + timedelta(days=i)
