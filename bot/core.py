@@ -1,7 +1,9 @@
 """The core's front door: an `Invocation` or an `Action` in, a `Reply` out.
 
 Each call is one transaction: a `UserError` rolls it back and becomes the reply, so a
-refused or invalid action leaves nothing half-written.
+refused or invalid action leaves nothing half-written. A button press can also be taken in
+two steps (`record`, then `Recorded.reply`): an adapter can confirm the press to its
+platform once its writes are committed, and only then read what the reply shows.
 """
 
 from __future__ import annotations
@@ -29,13 +31,15 @@ from bot.services import (
     quiz,
     review,
 )
-from bot.services.context import Ctx
+from bot.services.context import AfterCommit, Ctx
 from bot.services.questions import ANSWER, FLAG, TOGGLE, AnswerRef
 from bot.store.db import Store
 from bot.store.models import User, Workspace
 from bot.timeutil import utcnow
 
 log = logging.getLogger(__name__)
+
+BUSY = "The study bot's database is busy; please try again."
 
 Handler = Callable[[Ctx, Mapping[str, str]], Reply]
 
@@ -122,7 +126,7 @@ class StudyBot:
         except UserError as e:
             return Reply.message(str(e))
         handler = HANDLERS[inv.command]
-        return self._run(inv.who, lambda ctx: handler(ctx, inv.args))
+        return self._run(inv.who, lambda ctx: handler(ctx, inv.args)).reply()
 
     def handle_text(self, who: Who, line: str) -> Reply:
         """Parse `/study <command> ...` (text platforms) and handle it."""
@@ -133,7 +137,14 @@ class StudyBot:
         return self.handle(Invocation(who, name, args))
 
     def press(self, action: Action) -> Reply:
-        def run(ctx: Ctx) -> Reply:
+        return self.record(action).reply()
+
+    def record(self, action: Action) -> Recorded:
+        """A button press up to its commit: an answer is recorded when this returns, and
+        `reply()` then reads what the reply shows (a streak, say) in a read-only
+        transaction of its own."""
+
+        def run(ctx: Ctx) -> Reply | AfterCommit:
             if action.action_id in (ANSWER, TOGGLE):
                 ref = AnswerRef.decode(action.value)
                 if action.action_id == TOGGLE:
@@ -153,24 +164,54 @@ class StudyBot:
 
         return self._run(action.who, run)
 
-    def _run(self, who: Who, fn: Callable[[Ctx], Reply]) -> Reply:
+    def _run(self, who: Who, fn: Callable[[Ctx], Reply | AfterCommit]) -> Recorded:
         for attempt in range(3):
             try:
+                now = self.clock()
                 with self.store.action() as tx:
                     ctx = Ctx(
                         tx=tx,
                         content=self.content,
-                        now=self.clock(),
+                        now=now,
                         who=who,
                         flag_threshold=self.flag_threshold,
                     )
                     ctx.prime()
-                    return fn(ctx)
+                    outcome = fn(ctx)
+                return Recorded(self, who, now, outcome)
             except UserError as e:
-                return Reply.message(str(e))
+                return Recorded(self, who, now, Reply.message(str(e)))
             except OperationalError as e:  # e.g. a serialization failure: retry the action
                 if attempt == 2:
                     log.exception("store error")
-                    return Reply.message("The study bot's database is busy; please try again.")
+                    return Recorded(self, who, now, Reply.message(BUSY))
                 log.warning("retrying after store error: %s", e.orig)
         raise AssertionError("unreachable")
+
+
+class Recorded:
+    """What a committed action replies: ready, or read from the store on demand."""
+
+    __slots__ = ("_bot", "_now", "_outcome", "_who")
+
+    def __init__(self, bot: StudyBot, who: Who, now: datetime, outcome: Reply | AfterCommit):
+        self._bot, self._who, self._now, self._outcome = bot, who, now, outcome
+
+    def reply(self) -> Reply:
+        outcome = self._outcome
+        if isinstance(outcome, Reply):
+            return outcome
+        bot = self._bot
+        try:
+            with bot.store.action(read_only=True) as tx:
+                ctx = Ctx(
+                    tx=tx,
+                    content=bot.content,
+                    now=self._now,
+                    who=self._who,
+                    flag_threshold=bot.flag_threshold,
+                )
+                return outcome.reply(ctx)
+        except Exception:  # the action is committed: reply without what could not be read
+            log.exception("could not read the reply of a committed action")
+            return outcome.reply(None)

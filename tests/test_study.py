@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+from sqlalchemy.exc import OperationalError
+
 from bot.content.models import Content
 from bot.core import StudyBot
-from bot.seam import Reply, Visibility
+from bot.seam import Action, Reply, Visibility
+from bot.services import daily
 from tests.helpers import Chat, FakeClock, find_button, question_in, wrong_letter
 
 
@@ -131,6 +135,45 @@ def test_right_answer_gives_feedback_and_points(alice: Chat, content: Content) -
     assert q.explanation.strip()[:40] in text
     assert "Streak: 1 day." in text
     assert "Read more" in text
+
+
+def _right_answer_today(chat: Chat, content: Content) -> tuple[Action, str]:
+    reply = chat.send("/study today")
+    q = question_in(content, reply)
+    assert not q.multi  # the fixture group's first question takes one click
+    button = find_button(reply, q.answer[0])
+    return Action(chat.who, button.action_id, button.value), q.id
+
+
+def test_an_answer_is_committed_before_its_reply_is_made(
+    bot: StudyBot, alice: Chat, lead: Chat, content: Content
+) -> None:
+    """`record` commits the answer (the Slack adapter acks then); `reply()` reads the
+    streak afterwards, and it counts the answer just recorded."""
+    action, qid = _right_answer_today(alice, content)
+    points = {1: 10, 2: 15, 3: 20}[content.by_id[qid].difficulty]
+    recorded = bot.record(action)
+    board = lead.send("/study leaderboard").plain_text()  # another member sees it
+    assert f"Alice — {points} pts" in board
+    text = recorded.reply().plain_text()
+    assert text.startswith("✅ Correct") and "Streak: 1 day." in text
+
+
+def test_a_recorded_answer_is_answered_even_if_its_streak_cannot_be_read(
+    bot: StudyBot, alice: Chat, lead: Chat, content: Content, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    action, qid = _right_answer_today(alice, content)
+
+    def unreadable(*_args: object) -> int:
+        raise OperationalError("SELECT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(daily, "member_streak", unreadable)
+    text = bot.press(action).plain_text()
+    assert text.startswith("✅ Correct")
+    assert content.by_id[qid].explanation.strip()[:40] in text
+    assert "Streak" not in text
+    points = {1: 10, 2: 15, 3: 20}[content.by_id[qid].difficulty]
+    assert f"Alice — {points} pts" in lead.send("/study leaderboard").plain_text()
 
 
 def test_wrong_answer_shows_the_right_one(alice: Chat, content: Content) -> None:

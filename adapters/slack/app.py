@@ -49,7 +49,7 @@ from adapters.slack.transport import PooledWebClient, pooled
 from adapters.slack.transport import respond as post_response
 from bot.commands import BY_NAME, SLASH
 from bot.commands import Who as CommandWho
-from bot.core import StudyBot
+from bot.core import Recorded, StudyBot
 from bot.seam import Action, DeliveryError, Reply, Visibility, Who
 from bot.settings import Settings
 from bot.store.db import make_engine
@@ -490,17 +490,19 @@ class SlackFrontEnd:
         client: WebClient,
         context: BoltContext,
     ) -> None:
-        """Ack once the core has answered (an answer is then recorded) and post the reply
-        to `response_url` after the ack: the button stops spinning without waiting for
-        that round trip, and the reply reaches the member no later than before."""
+        """Ack once the core has recorded the click (an answer is committed by then); make
+        the reply and post it to `response_url` after the ack: the button stops spinning
+        without waiting for the streak the reply shows or for that round trip."""
         guard = guard_of(context)
         client = pooled(client)
-        reply = self._press(body, client, guard)
+        recorded = self._press(body, client, guard)
         guard.claim()  # a click's ack carries nothing: the reply always follows it
         ack()
-        self._after_ack(guard, self._deliver_press, reply, body, respond, client)
+        self._after_ack(guard, self._deliver_press, recorded, body, respond, client)
 
-    def _press(self, body: Mapping[str, Any], client: WebClient, guard: AckGuard) -> Reply:
+    def _press(
+        self, body: Mapping[str, Any], client: WebClient, guard: AckGuard
+    ) -> Recorded | Reply:
         user = body.get("user") or {}
         try:
             act = body["actions"][0]
@@ -514,14 +516,23 @@ class SlackFrontEnd:
                     str(user.get("name") or user.get("username") or ""),
                 )
                 action_id = decode_action_id(str(act["action_id"]))
-                return self.bot.press(Action(who, action_id, str(act.get("value") or "")))
+                return self.bot.record(Action(who, action_id, str(act.get("value") or "")))
         except Exception:
             log.exception("button click failed")
             return Reply.message(FAILED)
 
     def _deliver_press(
-        self, reply: Reply, body: Mapping[str, Any], respond: Respond, client: WebClient
+        self,
+        recorded: Recorded | Reply,
+        body: Mapping[str, Any],
+        respond: Respond,
+        client: WebClient,
     ) -> None:
+        try:
+            reply = recorded if isinstance(recorded, Reply) else recorded.reply()
+        except Exception:
+            log.exception("button click failed after it was recorded")
+            reply = Reply.message(FAILED)
         r = safe_render(reply)
         in_dm = _channel_of(body).startswith("D")  # a button on a direct message (mock exams)
         if reply.replace:

@@ -23,6 +23,7 @@ from sqlalchemy import (
     type_coerce,
     union_all,
 )
+from sqlalchemy.orm import Session
 
 from bot.commands import PERIODS, SLASH
 from bot.errors import UserError
@@ -40,6 +41,7 @@ from bot.seam import (
     text,
 )
 from bot.services.context import Ctx
+from bot.store.db import Tx
 from bot.store.functions import joined_text
 from bot.store.models import Answer, Away, Membership, QuizAnswer, User
 from bot.store.prepared import Prepared
@@ -171,17 +173,18 @@ _STREAK_DATES = Prepared(
 )
 
 
-def member_streak(ctx: Ctx, g: GroupLike, user_id: int) -> int:
-    since = max(g.start_date, ctx.today() - timedelta(days=STREAK_LOOKBACK_DAYS))
+def member_streak(db: Session | Tx, g: GroupLike, user_id: int, today: date) -> int:
+    """The member's streak on their local `today`."""
+    since = max(g.start_date, today - timedelta(days=STREAK_LOOKBACK_DAYS))
     days: set[date] = set()
     aways: list[tuple[date, date]] = []
     params = {"group": g.id, "user": user_id, "since": since}
-    for joined, start, until in _STREAK_DATES.all(ctx.db, params):
+    for joined, start, until in _STREAK_DATES.all(db, params):
         if start is None:
             days.update(date.fromisoformat(d) for d in (joined or "").split(",") if d)
         else:
             aways.append((start, until))
-    return streak(days, ctx.today(), g.post_days, g.skip_dates or [], aways, since)
+    return streak(days, today, g.post_days, g.skip_dates or [], aways, since)
 
 
 def leaderboard(ctx: Ctx, args: Mapping[str, str]) -> Reply:

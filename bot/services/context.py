@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from itertools import accumulate
 
@@ -13,7 +14,7 @@ from bot.commands import SLASH
 from bot.content.models import Content, Track
 from bot.errors import UserError
 from bot.schedule import Calendar, calendar
-from bot.seam import Who
+from bot.seam import Reply, Who
 from bot.store.db import Tx, insert_ignore
 from bot.store.models import Group, Membership, User, Workspace
 from bot.store.prepared import Prepared, connection
@@ -58,6 +59,19 @@ _MEMBERSHIP = Prepared(
 )
 _RENAME = update(User).where(User.id == bindparam("uid")).values(display_name=bindparam("name"))
 _REACTIVATE = update(Membership).where(Membership.id == bindparam("mid")).values(active=True)
+
+
+@dataclass(frozen=True)
+class AfterCommit:
+    """A handler's reply that reads the store after the action's writes are committed.
+
+    An answer click returns one: the adapter can confirm the click as soon as the answer
+    is recorded, and the streak the reply shows is read afterwards, in a read-only
+    transaction that never holds the write lock. `reply` gets None if that read fails:
+    the action stands, so the reply is made without what could not be read.
+    """
+
+    reply: Callable[[Ctx | None], Reply]
 
 
 class Ctx:

@@ -18,7 +18,7 @@ from bot.seam import Context, Reply, code, text
 from bot.services import questions as qv
 from bot.services import review
 from bot.services.board import member_streak
-from bot.services.context import Ctx
+from bot.services.context import AfterCommit, Ctx
 from bot.services.flags import pulled
 from bot.store.db import insert_ignore
 from bot.store.models import Answer, DailyQuestion
@@ -270,8 +270,12 @@ def _daily_by_ref(ctx: Ctx, ref: str) -> DailyRef:
     return daily
 
 
-def answer(ctx: Ctx, ref: qv.AnswerRef) -> Reply:
-    """Record the first answer; a second one is refused by the unique key, not by a check."""
+def answer(ctx: Ctx, ref: qv.AnswerRef) -> Reply | AfterCommit:
+    """Record the first answer; a second one is refused by the unique key, not by a check.
+
+    The feedback, with the member's streak, is made after the commit (`AfterCommit`): a
+    platform that confirms the click once the answer is recorded does so without waiting
+    for the streak, which counts today's answer all the same."""
     daily = _daily_by_ref(ctx, ref.ref)
     q = question_of(ctx, daily)
     qv.check_selection(q, ref.selection)
@@ -314,9 +318,17 @@ def answer(ctx: Ctx, ref: qv.AnswerRef) -> Reply:
             code(f"{SLASH} quiz"),
             " has more practice.",
         )
-    review.record(ctx.db, g.workspace_id, ctx.user.id, q, correct, ctx.now)
-    streak = member_streak(ctx, g, ctx.user.id)
-    extra = f"Streak: {streak} day{'s' if streak != 1 else ''}."
-    if joined:
-        extra += " You joined this study group."
-    return Reply.of(*qv.feedback_blocks(q, ref.selection, correct, pts, extra=extra))
+    user_id = ctx.user.id
+    review.record(ctx.db, g.workspace_id, user_id, q, correct, ctx.now)
+
+    def feedback(after: Ctx | None) -> Reply:
+        notes = []
+        if after is not None:
+            streak = member_streak(after.db, g, user_id, today)
+            notes.append(f"Streak: {streak} day{'s' if streak != 1 else ''}.")
+        if joined:
+            notes.append("You joined this study group.")
+        extra = " ".join(notes)
+        return Reply.of(*qv.feedback_blocks(q, ref.selection, correct, pts, extra=extra))
+
+    return AfterCommit(feedback)

@@ -160,9 +160,12 @@ class Store:
             yield session
 
     @contextmanager
-    def action(self) -> Iterator[Tx]:
-        """One user action's transaction, ORM Session only on demand (see `Tx`)."""
+    def action(self, *, read_only: bool = False) -> Iterator[Tx]:
+        """One user action's transaction, ORM Session only on demand (see `Tx`);
+        `read_only` for one that only reads (on SQLite it does not queue behind writers)."""
         with self.engine.connect() as conn:
+            if read_only:
+                conn.execution_options(studybot_read_only=True)
             conn.begin()
             tx = Tx(conn)
             try:

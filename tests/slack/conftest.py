@@ -15,7 +15,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
 from adapters.slack.app import SlackApp, create_app
-from bot.core import StudyBot
+from bot.core import Recorded, StudyBot
 from bot.seam import Action, Reply, Who
 from bot.settings import Settings
 from tests.slack.fakeslack import TEAM, FakeSlack
@@ -134,9 +134,9 @@ class SlowBot(StudyBot):
         time.sleep(DELAY)
         return super().handle_text(who, line)
 
-    def press(self, action: Action) -> Reply:
+    def record(self, action: Action) -> Recorded:
         time.sleep(DELAY)
-        return super().press(action)
+        return super().record(action)
 
 
 @dataclass

@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
@@ -23,6 +24,7 @@ from adapters.slack.app import (
     needs_admin,
 )
 from bot.core import StudyBot
+from bot.services import daily
 from bot.store.models import User
 from tests.slack.conftest import (
     DELAY,
@@ -107,6 +109,32 @@ def test_slow_click_is_acked_then_answered(slow: SlowServer, fake: FakeSlack) ->
     assert resp.status_code == 200 and resp.text == ""
     late = fake.wait_for("response", timeout=5)[-1].args
     assert "Correct" in str(late) or "Not quite" in str(late)
+
+
+def test_a_click_is_acked_without_waiting_for_the_streak(
+    slack: SlackApp, bot: StudyBot, fake: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ack goes out once the answer is recorded; the streak is read afterwards."""
+    lee = SlackUser(slack, fake, "ULEAD", "Lee")
+    lee.command("setup tz=UTC")
+    today = lee.command("today")
+    slow_streak = daily.member_streak
+
+    def member_streak(*args: Any) -> int:
+        time.sleep(DELAY)
+        return slow_streak(*args)
+
+    monkeypatch.setattr(daily, "member_streak", member_streak)
+    fake.clear()
+    body = action_body(fake, "ULEAD", "Lee", find_button(today.blocks, "A"))
+    with running_server(slack, bot) as base, httpx.Client(base_url=base) as web:
+        started = time.monotonic()
+        resp = web.post("/slack/events", content=body, headers=signed_headers(body))
+        acked = time.monotonic() - started
+        assert resp.status_code == 200 and resp.text == ""
+        assert acked < DELAY, acked
+        late = fake.wait_for("response", timeout=5)[-1].args
+    assert "Streak: 1 day." in str(late["blocks"])
 
 
 def test_a_fast_command_is_answered_in_its_ack_over_http(
