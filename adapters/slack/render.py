@@ -1,10 +1,10 @@
-"""Render a core `Reply` as Block Kit: the JSON dicts slack_sdk's block models would produce.
+"""Render a core `Reply` as Block Kit, built with slack_sdk's block models.
 
-Replies are rendered on every command and click, so the blocks are built as plain dicts
-rather than through slack_sdk's models and their `to_dict()` (three to four times slower
-for a question). The limits those models validate are enforced here, below, and the tests
-parse every message that goes over the wire back into slack_sdk's models and run their
-validation (`tests/slack/limits.py`).
+The models' `to_dict()` validates every object (text lengths, element counts, styles), and
+costs tens of microseconds a block; replies are rendered on every command and click, so the
+blocks that repeat (a group's question of the day, its buttons, headings) are built once
+and their JSON shared (`_cached`). The tests also parse every message that goes over the
+wire back into the models and run their validation (`tests/slack/limits.py`).
 
 Slack parses `&`, `<` and `>` as control characters in message text: `<!channel>` pings a
 channel and `<@U1>` a user. User-supplied text therefore has exactly those three characters
@@ -18,9 +18,22 @@ several sections, fields and buttons over several blocks, and a message that wou
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
+from slack_sdk.models.blocks import Block as SlackModel
 
 from bot.seam import (
     Block,
@@ -173,7 +186,10 @@ def chunks(s: str, limit: int) -> list[str]:
 
 @dataclass
 class Rendered:
-    """Blocks as JSON-ready dicts, notification text, and pictures to upload separately."""
+    """Blocks as JSON-ready dicts, notification text, and pictures to upload separately.
+
+    The dicts of repeated blocks are shared between messages (see `_cached`): read them,
+    send them, never change them in place."""
 
     blocks: list[dict[str, Any]]
     text: str
@@ -185,43 +201,35 @@ def bar(done: int, total: int) -> str:
     return "█" * filled + "░" * (BAR_WIDTH - filled)
 
 
-def _text(kind: str, s: str) -> dict[str, Any]:
-    # slack_sdk's to_dict() leaves out empty strings; so does this
-    return {"type": kind, "text": s} if s else {"type": kind}
+def _section(s: str) -> SectionBlock:
+    return SectionBlock(text=MarkdownTextObject(text=s))
 
 
-def _section(s: str) -> SlackBlock:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": s}}
-
-
-def _context(parts: list[str]) -> SlackBlock:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": p} for p in parts]}
+def _context(parts: list[str]) -> ContextBlock:
+    return ContextBlock(elements=[MarkdownTextObject(text=p) for p in parts])
 
 
 _STYLES = {ButtonStyle.PRIMARY: "primary", ButtonStyle.DANGER: "danger"}
 
 
-def _button(label: str, action_id: str, value: str, style: ButtonStyle) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "type": "button",
-        "text": _text("plain_text", truncate(escape(label), BUTTON_TEXT) or "…"),
-        "action_id": action_id,
-    }
-    if value:
-        out["value"] = value
-    if style in _STYLES:
-        out["style"] = _STYLES[style]
-    return out
+def _button(label: str, action_id: str, value: str, style: ButtonStyle) -> ButtonElement:
+    return ButtonElement(
+        text=PlainTextObject(text=truncate(escape(label), BUTTON_TEXT) or "…"),
+        action_id=action_id,
+        value=value or None,
+        style=_STYLES.get(style),
+    )
 
 
-def _block(block: Block, images: list[Image], counter: list[int]) -> list[SlackBlock]:
+def _models(block: Block, first_button: int) -> list[SlackModel]:
+    """slack_sdk's block models for one core block; buttons are numbered from
+    `first_button` (action ids must be unique within a message)."""
     if isinstance(block, Paragraph):
         return [_section(c) for c in chunks(mrkdwn(block.text), SECTION_TEXT)]
     if isinstance(block, Heading):
         if not block.text.strip():
             return []  # Slack rejects a header without text, and it would show nothing
-        text = truncate(escape(block.text), HEADER_TEXT)
-        return [{"type": "header", "text": _text("plain_text", text)}]
+        return [HeaderBlock(text=PlainTextObject(text=truncate(escape(block.text), HEADER_TEXT)))]
     if isinstance(block, Context):
         parts = chunks(mrkdwn(block.text), CONTEXT_TEXT)
         return [
@@ -230,16 +238,15 @@ def _block(block: Block, images: list[Image], counter: list[int]) -> list[SlackB
         ]
     if isinstance(block, Buttons):
         elements = []
-        for b in block.buttons:
+        for index, b in enumerate(block.buttons, start=first_button):
             if len(b.value) > BUTTON_VALUE:
                 raise ValueError(f"button value longer than {BUTTON_VALUE}: {b.label!r}")
-            action_id = encode_action_id(b.action_id, counter[0])
+            action_id = encode_action_id(b.action_id, index)
             if len(action_id) > ACTION_ID:
                 raise ValueError(f"action id longer than {ACTION_ID}: {b.action_id!r}")
-            counter[0] += 1
             elements.append(_button(b.label, action_id, b.value, b.style))
         return [
-            {"type": "actions", "elements": elements[i : i + BUTTONS_PER_BLOCK]}
+            ActionsBlock(elements=elements[i : i + BUTTONS_PER_BLOCK])
             for i in range(0, len(elements), BUTTONS_PER_BLOCK)
         ]
     if isinstance(block, Fields):
@@ -247,10 +254,9 @@ def _block(block: Block, images: list[Image], counter: list[int]) -> list[SlackB
             truncate(f"*{escape(f.label)}*\n{mrkdwn(f.value)}", FIELD_TEXT) for f in block.fields
         ]
         return [
-            {
-                "type": "section",
-                "fields": [_text("mrkdwn", t) for t in texts[i : i + FIELDS_PER_SECTION]],
-            }
+            SectionBlock(
+                fields=[MarkdownTextObject(text=t) for t in texts[i : i + FIELDS_PER_SECTION]]
+            )
             for i in range(0, len(texts), FIELDS_PER_SECTION)
         ]
     if isinstance(block, ProgressBar):
@@ -261,23 +267,33 @@ def _block(block: Block, images: list[Image], counter: list[int]) -> list[SlackB
         )
         return [_section(truncate(line, SECTION_TEXT))]
     if isinstance(block, Image):
-        images.append(block)
-        alt = truncate(f"📈 {escape(block.alt)} (picture attached)", CONTEXT_TEXT)
-        return [_context([alt])]
+        return [_context([truncate(f"📈 {escape(block.alt)} (picture attached)", CONTEXT_TEXT)])]
     assert isinstance(block, Divider)
-    return [{"type": "divider"}]
+    return [DividerBlock()]
+
+
+def _dicts(block: Block, first_button: int) -> tuple[SlackBlock, ...]:
+    """The JSON of one core block: slack_sdk's models, validated by their `to_dict()`."""
+    return tuple(m.to_dict() for m in _models(block, first_button))
+
+
+# Headings, questions, answer buttons and footers repeat: every member of a group sees the
+# same question of the day, so its blocks are built and validated once, not per member
+# (the models' `to_dict()` costs tens of microseconds a block).
+_cached = functools.lru_cache(maxsize=2048)(_dicts)
+_REPEATING = (Heading, Paragraph, Buttons, Context, Divider)
 
 
 def _fit(blocks: list[SlackBlock]) -> list[SlackBlock]:
     """At most 50 blocks: keep the buttons and as much of the text as fits, in order."""
     if len(blocks) <= MAX_BLOCKS:
         return blocks
-    actions = [b for b in blocks if b["type"] == "actions"][: MAX_BLOCKS // 2]
+    # by position: a repeated block (a divider, say) is the same shared dict each time
+    actions = [i for i, b in enumerate(blocks) if b["type"] == "actions"][: MAX_BLOCKS // 2]
     room = MAX_BLOCKS - len(actions) - 1
-    kept_text = [b for b in blocks if b["type"] != "actions"][:room]
-    keep = {id(b) for b in (*kept_text, *actions)}
-    out = [b for b in blocks if id(b) in keep]
-    note = _context(["(This message was shortened to fit Slack's limits.)"])
+    kept_text = [i for i, b in enumerate(blocks) if b["type"] != "actions"][:room]
+    out = [blocks[i] for i in sorted((*kept_text, *actions))]
+    note = _context(["(This message was shortened to fit Slack's limits.)"]).to_dict()
     cut_at = next((i for i, b in enumerate(out) if b["type"] == "actions"), len(out))
     out.insert(cut_at, note)
     return out
@@ -296,10 +312,14 @@ def fallback_text(reply: Reply) -> str:
 
 
 def render(reply: Reply) -> Rendered:
-    """Block Kit for a reply, as the JSON-ready dicts slack_sdk's block models produce."""
+    """Block Kit for a reply, built with slack_sdk's block models."""
     images: list[Image] = []
-    counter = [0]
+    buttons = 0
     blocks: list[SlackBlock] = []
     for b in reply.blocks:
-        blocks.extend(_block(b, images, counter))
+        blocks.extend((_cached if isinstance(b, _REPEATING) else _dicts)(b, buttons))
+        if isinstance(b, Buttons):
+            buttons += len(b.buttons)
+        elif isinstance(b, Image):
+            images.append(b)
     return Rendered(_fit(blocks), fallback_text(reply), images)

@@ -13,9 +13,10 @@ MENTIONS = ("<!channel", "<!here", "<!everyone", "<!subteam")
 def assert_valid_block_kit(blocks: list[dict[str, Any]]) -> None:
     """The blocks are what slack_sdk's block models produce, and pass their validation.
 
-    The renderer builds plain dicts; parsing them back into slack_sdk's models and calling
-    `to_dict()` (which runs the models' validators: text lengths, element counts, button
-    styles) must give the same JSON, so no field is misnamed, misplaced or over a limit.
+    The renderer builds its blocks with those models; parsing what went over the wire back
+    into them and calling `to_dict()` (which runs the models' validators: text lengths,
+    element counts, button styles) must give the same JSON, so nothing was changed on the
+    way and no field is misnamed, misplaced or over a limit.
     """
     parsed = Block.parse_all(blocks)
     assert all(p is not None for p in parsed), [b.get("type") for b in blocks]

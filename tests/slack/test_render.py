@@ -157,6 +157,33 @@ def test_limits_many_fields_buttons_and_blocks() -> None:
     assert any("shortened" in str(b) for b in r.blocks)
 
 
+def test_repeated_blocks_are_shortened_by_position() -> None:
+    """A repeated block is one shared dict: shortening must still count each occurrence."""
+    reply = Reply.of(
+        *[Divider() for _ in range(70)],
+        Buttons((Button("A", "answer", "1"),)),
+    )
+    r = render(reply)
+    assert_within_limits({"blocks": r.blocks})
+    assert len(r.blocks) == 50
+    assert [b["type"] for b in r.blocks][-2:] == ["context", "actions"]
+
+
+def test_a_repeated_question_is_built_once_and_rendered_the_same() -> None:
+    """Every member of a group gets the same question of the day: its blocks are built
+    and validated once, and each member's message is the same JSON."""
+    question = (
+        Heading("Question of the day"),
+        Paragraph(text("Which MLflow API logs a model?")),
+        Buttons(tuple(Button(c, "answer", f"d:7:{c}") for c in "ABCD")),
+    )
+    first = render(Reply.of(*question, Context(text("You joined this study group."))))
+    again = render(Reply.of(*question))
+    assert again.blocks == first.blocks[:3]
+    assert all(a is b for a, b in zip(again.blocks, first.blocks, strict=False))
+    assert_within_limits({"blocks": first.blocks})
+
+
 def test_images_become_uploads_and_other_blocks() -> None:
     r = render(
         Reply.of(
