@@ -194,7 +194,9 @@ class Recorded:
 
     __slots__ = ("_bot", "_now", "_outcome", "_who")
 
-    def __init__(self, bot: StudyBot, who: Who, now: datetime, outcome: Reply | AfterCommit):
+    def __init__(
+        self, bot: StudyBot, who: Who, now: datetime, outcome: Reply | AfterCommit
+    ) -> None:
         self._bot, self._who, self._now, self._outcome = bot, who, now, outcome
 
     def reply(self) -> Reply:

@@ -15,8 +15,7 @@ the session's autoflush would.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -59,6 +58,20 @@ class _Plan:
         """The result columns that need a conversion (most come from the driver as is)."""
         return tuple((i, p) for i, p in enumerate(self.results) if p is not None)
 
+    def args(self, params: Mapping[str, Any]) -> Any:
+        """The driver's parameters: a list for positional SQL (SQLite), else a dict."""
+        if self.positional:
+            return [
+                (p(params[n]) if p else params[n])
+                if fixed is _GIVEN
+                else (p(fixed) if p else fixed)
+                for n, p, fixed in self.binds
+            ]
+        return {
+            n: (p(params[n]) if p else params[n]) if fixed is _GIVEN else (p(fixed) if p else fixed)
+            for n, p, fixed in self.binds
+        }
+
 
 def _plan(stmt: Any, dialect: Dialect, column_keys: Sequence[str] | None = None) -> _Plan:
     compiled = stmt.compile(dialect=dialect, column_keys=column_keys)
@@ -73,6 +86,11 @@ def _plan(stmt: Any, dialect: Dialect, column_keys: Sequence[str] | None = None)
         for col in stmt.exported_columns
     )
     return _Plan(compiled.string, tuple(binds), results, bool(compiled.positional))
+
+
+def _driver(conn: Connection) -> Any:
+    """The DBAPI connection under `conn` (its `execute` makes, runs and returns a cursor)."""
+    return conn.connection.driver_connection
 
 
 class Prepared:
@@ -91,33 +109,14 @@ class Prepared:
     def first(self, s: On, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
         conn = connection(s)
         plan = self._plan_on(conn)
-        with _cursor(conn, plan, params) as cursor:
-            row = cursor.fetchone()
+        row = _driver(conn).execute(plan.sql, plan.args(params)).fetchone()
         return None if row is None else _convert(plan, row)
 
     def all(self, s: On, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         conn = connection(s)
         plan = self._plan_on(conn)
-        with _cursor(conn, plan, params) as cursor:
-            rows = cursor.fetchall()
+        rows = _driver(conn).execute(plan.sql, plan.args(params)).fetchall()
         return [_convert(plan, row) for row in rows]
-
-
-@contextmanager
-def _cursor(conn: Connection, plan: _Plan, params: Mapping[str, Any]) -> Iterator[Any]:
-    """A driver cursor that has run `plan` with `params`, closed afterwards."""
-    values = [(n, p, params[n] if fixed is _GIVEN else fixed) for n, p, fixed in plan.binds]
-    args: Any
-    if plan.positional:
-        args = [p(v) if p else v for _, p, v in values]
-    else:
-        args = {n: p(v) if p else v for n, p, v in values}
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(plan.sql, args)
-        yield cursor
-    finally:
-        cursor.close()
 
 
 def _convert(plan: _Plan, row: Sequence[Any]) -> tuple[Any, ...]:
@@ -150,8 +149,7 @@ class InsertIgnore:
             plan = self._plans[(dialect.name, columns)] = _plan(
                 self._statement(dialect.name), dialect, column_keys=columns
             )
-        with _cursor(conn, plan, values) as cursor:
-            return cursor.fetchone() is not None
+        return _driver(conn).execute(plan.sql, plan.args(values)).fetchone() is not None
 
     def _statement(self, dialect: str) -> Any:
         insert: Any
