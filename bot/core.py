@@ -137,13 +137,17 @@ class StudyBot:
         return self.handle(Invocation(who, name, args))
 
     def press(self, action: Action) -> Reply:
-        return self.record(action).reply()
+        """A button press and its reply, in one transaction."""
+        return self._run(action.who, self._pressed(action), whole=True).reply()
 
     def record(self, action: Action) -> Recorded:
         """A button press up to its commit: an answer is recorded when this returns, and
         `reply()` then reads what the reply shows (a streak, say) in a read-only
         transaction of its own."""
+        return self._run(action.who, self._pressed(action), whole=False)
 
+    @staticmethod
+    def _pressed(action: Action) -> Callable[[Ctx], Reply | AfterCommit]:
         def run(ctx: Ctx) -> Reply | AfterCommit:
             if action.action_id in (ANSWER, TOGGLE):
                 ref = AnswerRef.decode(action.value)
@@ -162,9 +166,13 @@ class StudyBot:
                 return flags.flag_button(ctx, action.value)
             raise UserError("That button is no longer supported. Try the command again.")
 
-        return self._run(action.who, run)
+        return run
 
-    def _run(self, who: Who, fn: Callable[[Ctx], Reply | AfterCommit]) -> Recorded:
+    def _run(
+        self, who: Who, fn: Callable[[Ctx], Reply | AfterCommit], *, whole: bool = True
+    ) -> Recorded:
+        """Run `fn` in one transaction; `whole`: make its reply in it too, reads after
+        the writes included (one transaction, no second round of the store)."""
         for attempt in range(3):
             try:
                 now = self.clock()
@@ -178,6 +186,8 @@ class StudyBot:
                     )
                     ctx.prime()
                     outcome = fn(ctx)
+                    if whole and isinstance(outcome, AfterCommit):
+                        outcome = outcome.reply(ctx)
                 return Recorded(self, who, now, outcome)
             except UserError as e:
                 return Recorded(self, who, now, Reply.message(str(e)))

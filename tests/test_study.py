@@ -168,7 +168,7 @@ def test_a_recorded_answer_is_answered_even_if_its_streak_cannot_be_read(
         raise OperationalError("SELECT", {}, Exception("database is locked"))
 
     monkeypatch.setattr(daily, "member_streak", unreadable)
-    text = bot.press(action).plain_text()
+    text = bot.record(action).reply().plain_text()
     assert text.startswith("✅ Correct")
     assert content.by_id[qid].explanation.strip()[:40] in text
     assert "Streak" not in text
