@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import fields
 from datetime import date, time
 
+import pytest
 from sqlalchemy import select
 
 from bot.content.models import Content
@@ -154,3 +155,61 @@ def test_an_action_that_fails_writes_nothing(any_store: Store) -> None:
         )
     with any_store.read() as s:
         assert list(s.scalars(select(Workspace.external_id))) == ["T3"]
+
+
+def test_writes_on_the_connection_and_through_the_session_commit_together(
+    any_store: Store,
+) -> None:
+    """The action's transaction is begun on the driver; a Session made halfway joins it,
+    and the commit at the end keeps both kinds of write."""
+    from datetime import UTC, datetime
+
+    from bot.store.db import insert_ignore
+    from bot.store.models import Workspace
+
+    now = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    with any_store.action() as tx:
+        insert_ignore(
+            tx,
+            Workspace,
+            {"platform": "slack", "external_id": "T1", "created_at": now},
+            ["platform", "external_id"],
+        )
+        tx.session.add(Workspace(platform="slack", external_id="T2", created_at=now))
+        tx.session.flush()
+        insert_ignore(
+            tx,
+            Workspace,
+            {"platform": "slack", "external_id": "T3", "created_at": now},
+            ["platform", "external_id"],
+        )
+    with any_store.read() as s:
+        assert sorted(s.scalars(select(Workspace.external_id))) == ["T1", "T2", "T3"]
+
+
+def test_a_read_only_action_does_not_queue_behind_a_writer(sqlite_store: Store) -> None:
+    """On SQLite a writer's action takes the write lock when it begins (BEGIN IMMEDIATE);
+    a read-only action (the reply after an answer is recorded) begins deferred and reads
+    the last commit while the writer holds the lock."""
+    import sqlite3
+    import time as clock
+
+    from bot.store.models import Workspace
+    from bot.store.prepared import Prepared
+
+    path = sqlite_store.engine.url.database
+    assert path
+    writer = sqlite3.connect(path, isolation_level=None, timeout=0)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        started = clock.monotonic()
+        with sqlite_store.action(read_only=True) as tx:
+            rows = Prepared(select(Workspace.id)).all(tx, {})
+        assert rows == [] and clock.monotonic() - started < 1
+        other = sqlite3.connect(path, isolation_level=None, timeout=0)
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("BEGIN IMMEDIATE")  # what a writing action's BEGIN meets now
+        other.close()
+    finally:
+        writer.rollback()
+        writer.close()

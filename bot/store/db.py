@@ -67,12 +67,19 @@ def _sqlite_pragmas(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
+        driver = conn.connection.driver_connection
+        if driver.in_transaction:  # begun by Store.action, on the driver
+            return
         # Writers take the lock up front (no deadlock upgrading a read lock); read-only
         # transactions (Store.read) stay deferred so they never wait for a writer (WAL).
         read_only = conn.get_execution_options().get("studybot_read_only", False)
-        # Straight to the driver: this runs for every action, and a full SQLAlchemy
-        # execution of a constant statement costs more than the BEGIN itself.
-        conn.connection.driver_connection.execute("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        # Straight to the driver: a full SQLAlchemy execution of a constant statement
+        # costs more than the BEGIN itself.
+        driver.execute(begin_sql(read_only))
+
+
+def begin_sql(read_only: bool) -> str:
+    return "BEGIN" if read_only else "BEGIN IMMEDIATE"
 
 
 def is_postgres(engine: Engine) -> bool:
@@ -94,11 +101,14 @@ class Tx:
 
     The commands members run most (`today`, an answer click) need no ORM object at all:
     their statements are prepared (`prepared.py`) and run on the connection, and the
-    Session's own bookkeeping would cost more than their queries.
+    Session's own bookkeeping would cost more than their queries. For the same reason the
+    transaction is begun and ended on the driver itself (`Store.action`); SQLAlchemy's own
+    transaction, if a handler's Session or Core statement starts one, joins it.
     """
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self.driver: Any = conn.connection.driver_connection
         self._session: Session | None = None
 
     @property
@@ -118,14 +128,16 @@ class Tx:
     def commit(self) -> None:
         if self._session is not None:
             self._session.commit()
-        else:
+        elif self.conn.in_transaction():
             self.conn.commit()
+        self.driver.commit()  # what only the driver knows of (nothing to do if done above)
 
     def rollback(self) -> None:
         if self._session is not None:
             self._session.rollback()
         if self.conn.in_transaction():
             self.conn.rollback()
+        self.driver.rollback()
 
     def close(self) -> None:
         if self._session is not None:
@@ -142,6 +154,7 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._sqlite = engine.dialect.name == "sqlite"
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._readers = sessionmaker(
             engine.execution_options(studybot_read_only=True), expire_on_commit=False
@@ -166,8 +179,9 @@ class Store:
         with self.engine.connect() as conn:
             if read_only:
                 conn.execution_options(studybot_read_only=True)
-            conn.begin()
             tx = Tx(conn)
+            if self._sqlite:  # PostgreSQL's driver begins at the first statement
+                tx.driver.execute(begin_sql(read_only))
             try:
                 yield tx
                 tx.commit()
