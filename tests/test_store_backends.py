@@ -4,17 +4,21 @@ read and write the same values through sqlite3 and psycopg (dates, times, JSON, 
 from __future__ import annotations
 
 from dataclasses import fields
-from datetime import date, time
+from datetime import UTC, date, datetime, time
 
 import pytest
 from sqlalchemy import select
 
 from bot.content.models import Content
 from bot.core import StudyBot
-from bot.store.db import Store
-from bot.store.models import Group, Membership, User
+from bot.errors import UserError
+from bot.store.db import Store, Tx, insert_ignore
+from bot.store.models import Group, Membership, User, Workspace
+from bot.store.prepared import Prepared
 from bot.store.rows import SNAPSHOTS
 from tests.helpers import Chat, FakeClock, question_in
+
+NOW = datetime(2026, 3, 2, 9, tzinfo=UTC)
 
 
 def test_snapshots_hold_table_columns_and_every_one_but_timestamps() -> None:
@@ -78,12 +82,8 @@ def test_a_members_commands_on_each_database(
 def test_prepared_statements_take_written_values_and_parameters(any_store: Store) -> None:
     """A value written into the statement and a bind parameter both reach the driver, and
     values come back converted (a date, a datetime, JSON) on either database."""
-    from datetime import UTC, datetime
-
     from sqlalchemy import bindparam
 
-    from bot.store.models import Workspace
-    from bot.store.prepared import Prepared
     from bot.timeutil import as_utc
 
     now = datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -124,37 +124,37 @@ def test_prepared_statements_take_written_values_and_parameters(any_store: Store
     assert as_utc(created) == now
 
 
+def _insert_workspace(tx: Tx, external_id: str) -> bool:
+    """A write on the connection, as the hot path's prepared statements make."""
+    return insert_ignore(
+        tx,
+        Workspace,
+        {"platform": "slack", "external_id": external_id, "created_at": NOW},
+        ["platform", "external_id"],
+    )
+
+
+def _add_workspace(tx: Tx, external_id: str) -> None:
+    """A write through the ORM Session, made on demand halfway through the action."""
+    tx.session.add(Workspace(platform="slack", external_id=external_id, created_at=NOW))
+    tx.session.flush()
+
+
+def _workspaces(store: Store) -> list[str]:
+    with store.read() as s:
+        return sorted(s.scalars(select(Workspace.external_id)))
+
+
 def test_an_action_that_fails_writes_nothing(any_store: Store) -> None:
     """Writes on the connection (prepared) and through the ORM Session made later in the
     same action are one transaction: an error undoes both."""
-    from datetime import UTC, datetime
-
-    import pytest
-
-    from bot.errors import UserError
-    from bot.store.db import insert_ignore
-    from bot.store.models import Workspace
-
-    now = datetime(2026, 3, 2, 9, tzinfo=UTC)
     with pytest.raises(UserError), any_store.action() as tx:
-        assert insert_ignore(
-            tx,
-            Workspace,
-            {"platform": "slack", "external_id": "T1", "created_at": now},
-            ["platform", "external_id"],
-        )
-        tx.session.add(Workspace(platform="slack", external_id="T2", created_at=now))
-        tx.session.flush()
+        assert _insert_workspace(tx, "T1")
+        _add_workspace(tx, "T2")
         raise UserError("refused")
     with any_store.action() as tx:
-        assert insert_ignore(
-            tx,
-            Workspace,
-            {"platform": "slack", "external_id": "T3", "created_at": now},
-            ["platform", "external_id"],
-        )
-    with any_store.read() as s:
-        assert list(s.scalars(select(Workspace.external_id))) == ["T3"]
+        assert _insert_workspace(tx, "T3")
+    assert _workspaces(any_store) == ["T3"]
 
 
 def test_writes_on_the_connection_and_through_the_session_commit_together(
@@ -162,29 +162,11 @@ def test_writes_on_the_connection_and_through_the_session_commit_together(
 ) -> None:
     """The action's transaction is begun on the driver; a Session made halfway joins it,
     and the commit at the end keeps both kinds of write."""
-    from datetime import UTC, datetime
-
-    from bot.store.db import insert_ignore
-    from bot.store.models import Workspace
-
-    now = datetime(2026, 3, 2, 9, tzinfo=UTC)
     with any_store.action() as tx:
-        insert_ignore(
-            tx,
-            Workspace,
-            {"platform": "slack", "external_id": "T1", "created_at": now},
-            ["platform", "external_id"],
-        )
-        tx.session.add(Workspace(platform="slack", external_id="T2", created_at=now))
-        tx.session.flush()
-        insert_ignore(
-            tx,
-            Workspace,
-            {"platform": "slack", "external_id": "T3", "created_at": now},
-            ["platform", "external_id"],
-        )
-    with any_store.read() as s:
-        assert sorted(s.scalars(select(Workspace.external_id))) == ["T1", "T2", "T3"]
+        assert _insert_workspace(tx, "T1")
+        _add_workspace(tx, "T2")
+        assert _insert_workspace(tx, "T3")
+    assert _workspaces(any_store) == ["T1", "T2", "T3"]
 
 
 def test_a_read_only_action_does_not_queue_behind_a_writer(sqlite_store: Store) -> None:
@@ -193,9 +175,6 @@ def test_a_read_only_action_does_not_queue_behind_a_writer(sqlite_store: Store) 
     the last commit while the writer holds the lock."""
     import sqlite3
     import time as clock
-
-    from bot.store.models import Workspace
-    from bot.store.prepared import Prepared
 
     path = sqlite_store.engine.url.database
     assert path
