@@ -19,7 +19,11 @@ Every timed request starts from a quiet app (what the previous one left behind, 
 a feedback post or name lookups, is drained first), and the real App and the no-op take
 turns going first. The store holds the bench dataset (`bench.dataset.seed`): by default
 50 groups × 40 members × 60 days of answers; every sample is a different member
-answering a fresh day's question, so each click really inserts an answer.
+answering a fresh day's question, so each click really inserts an answer. Each group's
+question of the day is rendered for many members, so most samples take its blocks from
+the renderer's cache, as members of a real group do; the cost of the first render of a
+group's day is printed at the end. "core ms" is the core called directly between samples
+(for a click, `StudyBot.record`: what its ack waits for); "adapter ms" is what is left.
 
     python -m bench.slack_roundtrip [--quick] [--local] [--phases]
 """
@@ -49,11 +53,12 @@ from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
 
 from adapters.slack.app import SlackApp, create_app, safe_render
+from adapters.slack.render import block_cache, render
 from adapters.slack.server import SlackAsgi, bound_socket, http_server
 from bench.dataset import seed
 from bot.content import load_content
 from bot.core import StudyBot
-from bot.seam import Action, Who
+from bot.seam import Action, Reply, Who
 from bot.settings import REPO_CONTENT, Settings
 from bot.store.db import Store
 from tests.slack.conftest import (
@@ -344,6 +349,16 @@ def time_phases(slack: SlackApp) -> dict[str, list[float]]:
     return out
 
 
+def render_costs(reply: Reply, n: int = 300) -> tuple[float, float]:
+    """Median ms to render `reply` with an empty block cache, and from the cache."""
+    first, cached = [], []
+    for _ in range(n):
+        block_cache.cache_clear()
+        first.append(timed(lambda: render(reply))[0])
+        cached.append(timed(lambda: render(reply))[0])
+    return statistics.median(first), statistics.median(cached)
+
+
 def members(store: Store, whos: list[Who], per_group: int, n: int) -> list[Who]:
     """`n` distinct seeded members (not the groups' admins), round-robin over groups."""
     out: list[Who] = []
@@ -407,7 +422,8 @@ def main(argv: list[str] | None = None) -> int:
         slack = create_app(bot, settings)
         phases = time_phases(slack) if args.phases else None
         noop = noop_app(fake)
-        question = safe_render(bot.handle_text(admins[0], "/study today"))
+        question_reply = bot.handle_text(admins[0], "/study today")
+        question = safe_render(question_reply)
         canned = noop_app(
             fake, {"response_type": "ephemeral", "blocks": question.blocks, "text": question.text}
         )
@@ -505,6 +521,12 @@ def main(argv: list[str] | None = None) -> int:
         for name, ms in phases.items():
             if ms:
                 print(f"  {name:<22}{statistics.median(ms):>8.3f}  ×{len(ms)}")
+    first, cached = render_costs(question_reply)
+    print(
+        f"rendering a question: {cached:.3f} ms from the block cache, {first:.3f} ms for the "
+        "first member of a group's day (the samples above are mostly cached, as in a group)"
+    )
+    figures["render_cached_ms"], figures["render_first_ms"] = round(cached, 3), round(first, 3)
     print(json.dumps(figures))
     return 0
 

@@ -3,7 +3,7 @@
 The models' `to_dict()` validates every object (text lengths, element counts, styles), and
 costs tens of microseconds a block; replies are rendered on every command and click, so the
 blocks that repeat (a group's question of the day, its buttons, headings) are built once
-and their JSON shared (`_cached`). The tests also parse every message that goes over the
+and their JSON shared (`block_cache`). The tests also parse every message that goes over the
 wire back into the models and run their validation (`tests/slack/limits.py`).
 
 Slack parses `&`, `<` and `>` as control characters in message text: `<!channel>` pings a
@@ -188,7 +188,7 @@ def chunks(s: str, limit: int) -> list[str]:
 class Rendered:
     """Blocks as JSON-ready dicts, notification text, and pictures to upload separately.
 
-    The dicts of repeated blocks are shared between messages (see `_cached`): read them,
+    The dicts of repeated blocks are shared between messages (see `block_cache`): read them,
     send them, never change them in place."""
 
     blocks: list[dict[str, Any]]
@@ -280,7 +280,7 @@ def _dicts(block: Block, first_button: int) -> tuple[SlackBlock, ...]:
 # Headings, questions, answer buttons and footers repeat: every member of a group sees the
 # same question of the day, so its blocks are built and validated once, not per member
 # (the models' `to_dict()` costs tens of microseconds a block).
-_cached = functools.lru_cache(maxsize=2048)(_dicts)
+block_cache = functools.lru_cache(maxsize=2048)(_dicts)
 _REPEATING = (Heading, Paragraph, Buttons, Context, Divider)
 
 
@@ -317,7 +317,7 @@ def render(reply: Reply) -> Rendered:
     buttons = 0
     blocks: list[SlackBlock] = []
     for b in reply.blocks:
-        blocks.extend((_cached if isinstance(b, _REPEATING) else _dicts)(b, buttons))
+        blocks.extend((block_cache if isinstance(b, _REPEATING) else _dicts)(b, buttons))
         if isinstance(b, Buttons):
             buttons += len(b.buttons)
         elif isinstance(b, Image):
