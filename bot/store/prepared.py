@@ -60,17 +60,10 @@ class _Plan:
 
     def args(self, params: Mapping[str, Any]) -> Any:
         """The driver's parameters: a list for positional SQL (SQLite), else a dict."""
+        values = ((n, p, params[n] if fixed is _GIVEN else fixed) for n, p, fixed in self.binds)
         if self.positional:
-            return [
-                (p(params[n]) if p else params[n])
-                if fixed is _GIVEN
-                else (p(fixed) if p else fixed)
-                for n, p, fixed in self.binds
-            ]
-        return {
-            n: (p(params[n]) if p else params[n]) if fixed is _GIVEN else (p(fixed) if p else fixed)
-            for n, p, fixed in self.binds
-        }
+            return [p(v) if p else v for _, p, v in values]
+        return {n: p(v) if p else v for n, p, v in values}
 
 
 def _plan(stmt: Any, dialect: Dialect, column_keys: Sequence[str] | None = None) -> _Plan:
