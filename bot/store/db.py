@@ -177,8 +177,6 @@ class Store:
         """One user action's transaction, ORM Session only on demand (see `Tx`);
         `read_only` for one that only reads (on SQLite it does not queue behind writers)."""
         with self.engine.connect() as conn:
-            if read_only:
-                conn.execution_options(studybot_read_only=True)
             tx = Tx(conn)
             if self._sqlite:  # PostgreSQL's driver begins at the first statement
                 tx.driver.execute(begin_sql(read_only))
