@@ -217,6 +217,7 @@ def _load_questions(
     r: _Reader, qdir: Path, tracks: list[Track], phases: list[Phase], areas: list[Area]
 ) -> list[Question]:
     domains = {t.id: {d.id for d in t.domains} for t in tracks}
+    sections = {t.id: {s.id for s in t.guide_sections} for t in tracks}
     area_ids = {a.id for a in areas}
     phase_ids = {p.number for p in phases}
     files = sorted(qdir.glob("*/*.yaml")) if qdir.is_dir() else []
@@ -242,7 +243,7 @@ def _load_questions(
                 r.add(path, line, qid, f"duplicate id (first at {first_seen[qid]})")
             else:
                 first_seen[qid] = where
-            q = _question(r, path, line, qid, raw, domains, area_ids, phase_ids)
+            q = _question(r, path, line, qid, raw, domains, sections, area_ids, phase_ids)
             if q is not None:
                 if q.track != path.parent.name:
                     r.add(path, line, qid, f"track {q.track!r} is in the folder of another track")
@@ -257,6 +258,7 @@ def _question(
     qid: str,
     raw: dict[str, Any],
     domains: dict[str, set[str]],
+    sections: dict[str, set[str]],
     area_ids: set[str],
     phase_ids: set[int],
 ) -> Question | None:
@@ -274,6 +276,10 @@ def _question(
     elif data.get("domain") not in domains[track]:
         known = ", ".join(sorted(domains[track]))
         bad(f"unknown domain {data.get('domain')!r} for track {track} (known: {known})")
+    section = data.get("guide_section")
+    if track in sections and section is not None and section not in sections[track]:
+        known = ", ".join(sorted(sections[track]))
+        bad(f"unknown guide_section {section!r} for track {track} (known: {known})")
     if data.get("area") not in area_ids:
         bad(f"unknown area {data.get('area')!r} (known: {', '.join(sorted(area_ids))})")
     if data.get("phase") not in phase_ids:

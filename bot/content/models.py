@@ -111,6 +111,25 @@ class Project(Strict):
     steps: tuple[Item, ...]
 
 
+class VersionRange(Strict):
+    """Versions a fact holds for, either end open: `{min: "13.3", max: "16.4"}`."""
+
+    min: str | None = None
+    max: str | None = None
+
+
+class LibraryRange(VersionRange):
+    name: str
+
+
+class ValidFor(Strict):
+    """What a question's fact depends on: a Databricks Runtime for ML range, a library's."""
+
+    runtime: VersionRange | None = None
+    library: LibraryRange | None = None
+    note: str = ""
+
+
 class Question(Strict):
     id: str
     track: str
@@ -119,6 +138,8 @@ class Question(Strict):
     phase: int
     difficulty: int = Field(ge=1, le=3)
     guide: str | None = None
+    guide_section: str | None = None  # the official exam guide's section it tests
+    valid_for: ValidFor | None = None
     prompt: str
     choices: tuple[str, ...]
     answer: tuple[str, ...]
