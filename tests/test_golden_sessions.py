@@ -240,7 +240,7 @@ def test_a_scripted_slack_session_sends_what_was_recorded(bot: StudyBot, content
         seen("lee", "setup", lee.command("setup track=associate start=2026-03-02 tz=UTC"))
         seen("ali", "join", ali.command("join"))
         seen("ali", "today", ali.command("today"))
-        first = [b for b in ali.last.blocks if b["type"] == "actions"][0]["elements"][0]  # type: ignore[union-attr]
+        first = next(b for b in ali.last.blocks if b["type"] == "actions")["elements"][0]  # type: ignore[union-attr]
         seen("ali", "click first", ali.click(first["text"]["text"]))
         seen("ali", "leaderboard", ali.command("leaderboard"))
         seen("ali", "quiz 1", ali.command("quiz 1"))
@@ -293,7 +293,7 @@ async def test_a_scripted_discord_session_sends_what_was_recorded(
             await cmd(LEAD, "setup", track="associate", start="2026-03-02", tz="UTC")
             await cmd(ALICE, "join")
             out = await cmd(ALICE, "today")
-            label = [b for row in out.last["components"] for b in row["components"]][0]["label"]
+            label = next(b for row in out.last["components"] for b in row["components"])["label"]
             button(out.last, label)
             pressed = await h.press(out.last, label, ALICE)
             steps.append({"input": f"press {label}", "messages": stable(pressed.messages())})
