@@ -21,7 +21,7 @@ test: $(BIN)/studybot
 lint: $(BIN)/studybot
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy bot
+	$(BIN)/mypy bot adapters scheduler
 
 format: $(BIN)/studybot
 	$(BIN)/ruff format .

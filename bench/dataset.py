@@ -38,7 +38,7 @@ def seed(
     now = datetime(2026, 1, 1, tzinfo=UTC)
     n_ws = -(-groups // GROUPS_PER_WORKSPACE)
     whos: list[Who] = []
-    with store.tx() as s:
+    with store.transaction() as s:
         s.execute(
             insert(Workspace),
             [
@@ -124,7 +124,7 @@ def seed(
                     "created_at": now,
                 }
             )
-    with store.tx() as s:
+    with store.transaction() as s:
         s.execute(insert(DailyQuestion), daily_rows)
 
     batch: list[dict[str, object]] = []
@@ -158,7 +158,7 @@ def seed(
 
 def _flush(store: Store, batch: list[dict[str, object]]) -> None:
     if batch:
-        with store.tx() as s:
+        with store.transaction() as s:
             s.execute(insert(Answer), batch)
         batch.clear()
 
@@ -169,7 +169,7 @@ def _fix_sequences(store: Store) -> None:
         return
     from sqlalchemy import text
 
-    with store.tx() as s:
+    with store.transaction() as s:
         for table in ("workspaces", "groups", "users", "memberships", "daily_questions", "answers"):
             s.execute(
                 text(

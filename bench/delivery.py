@@ -130,7 +130,7 @@ def seed(url: str, groups: int, workspaces: int, due: datetime) -> None:
     upgrade(engine)
     store = Store(engine)
     yesterday = due - timedelta(minutes=1)  # created just before: nothing earlier to catch up
-    with store.tx() as s:
+    with store.transaction() as s:
         s.execute(
             insert(Workspace),
             [
@@ -182,7 +182,7 @@ def _worker_proc(url: str, api: str, name: str, done: Any) -> None:
     from slack_sdk import WebClient
 
     from adapters.slack.messenger import SlackMessenger
-    from scheduler.delivery import DeliveryConfig, Worker
+    from scheduler.worker import DeliveryConfig, Worker
 
     store = Store(make_engine(url, **_engine_kw(url)))
     clients: dict[str, WebClient] = {}
@@ -233,7 +233,7 @@ def run(url: str, groups: int, workspaces: int, rate: float, workers: int) -> di
         if procs[0].exitcode is None:
             continue
         planned_at = planned_at or time.monotonic() - start
-        with store.tx() as s:
+        with store.transaction() as s:
             open_rows = s.scalar(
                 select(func.count())
                 .select_from(Outbox)
@@ -245,7 +245,7 @@ def run(url: str, groups: int, workspaces: int, rate: float, workers: int) -> di
     done.set()
     for p in procs:
         p.join(30)
-    with store.tx() as s:
+    with store.transaction() as s:
         statuses = Counter(s.scalars(select(Outbox.status).where(Outbox.kind == "daily")))
     store.dispose()
     server.shutdown()

@@ -22,13 +22,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bot.services.questions import ANSWER, AnswerRef
+
 from adapters.discord.buttons import decode
 from bench.dataset import seed
 from bot.content import load_content
 from bot.content.models import Content
 from bot.core import StudyBot
 from bot.seam import Action, Invocation, Reply, Who
-from bot.services.questions import ANSWER, AnswerRef
 from bot.settings import REPO_CONTENT
 from bot.store.db import Store
 from bot.store.models import DailyQuestion
@@ -85,7 +86,7 @@ async def answer_message(
     action, value = decode(first["custom_id"]) or ("", "")
     if action == ANSWER:
         return today_msg, first
-    with bot.store.read() as s:
+    with bot.store.transaction(read_only=True) as s:
         daily = s.get(DailyQuestion, int(AnswerRef.decode(value).ref))
         assert daily is not None
         q = content.by_id[daily.question_id]

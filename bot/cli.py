@@ -102,13 +102,13 @@ def content_flags(
     show_all: Annotated[bool, typer.Option("--all", help="include reviewed reports")] = False,
 ) -> None:
     """Questions members reported, with every report; pulled ones are out of rotation."""
-    from bot.services.flags import mark_reviewed, report
+    from bot.features.flags import mark_reviewed, report
     from bot.timeutil import utcnow
 
     settings = Settings()
     store = Store.from_url(settings.database_url)
     try:
-        with store.tx() as s:
+        with store.transaction() as s:
             if review:
                 n = mark_reviewed(s, review, utcnow())
                 out.print(f"{review}: {n} report(s) marked reviewed; it is back in rotation.")

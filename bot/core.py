@@ -9,30 +9,19 @@ platform once its writes are committed, and only then read what the reply shows.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, select, update
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
-from bot import commands
+import bot.features  # noqa: F401  (registers every command and button)
+from bot import registry
 from bot.content.models import Content
+from bot.context import AfterCommit, Ctx
 from bot.errors import UserError
 from bot.seam import Action, Invocation, Reply, Who
-from bot.services import (
-    board,
-    daily,
-    exam,
-    flags,
-    groups,
-    members,
-    plan,
-    progress,
-    quiz,
-    review,
-)
-from bot.services.context import AfterCommit, Ctx
-from bot.services.questions import ANSWER, FLAG, TOGGLE, AnswerRef
 from bot.store.db import Store
 from bot.store.models import User, Workspace
 from bot.timeutil import utcnow
@@ -41,31 +30,7 @@ log = logging.getLogger(__name__)
 
 BUSY = "The study bot's database is busy; please try again."
 
-Handler = Callable[[Ctx, Mapping[str, str]], Reply]
-
-HANDLERS: dict[str, Handler] = {
-    "help": plan.help_,
-    "setup": groups.setup,
-    "join": groups.join,
-    "leave": groups.leave,
-    "tz": groups.set_tz,
-    "away": groups.away,
-    "today": daily.today,
-    "quiz": quiz.quiz,
-    "review": exam.after_exam_check(review.review),
-    "exam": exam.exam,
-    "exams": exam.exams,
-    "plan": plan.plan,
-    "checklist": plan.checklist,
-    "check": plan.check,
-    "uncheck": plan.uncheck,
-    "leaderboard": board.leaderboard,
-    "progress": exam.after_exam_check(progress.progress),
-    "resources": plan.resources,
-    "dm": members.dm,
-    "passed": members.passed,
-    "flag": flags.flag,
-}
+Work = Callable[[Ctx], "Reply | AfterCommit"]
 
 
 def _the_user(platform: str, workspace_id: str, user_id: str) -> ColumnElement[bool]:
@@ -90,20 +55,16 @@ class StudyBot:
         self.content = content
         self.clock = clock
         self.flag_threshold = flag_threshold
-        missing = {c.name for c in commands.COMMANDS} ^ set(HANDLERS)
-        if missing:
-            raise RuntimeError(f"command table and handlers disagree: {sorted(missing)}")
 
     def has_group(self, who: Who) -> bool:
         """Whether the caller's channel is a study group (the console's first-run check)."""
-        with self.store.tx() as s:
-            ctx = Ctx(s=s, content=self.content, now=self.clock(), who=who)
-            return ctx.group is not None
+        with self.store.transaction(read_only=True) as s:
+            return Ctx(s, content=self.content, now=self.clock(), who=who).group is not None
 
     def stored_name(self, platform: str, workspace_id: str, user_id: str) -> str | None:
         """The display name the store holds for a user, or None for a user it has not met
         (an adapter that learns names slowly asks before asking the platform)."""
-        with self.store.read() as s:
+        with self.store.transaction(read_only=True) as s:
             return s.scalar(
                 select(User.display_name).where(_the_user(platform, workspace_id, user_id))
             )
@@ -117,24 +78,23 @@ class StudyBot:
         if not name or stored is None or stored == name:
             return
         mine = _the_user(who.platform, who.workspace_id, who.user_id)
-        with self.store.action() as tx:
-            tx.conn.execute(update(User).where(mine).values(display_name=name))
+        with self.store.transaction() as s:
+            s.execute(update(User).where(mine).values(display_name=name))
 
     def handle(self, inv: Invocation) -> Reply:
         try:
-            commands.get(inv.command)
+            cmd = registry.get(inv.command)
         except UserError as e:
             return Reply.message(str(e))
-        handler = HANDLERS[inv.command]
-        return self._run(inv.who, lambda ctx: handler(ctx, inv.args)).reply()
+        return self._run(inv.who, lambda ctx: cmd.handler(ctx, inv.args)).reply()
 
     def handle_text(self, who: Who, line: str) -> Reply:
-        """Parse `/study <command> ...` (text platforms) and handle it."""
+        """Parse `[/study] <command> ...` (text platforms) and handle it."""
         try:
-            name, args = commands.parse(line)
+            cmd, args = registry.parse(line)
         except UserError as e:
             return Reply.message(str(e))
-        return self.handle(Invocation(who, name, args))
+        return self._run(who, lambda ctx: cmd.handler(ctx, args)).reply()
 
     def press(self, action: Action) -> Reply:
         """A button press and its reply, in one transaction."""
@@ -147,45 +107,26 @@ class StudyBot:
         return self._run(action.who, self._pressed(action), whole=False)
 
     @staticmethod
-    def _pressed(action: Action) -> Callable[[Ctx], Reply | AfterCommit]:
+    def _pressed(action: Action) -> Work:
         def run(ctx: Ctx) -> Reply | AfterCommit:
-            if action.action_id in (ANSWER, TOGGLE):
-                ref = AnswerRef.decode(action.value)
-                if action.action_id == TOGGLE:
-                    return daily.toggle(ctx, ref) if ref.kind in "dc" else quiz.toggle(ctx, ref)
-                return daily.answer(ctx, ref) if ref.kind in "dc" else quiz.answer(ctx, ref)
-            if action.action_id == board.BOARD:
-                return board.board_action(ctx, action.value)
-            if action.action_id in (review.REVIEW_ANSWER, review.REVIEW_TOGGLE):
-                if action.action_id == review.REVIEW_TOGGLE:
-                    return review.toggle(ctx, action.value)
-                return review.answer(ctx, action.value)
-            if action.action_id in exam.ACTIONS:
-                return exam.press(ctx, action.action_id, action.value)
-            if action.action_id == FLAG:
-                return flags.flag_button(ctx, action.value)
-            raise UserError("That button is no longer supported. Try the command again.")
+            handler, value = registry.route(action.action_id, action.value)
+            return handler(ctx, value)
 
         return run
 
-    def _run(
-        self, who: Who, fn: Callable[[Ctx], Reply | AfterCommit], *, whole: bool = True
-    ) -> Recorded:
-        """Run `fn` in one transaction; `whole`: make its reply in it too, reads after
+    def _ctx(self, s: Session, who: Who, now: datetime) -> Ctx:
+        return Ctx(s, content=self.content, now=now, who=who, flag_threshold=self.flag_threshold)
+
+    def _run(self, who: Who, work: Work, *, whole: bool = True) -> Recorded:
+        """Run `work` in one transaction; `whole`: make its reply in it too, reads after
         the writes included (one transaction, no second round of the store)."""
+        now = self.clock()
         for attempt in range(3):
             try:
                 now = self.clock()
-                with self.store.action() as tx:
-                    ctx = Ctx(
-                        tx=tx,
-                        content=self.content,
-                        now=now,
-                        who=who,
-                        flag_threshold=self.flag_threshold,
-                    )
-                    ctx.prime()
-                    outcome = fn(ctx)
+                with self.store.transaction() as s:
+                    ctx = self._ctx(s, who, now)
+                    outcome = work(ctx)
                     if whole and isinstance(outcome, AfterCommit):
                         outcome = outcome.reply(ctx)
                 return Recorded(self, who, now, outcome)
@@ -215,15 +156,8 @@ class Recorded:
             return outcome
         bot = self._bot
         try:
-            with bot.store.action(read_only=True) as tx:
-                ctx = Ctx(
-                    tx=tx,
-                    content=bot.content,
-                    now=self._now,
-                    who=self._who,
-                    flag_threshold=bot.flag_threshold,
-                )
-                return outcome.reply(ctx)
+            with bot.store.transaction(read_only=True) as s:
+                return outcome.reply(bot._ctx(s, self._who, self._now))
         except Exception:  # the action is committed: reply without what could not be read
             log.exception("could not read the reply of a committed action")
             return outcome.reply(None)

@@ -27,9 +27,9 @@ from bot.settings import Settings
 from bot.store.models import Group, Outbox, Workspace
 from bot.timeutil import utcnow
 from scheduler.clock import Clock
-from scheduler.delivery import DeliveryConfig, Worker
-from scheduler.pace import PaceConfig
-from scheduler.planning import next_due
+from scheduler.due import next_due
+from scheduler.rate import RateConfig
+from scheduler.worker import DeliveryConfig, Worker
 
 log = logging.getLogger(__name__)
 out = Console()
@@ -89,12 +89,12 @@ RateOption = Annotated[
 
 
 def _config(rate: float) -> DeliveryConfig:
-    return DeliveryConfig(pace=PaceConfig(rate=rate))
+    return DeliveryConfig(rate=RateConfig(rate=rate))
 
 
 def deliver(
     once: Annotated[bool, typer.Option(help="deliver what is due now, then exit")] = False,
-    rate: RateOption = PaceConfig.rate,
+    rate: RateOption = RateConfig.rate,
 ) -> None:
     """Run a delivery worker (any number on PostgreSQL; one on SQLite)."""
     logging.getLogger().setLevel(logging.INFO)
@@ -120,7 +120,7 @@ def status() -> None:
     settings = Settings()
     bot = build(settings)
     now = utcnow()
-    with bot.store.tx() as s:
+    with bot.store.transaction() as s:
         rows = s.execute(
             select(Group, Workspace)
             .join(Workspace, Workspace.id == Group.workspace_id)
@@ -161,7 +161,7 @@ def status() -> None:
 def run(
     interval: Annotated[float, typer.Option(help="seconds between clock ticks")] = 30.0,
     grace_hours: Annotated[float, typer.Option(help="catch-up window after downtime")] = 6.0,
-    rate: RateOption = PaceConfig.rate,
+    rate: RateOption = RateConfig.rate,
 ) -> None:
     """One process for a small install: the adapters whose tokens are set, clock, delivery."""
     logging.getLogger().setLevel(logging.INFO)

@@ -17,10 +17,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Connection, text
 
 from bot.content.models import Content
-from bot.services.exam import close_expired_exams
+from bot.features.exam.grading import close_expired_exams
 from bot.store.db import Store, is_postgres
 from bot.timeutil import utcnow
-from scheduler.planning import DEFAULT_GRACE, PlanResult, active_group_ids, decide, write
+from scheduler.due import DEFAULT_GRACE, PlanResult, active_group_ids, decide, write
 
 log = logging.getLogger(__name__)
 
@@ -49,20 +49,22 @@ class Clock:
         """Plan what is due now: a transaction per chunk of groups, so delivery can start on
         the first chunk while later ones are planned, and a failure loses one chunk's tick."""
         now = self.clock()
-        with self.store.tx() as s:
+        with self.store.transaction() as s:
             ids = active_group_ids(s)
         result = PlanResult()
         for i in range(0, len(ids), CHUNK):
             # Decide while only reading (no write lock), then write briefly.
-            with self.store.read() as s:
+            with self.store.transaction(read_only=True) as s:
                 planned = decide(
                     s, self.content, now, self.grace, self.flag_threshold, ids[i : i + CHUNK]
                 )
-            with self.store.tx() as s:
+            with self.store.transaction() as s:
                 part = write(s, planned, now)
             result.enqueued += part.enqueued
             result.skipped += part.skipped
-        with self.store.tx() as s:  # mock exams whose time ran out are submitted as they stand
+        with (
+            self.store.transaction() as s
+        ):  # mock exams whose time ran out are submitted as they stand
             closed = close_expired_exams(s, self.content, now)
         if closed:
             log.info("tick: submitted %d timed-out mock exam(s)", closed)

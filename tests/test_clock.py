@@ -12,11 +12,12 @@ from sqlalchemy import select
 
 from bot.content.models import Content
 from bot.core import StudyBot
+from bot.features.posts import compose
 from bot.seam import RateLimited, TargetGone, Transient
 from bot.store.db import Store
 from bot.store.models import Group, Outbox
 from scheduler.clock import Clock
-from scheduler.delivery import DeliveryConfig, Worker
+from scheduler.worker import DeliveryConfig, Worker
 from tests.fakes import FakeMessenger
 from tests.helpers import Chat, question_in
 
@@ -227,7 +228,7 @@ def test_downtime_inside_and_outside_grace(
         pump(clock, worker)
     assert len(dailies(fake, "C1")) == 1
     assert "skipped daily:1:2026-03-03" in caplog.text
-    with sqlite_store.tx() as s:
+    with sqlite_store.transaction() as s:
         row = s.scalar(select(Outbox).where(Outbox.idem_key == "daily:1:2026-03-03"))
         assert row is not None and row.status == "skipped"
 
@@ -377,7 +378,7 @@ def test_rate_limit_transient_and_gone(
     at(travel, 2026, 3, 3, 9)
     pump(clock, worker)
     assert dailies(fake, "RL") == [] and dailies(fake, "TR") == []
-    with sqlite_store.tx() as s:
+    with sqlite_store.transaction() as s:
         rl = s.scalar(select(Outbox).where(Outbox.idem_key.like("daily:1:%")))
         assert rl is not None and rl.status == "pending"
         assert rl.next_attempt_at.replace(tzinfo=UTC) == datetime(2026, 3, 3, 9, 0, 30, tzinfo=UTC)
@@ -421,7 +422,7 @@ def test_gives_up_after_max_attempts(
     for minute in range(6):
         at(travel, 2026, 3, 3, 9, minute)
         pump(clock, worker)
-    with sqlite_store.tx() as s:
+    with sqlite_store.transaction() as s:
         statuses = {r.kind: r.status for r in s.scalars(select(Outbox))}
     assert statuses["daily"] == "dead"
 
@@ -444,8 +445,10 @@ def test_worker_killed_between_claim_and_record(
     assert len(claimed) == 3
     if posted_before_crash:  # the platform call went out; the worker died before recording
         for c in claimed:
-            with sqlite_store.tx() as s:
-                reply = dying.render(s, c)
+            with sqlite_store.transaction() as s:
+                row = s.get(Outbox, c.id)
+                assert row is not None
+                reply = compose(s, content, dying.clock(), row)
             assert reply is not None
             dying._send(fake, c, reply)
     # the process is gone; a new worker starts after the lease has expired
@@ -455,7 +458,7 @@ def test_worker_killed_between_claim_and_record(
         pass
     for i in range(3):
         assert len(dailies(fake, f"G{i}")) == 1
-    with sqlite_store.tx() as s:
+    with sqlite_store.transaction() as s:
         assert {r.status for r in s.scalars(select(Outbox))} == {"sent"}
 
 

@@ -13,7 +13,7 @@ from bot.content.models import Content
 from bot.store.db import Store
 from bot.store.models import Group, Outbox, Workspace
 from scheduler.clock import Clock
-from scheduler.delivery import Worker
+from scheduler.worker import Worker
 from tests.fakes import FakeMessenger
 
 ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Pacific/Auckland", "Asia/Kolkata"]
@@ -21,7 +21,7 @@ ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Pacific/Auckland", "Asia/K
 
 def seed_groups(store: Store, n: int) -> None:
     now = datetime(2026, 3, 1, tzinfo=UTC)
-    with store.tx() as s:
+    with store.transaction() as s:
         s.execute(
             insert(Workspace),
             [{"id": 1, "platform": "console", "external_id": "console", "created_at": now}],
@@ -103,7 +103,7 @@ def test_two_clocks_three_workers_200_groups(pg_store: Store, content: Content) 
     dailies = [k for k in keys if k and k.startswith("daily:")]
     per_group = Counter(k.split(":")[1] for k in dailies)
     assert len(per_group) == 200
-    with pg_store.tx() as s:
+    with pg_store.transaction() as s:
         statuses = Counter(s.scalars(select(Outbox.status)))
     assert statuses["pending"] == 0 and statuses.get("dead", 0) == 0
     assert statuses["sent"] == len([p for p in fake.posts if p.kind == "post"])

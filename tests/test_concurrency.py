@@ -52,7 +52,7 @@ def test_twenty_simultaneous_answers_record_one(
     texts = [r.plain_text() for r in replies]
     assert sum(t.startswith("✅ Correct") for t in texts) == 1, texts
     assert sum("You already answered" in t for t in texts) == 19
-    with any_store.tx() as s:
+    with any_store.transaction() as s:
         assert s.scalar(select(func.count()).select_from(Answer)) == 1
         assert s.scalar(select(func.sum(Answer.points))) == {1: 10, 2: 15, 3: 20}[q.difficulty]
 
@@ -65,7 +65,7 @@ def test_first_contact_races_create_one_row_each(
     lead.send("/study setup track=associate start=2026-03-02")
     chats = [Chat(bot, user=f"u{i % 2}", name=f"U{i % 2}") for i in range(10)]
     race(10, lambda: chats.pop().send("/study today"))
-    with any_store.tx() as s:
+    with any_store.transaction() as s:
         assert s.scalar(select(func.count()).select_from(Workspace)) == 1
         assert s.scalar(select(func.count()).select_from(User)) == 3
         assert s.scalar(select(func.count()).select_from(DailyQuestion)) == 1

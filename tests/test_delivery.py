@@ -17,33 +17,33 @@ from bot.seam import RateLimited
 from bot.store.db import Store, is_postgres
 from bot.store.models import Outbox, Workspace
 from scheduler.clock import Clock
-from scheduler.delivery import DeliveryConfig, Worker
-from scheduler.pace import LocalPacer, PaceConfig, PaceState, SharedPacer
+from scheduler.rate import Bucket, LocalRates, RateConfig, SharedRates
+from scheduler.worker import DeliveryConfig, Worker
 from tests.fakes import FakeMessenger
 from tests.helpers import Chat
 
-CFG = PaceConfig(rate=10.0, burst=1.0, probe=0.0, start_probe=0.0, backoff=0.5)
+CFG = RateConfig(rate=10.0, burst=1.0, probe=0.0, start_probe=0.0, backoff=0.5)
 
 
 # ------------------------------------------------------------------ the bucket
 
 
 def test_a_fresh_bucket_bursts_then_spaces_posts_at_its_rate() -> None:
-    st = PaceState.fresh(CFG, now=100.0)
+    st = Bucket.fresh(CFG, now=100.0)
     waits = [st.take(100.0, CFG)[0] for _ in range(12)]
     assert waits[:10] == [0.0] * 10  # a second's worth at once, as the platform allows
     assert waits[10] == pytest.approx(0.1) and waits[11] == pytest.approx(0.2)
 
 
 def test_time_lost_is_caught_up_but_only_a_bursts_worth() -> None:
-    st = PaceState(rate=10.0, tokens=0.0, stamp=100.0)
+    st = Bucket(rate=10.0, tokens=0.0, stamp=100.0)
     # five idle seconds refill the bucket to its cap (one second of posts), no more
     waits = [st.take(105.0, CFG)[0] for _ in range(11)]
     assert waits[:10] == [0.0] * 10 and waits[10] == pytest.approx(0.1)
 
 
 def test_a_429_holds_and_slows_down_once_per_hold() -> None:
-    st = PaceState(rate=10.0, tokens=5.0, stamp=100.0)
+    st = Bucket(rate=10.0, tokens=5.0, stamp=100.0)
     st.limited(100.0, 2.0, CFG)
     st.limited(100.5, 1.0, CFG)  # another post that was on its way: same hold
     assert st.rate == pytest.approx(5.0) and st.learned
@@ -57,8 +57,8 @@ def test_a_429_holds_and_slows_down_once_per_hold() -> None:
 
 
 def test_the_rate_rises_faster_until_the_first_429() -> None:
-    cfg = PaceConfig(rate=10.0, probe=0.001, start_probe=0.01)
-    st = PaceState.fresh(cfg, now=100.0)
+    cfg = RateConfig(rate=10.0, probe=0.001, start_probe=0.01)
+    st = Bucket.fresh(cfg, now=100.0)
     st.take(100.0, cfg)
     assert st.rate == pytest.approx(10.01)  # a step per post: a fraction per second
     st.limited(100.0, 1.0, cfg)
@@ -66,10 +66,10 @@ def test_the_rate_rises_faster_until_the_first_429() -> None:
     assert st.rate == pytest.approx(10.01 * cfg.backoff + 0.001)
 
 
-def _simulate(cfg: PaceConfig, limit: float, seconds: float) -> tuple[PaceState, int, int]:
+def _simulate(cfg: RateConfig, limit: float, seconds: float) -> tuple[Bucket, int, int]:
     """Post back to back through a bucket against a platform bucket of `limit` posts/s
     (holding a second's worth) that answers 429 with Retry-After in whole seconds."""
-    st = PaceState.fresh(cfg, now=100.0)
+    st = Bucket.fresh(cfg, now=100.0)
     t, server, refilled, accepted, refused = 100.0, limit, 100.0, 0, 0
     while t < 100.0 + seconds:
         wait, _held = st.take(t, cfg)
@@ -87,7 +87,7 @@ def _simulate(cfg: PaceConfig, limit: float, seconds: float) -> tuple[PaceState,
 
 
 def test_a_start_far_above_the_limit_drops_to_the_measured_rate() -> None:
-    cfg = PaceConfig(rate=10.0, probe=0.0, start_probe=0.0, backoff=0.9)
+    cfg = RateConfig(rate=10.0, probe=0.0, start_probe=0.0, backoff=0.9)
     st, _, refused = _simulate(cfg, limit=5.0, seconds=3.0)
     # the second 429 measures 5 posts/s (a backoff alone would be at 10 * 0.9 * 0.9 = 8.1);
     # riding exactly at the limit may already have cost one more backoff
@@ -95,8 +95,8 @@ def test_a_start_far_above_the_limit_drops_to_the_measured_rate() -> None:
 
 
 def test_a_trickle_of_posts_is_not_taken_for_the_platforms_limit() -> None:
-    cfg = PaceConfig(rate=10.0, probe=0.0, start_probe=0.0, backoff=0.9)
-    st = PaceState.fresh(cfg, now=100.0)
+    cfg = RateConfig(rate=10.0, probe=0.0, start_probe=0.0, backoff=0.9)
+    st = Bucket.fresh(cfg, now=100.0)
     t = 100.0
     for _ in range(18):  # six posts a second for three seconds: we, not Slack, were slow
         st.take(t, cfg)
@@ -109,22 +109,22 @@ def test_a_trickle_of_posts_is_not_taken_for_the_platforms_limit() -> None:
 
 def test_the_pace_settles_at_the_platforms_limit() -> None:
     for limit in (3.0, 10.0, 25.0):
-        _, accepted, refused = _simulate(PaceConfig(), limit, seconds=120.0)
+        _, accepted, refused = _simulate(RateConfig(), limit, seconds=120.0)
         # within a few percent of everything the platform allows, with few 429s
         assert accepted >= 0.95 * limit * 120.0, (limit, accepted)
         assert refused <= 40, (limit, refused)
 
 
 def test_local_pacer_lists_held_workspaces() -> None:
-    pacer = LocalPacer(CFG)
-    pacer.take(1, 100.0)
-    pacer.limited(2, 100.0, 3.0)
-    assert pacer.held(101.0) == [2] and pacer.is_held(2, 101.0)
-    assert pacer.held(103.5) == [] and not pacer.is_held(1, 101.0)
+    rates = LocalRates(CFG)
+    rates.take(1, 100.0)
+    rates.limited(2, 100.0, 3.0)
+    assert rates.held(101.0) == [2] and rates.is_held(2, 101.0)
+    assert rates.held(103.5) == [] and not rates.is_held(1, 101.0)
 
 
 def _workspace(store: Store, pk: int) -> None:
-    with store.tx() as s:
+    with store.transaction() as s:
         s.execute(
             insert(Workspace),
             [
@@ -141,7 +141,7 @@ def _workspace(store: Store, pk: int) -> None:
 def test_workers_share_one_bucket_and_one_hold(any_store: Store) -> None:
     _workspace(any_store, 1)
     _workspace(any_store, 2)
-    a, b = SharedPacer(any_store, CFG), SharedPacer(any_store, CFG)
+    a, b = SharedRates(any_store, CFG), SharedRates(any_store, CFG)
     waits = [p.take(1, 100.0)[0] for p in (a, b) * 6]
     # twelve posts from two workers: one bucket of ten, then the next slots in turn
     assert waits[:10] == [0.0] * 10
@@ -155,8 +155,8 @@ def test_workers_share_one_bucket_and_one_hold(any_store: Store) -> None:
 
 def test_postgres_workers_share_their_pace(any_store: Store, content: Content) -> None:
     worker = Worker(any_store, content, {})
-    expected = SharedPacer if is_postgres(any_store.engine) else LocalPacer
-    assert isinstance(worker.pacer, expected)
+    expected = SharedRates if is_postgres(any_store.engine) else LocalRates
+    assert isinstance(worker.rates, expected)
 
 
 # ------------------------------------------------------------------ dispatching
@@ -187,7 +187,7 @@ def _groups(store: Store, content: Content, per_workspace: dict[str, int]) -> St
 
 
 def _daily_rows(store: Store) -> list[Outbox]:
-    with store.tx() as s:
+    with store.transaction() as s:
         return list(s.scalars(select(Outbox).where(Outbox.kind == "daily").order_by(Outbox.id)))
 
 
@@ -275,7 +275,7 @@ def test_posts_to_one_channel_claimed_together_keep_their_spacing(
     waits: list[float] = []
     worker = Worker(sqlite_store, content, {"console": FakeMessenger()}, sleep=waits.append)
     assert worker.run_once() >= 3
-    with sqlite_store.tx() as s:
+    with sqlite_store.transaction() as s:
         n = len(s.scalars(select(Outbox).where(Outbox.target_id == "C1")).all())
     assert n >= 3
     # posted side by side by the pool, yet each takes the channel's next one-second slot

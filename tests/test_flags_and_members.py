@@ -9,15 +9,15 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.content.models import Content
+from bot.context import Ctx
 from bot.core import StudyBot
-from bot.services.context import Ctx
-from bot.services.daily import daily_for
+from bot.features.daily import daily_for
 from bot.store.db import Store
 from tests.helpers import Chat, question_in, wrong_letter
 
 
 def pin_today(bot: StudyBot, chat: Chat, qid: str, day: date = date(2026, 3, 2)) -> None:
-    with bot.store.tx() as s:
+    with bot.store.transaction() as s:
         ctx = Ctx(s=s, content=bot.content, now=bot.clock(), who=chat.who)
         daily_for(ctx, ctx.require_group(), day).question_id = qid
 
@@ -60,9 +60,9 @@ def test_three_members_pull_a_question_until_reviewed(
         c.send("/study join")
         c.send(f"/study flag {target.id} the explanation contradicts the key")
     # pulled: today's pick avoids it even when it would be next; quizzes skip it
-    from bot.services.flags import pulled
+    from bot.features.flags import pulled
 
-    with sqlite_store.tx() as s:
+    with sqlite_store.transaction() as s:
         assert target.id in pulled(s, 3)
     quiz_ids = set()
     for _ in range(4):
@@ -84,7 +84,7 @@ def test_three_members_pull_a_question_until_reviewed(
     assert "the explanation contradicts the key" in result.output
     reviewed = CliRunner().invoke(app, ["content", "flags", "--review", target.id])
     assert "3 report(s) marked reviewed" in reviewed.output
-    with sqlite_store.tx() as s:
+    with sqlite_store.transaction() as s:
         assert target.id not in pulled(s, 3)
     assert "No open reports." in CliRunner().invoke(app, ["content", "flags"]).output
 
@@ -92,9 +92,9 @@ def test_three_members_pull_a_question_until_reviewed(
 def test_pulled_question_is_not_picked_for_the_day(
     bot: StudyBot, lead: Chat, content: Content
 ) -> None:
-    from bot.services.daily import pick_question
+    from bot.features.rotation import pick_question
 
-    with bot.store.tx() as s:
+    with bot.store.transaction() as s:
         ctx = Ctx(s=s, content=content, now=bot.clock(), who=lead.who)
         g = ctx.require_group()
         first = pick_question(content, s, g, date(2026, 3, 2))

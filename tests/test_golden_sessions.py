@@ -29,7 +29,7 @@ from bot.seam import (
     Reply,
 )
 from scheduler.clock import Clock
-from scheduler.delivery import DeliveryConfig, Worker
+from scheduler.worker import DeliveryConfig, Worker
 from tests.fakes import FakeMessenger
 from tests.helpers import Chat, FakeClock, question_in, wrong_letter
 

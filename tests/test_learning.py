@@ -10,18 +10,18 @@ from PIL import Image as PILImage
 from sqlalchemy import select
 
 from bot.content.models import Content, Question
+from bot.context import Ctx
 from bot.core import StudyBot
+from bot.features.daily import daily_for
+from bot.features.exam.grading import close_expired_exams
 from bot.seam import Image, Reply, Visibility
-from bot.services.context import Ctx
-from bot.services.daily import daily_for
-from bot.services.exam import close_expired_exams
 from bot.store.db import Store
-from bot.store.learning import ExamAttempt, ReviewCard
+from bot.store.models import ExamAttempt, ReviewCard
 from tests.helpers import Chat, FakeClock, question_in, wrong_letter
 
 
 def pin_today(bot: StudyBot, chat: Chat, content: Content, q: Question, day: date) -> None:
-    with bot.store.tx() as s:
+    with bot.store.transaction() as s:
         ctx = Ctx(s=s, content=content, now=bot.clock(), who=chat.who)
         daily_for(ctx, ctx.require_group(), day).question_id = q.id
 
@@ -107,7 +107,7 @@ def test_fsrs_ratings_again_good_easy(bot: StudyBot, alice: Chat, content: Conte
         else:
             reply = alice.press(q.answer[0] if right else wrong_letter(q), reply)
         seen.append((q, right))
-    with bot.store.tx() as s:
+    with bot.store.transaction() as s:
         cards = {c.question_id: c for c in s.scalars(select(ReviewCard))}
     for q, right in seen:
         card = cards[q.id]
@@ -123,19 +123,22 @@ def test_fsrs_ratings_again_good_easy(bot: StudyBot, alice: Chat, content: Conte
 
 def test_fsrs_state_moves_with_time(bot: StudyBot, alice: Chat, content: Content) -> None:
     """Stored times are timezone-aware; a later right answer stretches the interval."""
-    from bot.services import review
+    from bot.features import review_cards as review
 
     q = single(content, 2)
-    with time_machine.travel(datetime(2026, 3, 2, 9, tzinfo=UTC), tick=False), bot.store.tx() as s:
+    with (
+        time_machine.travel(datetime(2026, 3, 2, 9, tzinfo=UTC), tick=False),
+        bot.store.transaction() as s,
+    ):
         ctx = Ctx(s=s, content=content, now=datetime.now(UTC), who=alice.who)
         due = review.record(s, ctx.workspace.id, ctx.user.id, q, True, datetime.now(UTC))
         first_gap = due - datetime.now(UTC)
     later = datetime(2026, 3, 2, 9, tzinfo=UTC) + first_gap
-    with time_machine.travel(later, tick=False), bot.store.tx() as s:
+    with time_machine.travel(later, tick=False), bot.store.transaction() as s:
         ctx = Ctx(s=s, content=content, now=datetime.now(UTC), who=alice.who)
         due = review.record(s, ctx.workspace.id, ctx.user.id, q, True, datetime.now(UTC))
         assert due - datetime.now(UTC) > first_gap * 2
-    with bot.store.tx() as s:
+    with bot.store.transaction() as s:
         stored = s.scalar(select(ReviewCard).where(ReviewCard.question_id == q.id))
         assert stored is not None and stored.reps == 2 and stored.state == 2
 
@@ -228,12 +231,12 @@ def test_exam_times_out_when_the_member_acts(
 
 def test_clock_closes_expired_exams(bot: StudyBot, alice: Chat, clock: FakeClock) -> None:
     alice.send("/study exam")
-    with bot.store.tx() as s:
+    with bot.store.transaction() as s:
         assert close_expired_exams(s, bot.content, clock.now) == 0
     clock.advance(minutes=90)
-    with bot.store.tx() as s:
+    with bot.store.transaction() as s:
         assert close_expired_exams(s, bot.content, clock.now) == 1
-    with bot.store.tx() as s:
+    with bot.store.transaction() as s:
         assert close_expired_exams(s, bot.content, clock.now) == 0
         attempt = s.scalar(select(ExamAttempt))
         assert attempt is not None and attempt.status == "expired" and attempt.correct == 0
@@ -324,7 +327,7 @@ def test_timestamps_in_review_are_aware(bot: StudyBot, alice: Chat, content: Con
     q = single(content, 2)
     pin_today(bot, alice, content, q, date(2026, 3, 2))
     alice.press(q.answer[0], alice.send("/study today"))
-    with bot.store.tx() as s:
+    with bot.store.transaction() as s:
         card = s.scalar(select(ReviewCard))
         assert card is not None
         from bot.timeutil import as_utc
@@ -352,15 +355,16 @@ def test_a_second_open_exam_is_refused_by_the_store(
     import pytest
 
     from bot.errors import UserError
-    from bot.services import exam
+    from bot.features.exam import command as exam
+    from bot.features.exam.attempt import open_attempt
 
     alice.send("/study exam")
-    with bot.store.tx() as s:
+    with bot.store.transaction() as s:
         ctx = Ctx(s=s, content=content, now=bot.clock(), who=alice.who)
         with pytest.raises(UserError, match="already have an exam in progress"):
             exam._start(ctx, ctx.require_group(), "associate")  # skips the friendly check
-        assert exam.open_attempt(s, ctx.user.id) is not None  # the session is still usable
-    with bot.store.tx() as s:
+        assert open_attempt(s, ctx.user.id) is not None  # the session is still usable
+    with bot.store.transaction() as s:
         assert len(s.scalars(select(ExamAttempt)).all()) == 1
 
 
@@ -388,6 +392,6 @@ def test_a_new_exam_avoids_questions_seen_in_the_last_two_weeks(
     clock.advance(days=1)
     text = alice.send("/study exam").plain_text()
     assert "48 of them not seen in the last 14 days" in text
-    with bot.store.tx() as s:
+    with bot.store.transaction() as s:
         latest = s.scalars(select(ExamAttempt).order_by(ExamAttempt.id.desc())).first()
         assert latest is not None and not seen & set(latest.question_ids)

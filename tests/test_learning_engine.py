@@ -15,14 +15,15 @@ from PIL import Image as PILImage
 from sqlalchemy import select
 
 from bot.charts import DomainBar, leaderboard_chart, progress_chart
+from bot.cohort import calendar
 from bot.content.models import Content
+from bot.context import Ctx
 from bot.core import StudyBot
-from bot.schedule import calendar
-from bot.services.context import Ctx
-from bot.services.daily import daily_for, target_domain, weakest_domain
-from bot.services.exam import draw, quotas
-from bot.services.readiness import Answered, next_steps, pace, phase_done, readiness
-from bot.services.review import SCHEDULER, first_review
+from bot.features.daily import daily_for
+from bot.features.exam.draw import draw, quotas
+from bot.features.readiness import Answered, member_pace, next_steps, phase_done, readiness
+from bot.features.review_cards import SCHEDULER, first_review
+from bot.features.rotation import target_domain, weakest_domain
 from bot.store.models import Answer, DailyQuestion
 from tests.helpers import Chat
 
@@ -157,18 +158,18 @@ def test_pace_on_track_behind_and_ahead(content: Content) -> None:
     cal = calendar(content.phases, start, None)  # phases of 21, 28, 28, 21 days
     track = content.track("associate")
     nothing = phase_done(content, track, cal, set(), [])
-    assert pace(cal, start, nothing).label == "on track"
-    assert pace(cal, start + timedelta(days=10), nothing).label == "10 days behind"
+    assert member_pace(cal, start, nothing).label == "on track"
+    assert member_pace(cal, start + timedelta(days=10), nothing).label == "10 days behind"
     phase1 = {q.id for q in content.by_track["associate"] if q.phase == 1}
     all_items = {it.id.upper() for it in content.phases[0].checklist}
     done = phase_done(content, track, cal, all_items, phase1)
     assert done[1] == 1.0
-    p = pace(cal, start + timedelta(days=10), done)
+    p = member_pace(cal, start + timedelta(days=10), done)
     assert p.label == "11 days ahead" and p.actual_phase == 2 and p.expected_phase == 1
     half = phase_done(content, track, cal, set(), phase1)  # questions without the checklist
     assert half[1] == 0.5
-    assert pace(cal, start + timedelta(days=10), half).label == "on track"  # 10.5 vs 10
-    assert "starts on" in pace(cal, start - timedelta(days=3), nothing).label
+    assert member_pace(cal, start + timedelta(days=10), half).label == "on track"  # 10.5 vs 10
+    assert "starts on" in member_pace(cal, start - timedelta(days=3), nothing).label
 
 
 def test_next_three_things(content: Content) -> None:
@@ -223,7 +224,7 @@ def test_leaderboard_chart_is_a_small_valid_png() -> None:
 
 def test_daily_questions_keep_exam_weights_over_weeks(bot: StudyBot, lead: Chat) -> None:
     content = bot.content
-    with bot.store.tx() as s:
+    with bot.store.transaction() as s:
         ctx = Ctx(s=s, content=content, now=bot.clock(), who=lead.who)
         g = ctx.require_group()
         g.start_date = date(2026, 1, 1)  # phase 4 by March: the whole bank is in reach
@@ -242,7 +243,7 @@ def test_daily_questions_keep_exam_weights_over_weeks(bot: StudyBot, lead: Chat)
 def _history(bot: StudyBot, chat: Chat, weak: str, missed: bool) -> list[str]:
     """Fifteen answered posts (five of them `weak`), then the next fourteen days' domains."""
     content = bot.content
-    with bot.store.tx() as s:
+    with bot.store.transaction() as s:
         ctx = Ctx(s=s, content=content, now=bot.clock(), who=chat.who)
         g = ctx.require_group()
         g.start_date = date(2026, 1, 1)
@@ -284,7 +285,7 @@ def test_daily_question_leans_to_the_weakest_domain(bot: StudyBot, lead: Chat) -
     weak = "automl-platform"
     other = Chat(bot, user="lead", name="Lee", admin=True, channel="C2")
     other.send("/study setup track=associate start=2026-03-02 tz=UTC")
-    with bot.store.tx() as s:
+    with bot.store.transaction() as s:
         ctx = Ctx(s=s, content=bot.content, now=bot.clock(), who=lead.who)
         assert weakest_domain(bot.content, s, ctx.require_group(), date(2026, 6, 1)) is None
     leaned = _history(bot, lead, weak, missed=True)

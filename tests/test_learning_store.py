@@ -6,12 +6,13 @@ import pytest
 from sqlalchemy import select
 
 from bot.content.models import Content
+from bot.context import Ctx
 from bot.core import StudyBot
 from bot.errors import UserError
-from bot.services import exam
-from bot.services.context import Ctx
+from bot.features.exam import command as exam
+from bot.features.exam.grading import close_expired_exams
 from bot.store.db import Store
-from bot.store.learning import ExamAttempt, ReviewCard
+from bot.store.models import ExamAttempt, ReviewCard
 from tests.helpers import Chat, FakeClock, question_in, start, wrong_letter
 
 
@@ -26,14 +27,14 @@ def test_exam_and_review_on_each_database(any_store: Store, content: Content) ->
     reply = alice.send("/study exam")
     q = question_in(content, reply)
     reply = alice.press(wrong_letter(q), reply) if not q.multi else alice.press("Next ▶", reply)
-    with bot.store.tx() as s:
+    with bot.store.transaction() as s:
         ctx = Ctx(s=s, content=content, now=bot.clock(), who=alice.who)
         with pytest.raises(UserError, match="already have an exam in progress"):
             exam._start(ctx, ctx.require_group(), "associate")
     clock.advance(minutes=95)
-    with bot.store.tx() as s:
-        assert exam.close_expired_exams(s, content, clock.now) == 1
-    with bot.store.tx() as s:
+    with bot.store.transaction() as s:
+        assert close_expired_exams(s, content, clock.now) == 1
+    with bot.store.transaction() as s:
         attempt = s.scalar(select(ExamAttempt))
         assert attempt is not None and attempt.status == "expired"
         assert attempt.finished_at is not None and attempt.finished_at == attempt.deadline

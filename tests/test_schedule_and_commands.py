@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot import commands
+from bot import registry as commands
+from bot.cohort import calendar, is_post_day, next_post_day, streak
 from bot.content.models import Content
 from bot.errors import UserError
-from bot.schedule import calendar, is_post_day, next_post_day, streak
 from bot.timeutil import parse_days, parse_time, parse_tz
 
 MON = date(2026, 3, 2)
@@ -75,17 +75,22 @@ def test_parsers_accept_the_documented_forms() -> None:
             parse_time(bad)
 
 
+def parse(line: str) -> tuple[str, dict[str, str]]:
+    cmd, args = commands.parse(line)
+    return cmd.name, args
+
+
 def test_parse_grammar() -> None:
-    assert commands.parse("/study quiz model-training 10") == (
+    assert parse("/study quiz model-training 10") == (
         "quiz",
         {"domain": "model-training", "n": "10"},
     )
-    assert commands.parse("/study setup tz=Europe/Berlin time=08:30") == (
+    assert parse("/study setup tz=Europe/Berlin time=08:30") == (
         "setup",
         {"tz": "Europe/Berlin", "time": "08:30"},
     )
-    assert commands.parse("/study") == ("help", {})
-    assert commands.parse("study check P1-2".replace("study", "/study")) == (
+    assert parse("/study") == ("help", {})
+    assert parse("study check P1-2".replace("study", "/study")) == (
         "check",
         {"item": "P1-2"},
     )
@@ -98,19 +103,13 @@ def test_parse_grammar() -> None:
 def test_the_table_fits_platform_limits() -> None:
     import re
 
-    for c in commands.COMMANDS:
+    for c in commands.COMMANDS.values():
         assert re.fullmatch(r"[a-z][a-z0-9_-]{0,31}", c.name)
         assert 1 <= len(c.summary) <= 100, c.name
         assert len(c.params) <= 25
         for p in c.params:
             assert re.fullmatch(r"[a-z][a-z0-9_-]{0,31}", p.name)
             assert 1 <= len(p.help) <= 100
-
-
-def test_handlers_match_the_table() -> None:
-    from bot.core import HANDLERS
-
-    assert set(HANDLERS) == {c.name for c in commands.COMMANDS}
 
 
 @given(st.text(alphabet=" \t\r\n\x0b\x0c\x1f\xa0'\"\\=abé/"))

@@ -1,33 +1,22 @@
-"""A member's week on both databases: the prepared statements and the snapshot rows must
-read and write the same values through sqlite3 and psycopg (dates, times, JSON, booleans)."""
+"""A member's week on both databases: the store must read and write the same values through
+sqlite3 and psycopg (dates, times, JSON, booleans), one transaction per action."""
 
 from __future__ import annotations
 
-from dataclasses import fields
 from datetime import UTC, date, datetime, time
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from bot.content.models import Content
 from bot.core import StudyBot
 from bot.errors import UserError
-from bot.store.db import Store, Tx, insert_ignore
+from bot.store.db import Store, insert_ignore
 from bot.store.models import Group, Membership, User, Workspace
-from bot.store.prepared import Prepared
-from bot.store.rows import SNAPSHOTS
 from tests.helpers import Chat, FakeClock, question_in
 
 NOW = datetime(2026, 3, 2, 9, tzinfo=UTC)
-
-
-def test_snapshots_hold_table_columns_and_every_one_but_timestamps() -> None:
-    for model, snapshot in SNAPSHOTS.items():
-        names = [f.name for f in fields(snapshot)]
-        table = [c.key for c in model.__table__.c]
-        assert [n for n in table if n in names] == names  # real columns, in table order
-        left_out = set(table) - set(names)
-        assert all(n.endswith(("_at",)) for n in left_out), left_out
 
 
 def test_a_members_commands_on_each_database(
@@ -58,7 +47,7 @@ def test_a_members_commands_on_each_database(
     assert "left" in alice.send("/study leave").plain_text()
     assert "Welcome" in alice.send("/study join").plain_text()
 
-    with any_store.read() as s:
+    with any_store.transaction(read_only=True) as s:
         g = s.scalar(select(Group))
         assert g is not None
         assert (g.tz, g.post_time, g.leads, g.skip_dates) == (
@@ -79,21 +68,21 @@ def test_a_members_commands_on_each_database(
         assert m is not None and m.active
 
 
-def test_prepared_statements_take_written_values_and_parameters(any_store: Store) -> None:
-    """A value written into the statement and a bind parameter both reach the driver, and
-    values come back converted (a date, a datetime, JSON) on either database."""
+def test_core_reads_take_bind_parameters_and_convert_values(any_store: Store) -> None:
+    """A Core statement on the action's Session (what the hot reads use) binds its
+    parameters and hands values back converted (a date, a datetime, JSON)."""
     from sqlalchemy import bindparam
 
     from bot.timeutil import as_utc
 
     now = datetime(2026, 3, 2, 9, tzinfo=UTC)
-    with any_store.action() as tx:
+    with any_store.transaction() as s:
         for i, paused in ((1, False), (2, True)):
-            tx.conn.execute(
+            s.execute(
                 Workspace.__table__.insert(),
                 {"id": i, "platform": "slack", "external_id": f"T{i}", "created_at": now},
             )
-            tx.conn.execute(
+            s.execute(
                 Group.__table__.insert(),
                 {
                     "workspace_id": i,
@@ -112,60 +101,55 @@ def test_prepared_statements_take_written_values_and_parameters(any_store: Store
                     "updated_at": now,
                 },
             )
-        stmt = Prepared(
-            select(Group.workspace_id, Group.start_date, Group.leads, Group.created_at).where(
-                Group.channel_id == "C1", Group.paused == bindparam("paused")
-            )
+        stmt = select(Group.workspace_id, Group.start_date, Group.leads, Group.created_at).where(
+            Group.channel_id == "C1", Group.paused == bindparam("paused")
         )
-        rows = stmt.all(tx, {"paused": True})
+        rows = s.execute(stmt, {"paused": True}).all()
     assert len(rows) == 1
     ws, start, leads, created = rows[0]
     assert (ws, start, leads) == (2, date(2026, 3, 2), ["U1", "U2"])
     assert as_utc(created) == now
 
 
-def _insert_workspace(tx: Tx, external_id: str) -> bool:
-    """A write on the connection, as the hot path's prepared statements make."""
+def _insert_workspace(s: Session, external_id: str) -> bool:
+    """A Core write (an idempotent insert, as answers are recorded)."""
     return insert_ignore(
-        tx,
+        s,
         Workspace,
         {"platform": "slack", "external_id": external_id, "created_at": NOW},
         ["platform", "external_id"],
     )
 
 
-def _add_workspace(tx: Tx, external_id: str) -> None:
-    """A write through the ORM Session, made on demand halfway through the action."""
-    tx.session.add(Workspace(platform="slack", external_id=external_id, created_at=NOW))
-    tx.session.flush()
+def _add_workspace(s: Session, external_id: str) -> None:
+    """A write through the ORM, pending until the next statement or the commit."""
+    s.add(Workspace(platform="slack", external_id=external_id, created_at=NOW))
 
 
 def _workspaces(store: Store) -> list[str]:
-    with store.read() as s:
+    with store.transaction(read_only=True) as s:
         return sorted(s.scalars(select(Workspace.external_id)))
 
 
 def test_an_action_that_fails_writes_nothing(any_store: Store) -> None:
-    """Writes on the connection (prepared) and through the ORM Session made later in the
-    same action are one transaction: an error undoes both."""
-    with pytest.raises(UserError), any_store.action() as tx:
-        assert _insert_workspace(tx, "T1")
-        _add_workspace(tx, "T2")
+    """Core writes and ORM writes in one action are one transaction: an error undoes both."""
+    with pytest.raises(UserError), any_store.transaction() as s:
+        assert _insert_workspace(s, "T1")
+        _add_workspace(s, "T2")
         raise UserError("refused")
-    with any_store.action() as tx:
-        assert _insert_workspace(tx, "T3")
+    with any_store.transaction() as s:
+        assert _insert_workspace(s, "T3")
     assert _workspaces(any_store) == ["T3"]
 
 
-def test_writes_on_the_connection_and_through_the_session_commit_together(
-    any_store: Store,
-) -> None:
-    """The action's transaction is begun on the driver; a Session made halfway joins it,
-    and the commit at the end keeps both kinds of write."""
-    with any_store.action() as tx:
-        assert _insert_workspace(tx, "T1")
-        _add_workspace(tx, "T2")
-        assert _insert_workspace(tx, "T3")
+def test_core_and_orm_writes_commit_together_in_order(any_store: Store) -> None:
+    """A pending ORM write is flushed before the next Core write (an insert that ignores
+    a conflict must see it), and the commit keeps both kinds."""
+    with any_store.transaction() as s:
+        assert _insert_workspace(s, "T1")
+        _add_workspace(s, "T2")
+        assert not _insert_workspace(s, "T2")  # the ORM's row is there already
+        assert _insert_workspace(s, "T3")
     assert _workspaces(any_store) == ["T1", "T2", "T3"]
 
 
@@ -182,8 +166,8 @@ def test_a_read_only_action_does_not_queue_behind_a_writer(sqlite_store: Store) 
     try:
         writer.execute("BEGIN IMMEDIATE")
         started = clock.monotonic()
-        with sqlite_store.action(read_only=True) as tx:
-            rows = Prepared(select(Workspace.id)).all(tx, {})
+        with sqlite_store.transaction(read_only=True) as s:
+            rows = s.execute(select(Workspace.id)).all()
         assert rows == [] and clock.monotonic() - started < 1
         other = sqlite3.connect(path, isolation_level=None, timeout=0)
         with pytest.raises(sqlite3.OperationalError, match="locked"):

@@ -9,8 +9,8 @@ from sqlalchemy.exc import OperationalError
 
 from bot.content.models import Content
 from bot.core import StudyBot
+from bot.features import daily
 from bot.seam import Action, Reply, Visibility
-from bot.services import daily
 from tests.helpers import Chat, FakeClock, find_button, question_in, wrong_letter
 
 
@@ -94,10 +94,10 @@ def test_join_leave_and_rejoin(alice: Chat) -> None:
 
 
 def test_help_lists_every_command_and_one_in_detail(alice: Chat) -> None:
-    from bot.commands import COMMANDS
+    from bot.registry import COMMANDS
 
     text = alice.send("/study help").plain_text()
-    for c in COMMANDS:
+    for c in COMMANDS.values():
         assert f"/study {c.name}" in text
     detail = alice.send("/study help setup").plain_text()
     assert "Usage: /study setup [track=associate|professional]" in detail
@@ -198,12 +198,12 @@ def test_second_click_says_what_you_answered_first(alice: Chat, content: Content
 
 
 def test_multi_answer_toggles_then_submits(bot: StudyBot, alice: Chat, content: Content) -> None:
-    from bot.services.context import Ctx
-    from bot.services.daily import daily_for
+    from bot.context import Ctx
+    from bot.features.daily import daily_for
 
     multi = next(q for q in content.by_track["associate"] if q.multi)
     # pin today's question to a multi-answer one
-    with bot.store.tx() as s:
+    with bot.store.transaction() as s:
         ctx = Ctx(s=s, content=content, now=bot.clock(), who=alice.who)
         row = daily_for(ctx, ctx.require_group(), date(2026, 3, 2))
         row.question_id = multi.id
@@ -234,12 +234,12 @@ def test_questions_do_not_repeat_until_the_bank_is_used(
 ) -> None:
     from datetime import timedelta
 
-    from bot.services.context import Ctx
-    from bot.services.daily import daily_for
+    from bot.context import Ctx
+    from bot.features.daily import daily_for
 
     bank = content.by_track["associate"]
     seen: list[str] = []
-    with bot.store.tx() as s:
+    with bot.store.transaction() as s:
         ctx = Ctx(s=s, content=content, now=bot.clock(), who=lead.who)
         g = ctx.require_group()
         for i in range(len(bank) + 3):

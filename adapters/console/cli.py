@@ -18,12 +18,12 @@ from adapters.console.messenger import ConsoleMessenger
 from adapters.console.render import print_reply
 from adapters.console.session import ConsoleSession, default_setup
 from bot.bootstrap import build
-from bot.commands import SLASH
 from bot.content import ContentError
+from bot.registry import SLASH
 from bot.settings import Settings
 from bot.timeutil import local_today
 from scheduler.clock import Clock
-from scheduler.delivery import DeliveryConfig, Worker
+from scheduler.worker import DeliveryConfig, Worker
 
 CLOCK_INTERVAL = 5.0  # seconds: the terminal's clock is cheap, so it looks often
 

@@ -11,8 +11,8 @@ import re
 from datetime import date
 from pathlib import Path
 
-from bot.commands import SLASH
 from bot.core import StudyBot
+from bot.registry import SLASH
 from bot.seam import Action, Button, Invocation, Reply, Who
 
 WORKSPACE = "console"

@@ -1,4 +1,4 @@
-"""The `/study` command group, derived from the core's command table.
+"""The `/study` command group, derived from the core's command registry.
 
 Every `Command` becomes a subcommand and every `Param` a typed option: INT as an integer,
 the rest as strings; CHOICE params, the track, the exam domains, the study areas and the
@@ -18,8 +18,9 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bot.commands import COMMANDS, Command, Kind, Param
+import bot.features  # noqa: F401  (its modules declare the commands)
 from bot.content.models import Content
+from bot.registry import COMMANDS, Command, Kind, Param
 
 GROUP = "study"
 GROUP_DESCRIPTION = "Study group for the Databricks ML certifications"
@@ -48,7 +49,7 @@ def choice_values(p: Param, content: Content) -> list[tuple[str, str]] | None:
     if p.name == "area":
         return [(a.name, a.id) for a in content.areas]
     if p.name == "command":
-        return [(c.name, c.name) for c in COMMANDS]
+        return [(c.name, c.name) for c in COMMANDS.values()]
     return None
 
 
@@ -155,7 +156,7 @@ def subcommand(
 def study_group(content: Content, on_command: OnCommand) -> app_commands.Group:
     """The whole tree: one guild-only group `/study` with a subcommand per command."""
     group = app_commands.Group(name=GROUP, description=GROUP_DESCRIPTION, guild_only=True)
-    for cmd in COMMANDS:
+    for cmd in COMMANDS.values():
         group.add_command(subcommand(cmd, content, on_command, group))
     return group
 

@@ -47,9 +47,8 @@ from adapters.slack.messenger import (
 from adapters.slack.render import ACTION_PATTERN, Rendered, decode_action_id, render
 from adapters.slack.transport import PooledWebClient, pooled
 from adapters.slack.transport import respond as post_response
-from bot.commands import BY_NAME, SLASH
-from bot.commands import Who as CommandWho
 from bot.core import Recorded, StudyBot
+from bot.registry import COMMANDS, SLASH, Audience
 from bot.seam import Action, DeliveryError, Reply, Visibility, Who
 from bot.settings import Settings
 from bot.store.db import make_engine
@@ -237,8 +236,8 @@ class Directory:
 def needs_admin(text: str) -> bool:
     """Whether the command table reserves this command for group leads."""
     words = text.split()
-    cmd = BY_NAME.get(words[0].lower()) if words else None
-    return cmd is not None and cmd.who is CommandWho.LEAD
+    cmd = COMMANDS.get(words[0].lower()) if words else None
+    return cmd is not None and cmd.audience is Audience.LEAD
 
 
 # --------------------------------------------------------------------------- inbound text
@@ -463,7 +462,7 @@ class SlackFrontEnd:
                     str(body.get("user_name") or ""),
                     need_admin=needs_admin(text),
                 )
-                return self.bot.handle_text(who, f"{SLASH} {text}")
+                return self.bot.handle_text(who, text)
         except Exception:
             log.exception("/study failed")
             return Reply.message(FAILED)

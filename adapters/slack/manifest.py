@@ -1,7 +1,7 @@
 """The Slack app manifest, generated from the command table.
 
 `manifest.yaml` next to this module is the output of `manifest_yaml()`; a test keeps the
-two equal, so a new command in `bot.commands.COMMANDS` shows up in the slash command's
+two equal, so a new command in `bot.registry.COMMANDS` shows up in the slash command's
 usage hint as soon as the file is regenerated (`studybot slack manifest --write`).
 """
 
@@ -12,16 +12,17 @@ from typing import Any
 
 import yaml
 
+import bot.features  # noqa: F401  (its modules declare the commands)
 from adapters.slack.app import BOT_SCOPES, REDIRECT_PATH, UNINSTALL_EVENTS
 from adapters.slack.server import EVENTS_PATH
-from bot.commands import COMMANDS, SLASH
+from bot.registry import COMMANDS, SLASH
 
 MANIFEST_PATH = Path(__file__).with_name("manifest.yaml")
 APP_NAME = "studybot"
 DESCRIPTION = "A study group for the Databricks Machine Learning certifications."
 USAGE_HINT_MAX = 1000
 HEADER = (
-    "# Slack app manifest for studybot, generated from bot/commands.py COMMANDS by\n"
+    "# Slack app manifest for studybot, generated from the command registry by\n"
     "# adapters/slack/manifest.py (studybot slack manifest --write). Paste it at\n"
     "# https://api.slack.com/apps -> Create New App -> From a manifest.\n"
 )
@@ -29,7 +30,7 @@ HEADER = (
 
 def usage_hint() -> str:
     """Every command name, in table order: Slack shows this under `/study` as you type."""
-    hint = "[" + " | ".join(c.name for c in COMMANDS) + "] [options]"
+    hint = "[" + " | ".join(COMMANDS) + "] [options]"
     if len(hint) > USAGE_HINT_MAX:
         raise ValueError("too many commands for Slack's usage hint")
     return hint

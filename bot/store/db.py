@@ -11,16 +11,16 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-import bot.store.learning  # noqa: F401
 from bot.store.models import Base
-from bot.store.prepared import InsertIgnore
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
+READ_ONLY = "studybot_read_only"  # execution option: a transaction that only reads
 
 
 def normalize_url(url: str) -> str:
@@ -66,20 +66,11 @@ def _sqlite_pragmas(engine: Engine) -> None:
         cur.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        driver = conn.connection.driver_connection
-        if driver.in_transaction:  # begun by Store.action, on the driver
-            return
+    def _on_begin(conn: Connection) -> None:
         # Writers take the lock up front (no deadlock upgrading a read lock); read-only
-        # transactions (Store.read) stay deferred so they never wait for a writer (WAL).
-        read_only = conn.get_execution_options().get("studybot_read_only", False)
-        # Straight to the driver: a full SQLAlchemy execution of a constant statement
-        # costs more than the BEGIN itself.
-        driver.execute(begin_sql(read_only))
-
-
-def begin_sql(read_only: bool) -> str:
-    return "BEGIN" if read_only else "BEGIN IMMEDIATE"
+        # transactions stay deferred so they never wait for a writer (WAL).
+        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def is_postgres(engine: Engine) -> bool:
@@ -96,68 +87,15 @@ def upgrade(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
-class Tx:
-    """A transaction on one connection, with an ORM Session on it made only when asked for.
-
-    The commands members run most (`today`, an answer click) need no ORM object at all:
-    their statements are prepared (`prepared.py`) and run on the connection, and the
-    Session's own bookkeeping would cost more than their queries. For the same reason the
-    transaction is begun and ended on the driver itself (`Store.action`); SQLAlchemy's own
-    transaction, if a handler's Session or Core statement starts one, joins it.
-    """
-
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-        self.driver: Any = conn.connection.driver_connection
-        self._session: Session | None = None
-
-    @property
-    def session(self) -> Session:
-        if self._session is None:
-            # control_fully: committing the session commits this transaction.
-            self._session = Session(
-                bind=self.conn, expire_on_commit=False, join_transaction_mode="control_fully"
-            )
-        return self._session
-
-    @property
-    def made_session(self) -> Session | None:
-        """The session, if a handler has asked for one (without making one)."""
-        return self._session
-
-    def commit(self) -> None:
-        if self._session is not None:
-            self._session.commit()
-        elif self.conn.in_transaction():
-            self.conn.commit()
-        self.driver.commit()  # what only the driver knows of (nothing to do if done above)
-
-    def rollback(self) -> None:
-        if self._session is not None:
-            self._session.rollback()
-        if self.conn.in_transaction():
-            self.conn.rollback()
-        self.driver.rollback()
-
-    def close(self) -> None:
-        if self._session is not None:
-            self._session.close()
-
-
-def orm(on: Session | Tx) -> Session:
-    """The ORM Session of a Session or a Tx."""
-    return on if isinstance(on, Session) else on.session
-
-
 class Store:
-    """The engine and a session factory; `tx()` is one transaction per user action."""
+    """The engine, and `transaction()`: one transaction per user action, and the only way
+    the core and the processes open one."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._sqlite = engine.dialect.name == "sqlite"
-        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._writers = sessionmaker(engine, expire_on_commit=False)
         self._readers = sessionmaker(
-            engine.execution_options(studybot_read_only=True), expire_on_commit=False
+            engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
         )
 
     @classmethod
@@ -168,31 +106,10 @@ class Store:
         return cls(engine)
 
     @contextmanager
-    def tx(self) -> Iterator[Session]:
-        with self._sessions() as session, session.begin():
-            yield session
-
-    @contextmanager
-    def action(self, *, read_only: bool = False) -> Iterator[Tx]:
-        """One user action's transaction, ORM Session only on demand (see `Tx`);
+    def transaction(self, *, read_only: bool = False) -> Iterator[Session]:
+        """A Session in a transaction, committed at the end or rolled back on an error;
         `read_only` for one that only reads (on SQLite it does not queue behind writers)."""
-        with self.engine.connect() as conn:
-            tx = Tx(conn)
-            if self._sqlite:  # PostgreSQL's driver begins at the first statement
-                tx.driver.execute(begin_sql(read_only))
-            try:
-                yield tx
-                tx.commit()
-            except BaseException:
-                tx.rollback()
-                raise
-            finally:
-                tx.close()
-
-    @contextmanager
-    def read(self) -> Iterator[Session]:
-        """A transaction that only reads: on SQLite it does not queue behind writers."""
-        with self._readers() as session, session.begin():
+        with (self._readers if read_only else self._writers)() as session, session.begin():
             yield session
 
     def dispose(self) -> None:
@@ -200,21 +117,27 @@ class Store:
 
 
 def insert_ignore(
-    session: Session | Tx, model: type[Base], values: Mapping[str, Any], keys: list[str]
+    session: Session, model: type[Base], values: Mapping[str, Any], keys: list[str]
 ) -> bool:
     """INSERT ... ON CONFLICT (keys) DO NOTHING; True when a row was inserted.
 
     Idempotency lives in the unique key, so two processes racing to insert the same row
-    both succeed and exactly one row exists afterwards. Prepared once per table and run on
-    the driver (answers and review cards are inserted on every click); pending ORM changes
-    are flushed first, as a query through the session would.
+    both succeed and exactly one row exists afterwards. RETURNING, not rowcount: drivers
+    disagree on rowcount for DO NOTHING. Pending ORM changes are flushed first, as a query
+    through the session would (a Core statement does not autoflush).
     """
-    return _insert_ignore(model, tuple(keys))(session, values)
+    session.flush()
+    stmt = _insert_ignore(model, tuple(keys), session.get_bind().dialect.name)
+    return session.execute(stmt, dict(values)).first() is not None
 
 
 @functools.cache
-def _insert_ignore(model: type[Base], keys: tuple[str, ...]) -> InsertIgnore:
-    return InsertIgnore(model.__table__, keys)
+def _insert_ignore(model: type[Base], keys: tuple[str, ...], dialect: str) -> Any:
+    table: Table = model.__table__  # type: ignore[assignment]
+    pk = next(iter(table.primary_key.columns))
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=keys).returning(pk)
+    return sqlite.insert(table).on_conflict_do_nothing(index_elements=keys).returning(pk)
 
 
-__all__ = ["Base", "Store", "Tx", "insert_ignore", "is_postgres", "make_engine", "orm", "upgrade"]
+__all__ = ["Base", "Store", "insert_ignore", "is_postgres", "make_engine", "upgrade"]

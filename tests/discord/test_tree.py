@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from adapters.discord.tree import CHOICES_MAX, GROUP, choice_values, commands_payload
-from bot.commands import COMMANDS, Kind
 from bot.content.models import Content
+from bot.registry import COMMANDS, Kind
 from tests.discord.harness import Harness
 
 NAME = re.compile(r"^[-_'\w]{1,32}$")
@@ -31,8 +31,8 @@ def test_one_guild_only_group(payload: dict[str, Any]) -> None:
 
 def test_tree_matches_command_table(payload: dict[str, Any], content: Content) -> None:
     subs = {o["name"]: o for o in payload["options"]}
-    assert list(subs) == [c.name for c in COMMANDS]
-    for cmd in COMMANDS:
+    assert list(subs) == [c.name for c in COMMANDS.values()]
+    for cmd in COMMANDS.values():
         sub = subs[cmd.name]
         assert sub["type"] == 1  # subcommand
         assert sub["description"] == cmd.summary[:100]
@@ -71,7 +71,9 @@ def test_choices_come_from_the_table_and_content(payload: dict[str, Any], conten
         "month",
         "all",
     ]
-    assert [c["value"] for c in subs["help"]["command"]["choices"]] == [c.name for c in COMMANDS]
+    assert [c["value"] for c in subs["help"]["command"]["choices"]] == [
+        c.name for c in COMMANDS.values()
+    ]
 
 
 def test_within_discord_limits(payload: dict[str, Any]) -> None:

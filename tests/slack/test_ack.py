@@ -24,7 +24,7 @@ from adapters.slack.app import (
     needs_admin,
 )
 from bot.core import StudyBot
-from bot.services import daily
+from bot.features import daily
 from bot.store.models import User
 from tests.slack.conftest import (
     DELAY,
@@ -298,7 +298,7 @@ def test_a_new_member_is_answered_before_users_info_and_named_after(
 
 
 def stored_name(bot: StudyBot, user_id: str) -> str | None:
-    with bot.store.read() as s:
+    with bot.store.transaction(read_only=True) as s:
         return s.scalar(select(User.display_name).where(User.external_id == user_id))
 
 

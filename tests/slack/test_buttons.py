@@ -25,7 +25,7 @@ def _qid(blocks: list[dict]) -> str:  # type: ignore[type-arg]
 
 
 def _answers(bot: StudyBot, model: type = Answer) -> int:  # type: ignore[type-arg]
-    with bot.store.tx() as s:
+    with bot.store.transaction() as s:
         return int(s.scalar(select(func.count()).select_from(model)) or 0)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from adapters.slack.app import FAILED, SENT_DM, WORKING, command_text
-from bot.commands import COMMANDS, SLASH
+from bot.registry import COMMANDS, SLASH
 from tests.slack.conftest import SlackUser
 from tests.slack.fakeslack import FakeSlack
 from tests.slack.limits import assert_within_limits
@@ -37,11 +37,11 @@ PRE = {"uncheck": "check S1", "leave": "join"}
 def _example(name: str) -> str:
     if name in SCENARIOS:
         return SCENARIOS[name][0]
-    cmd = next(c for c in COMMANDS if c.name == name)
+    cmd = next(c for c in COMMANDS.values() if c.name == name)
     return cmd.examples[0].removeprefix(SLASH).strip() if cmd.examples else name
 
 
-@pytest.mark.parametrize("name", [c.name for c in COMMANDS])
+@pytest.mark.parametrize("name", [c.name for c in COMMANDS.values()])
 def test_every_command_answers_through_slack(name: str, ali: SlackUser, fake: FakeSlack) -> None:
     """Derived from the command table, so a new command is exercised here at once."""
     if name in PRE:
@@ -61,7 +61,7 @@ def test_every_command_answers_through_slack(name: str, ali: SlackUser, fake: Fa
 def test_help_lists_every_command(ali: SlackUser) -> None:
     a = ali.command("")
     text = a.text()
-    for c in COMMANDS:
+    for c in COMMANDS.values():
         assert f"{SLASH} {c.name}" in text
     assert a.ack["response_type"] == "ephemeral"
 

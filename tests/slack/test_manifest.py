@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from adapters.slack.app import BOT_SCOPES, REDIRECT_PATH
 from adapters.slack.cli import register
 from adapters.slack.manifest import MANIFEST_PATH, manifest, manifest_yaml
-from bot.commands import COMMANDS, SLASH
+from bot.registry import COMMANDS, SLASH
 
 ADAPTER = Path(__file__).resolve().parents[2] / "adapters" / "slack"
 
@@ -29,7 +29,7 @@ def test_slash_command_lists_every_command() -> None:
     assert cmd["command"] == SLASH
     assert 2 <= len(cmd["command"]) <= 32
     names = re.findall(r"[a-z]+", cmd["usage_hint"].split("]")[0])
-    assert names == [c.name for c in COMMANDS]
+    assert names == [c.name for c in COMMANDS.values()]
     assert str(len(COMMANDS)) in cmd["description"]
     assert cmd["should_escape"] is True  # mentions arrive as ids (see command_text)
     assert data["settings"]["interactivity"]["is_enabled"] is True

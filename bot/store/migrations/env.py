@@ -5,7 +5,6 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-import bot.store.learning  # noqa: F401
 from bot.store.models import Base
 
 config = context.config

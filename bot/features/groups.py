@@ -1,4 +1,4 @@
-"""Group set-up and membership: setup, join, leave, tz, away."""
+"""A channel's study group: `setup`, `join` and `leave`."""
 
 from __future__ import annotations
 
@@ -6,21 +6,32 @@ from collections.abc import Mapping
 from datetime import time, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import update
+from sqlalchemy.orm import Session
 
-from bot.commands import SLASH, TRACKS
+from bot.context import Ctx
 from bot.errors import UserError
-from bot.seam import Context, Field, Fields, Heading, Reply, Visibility, bold, code, text
-from bot.services.context import Ctx
-from bot.store.models import Away, Group
-from bot.store.rows import GroupLike
+from bot.registry import SLASH, TRACKS, Audience, Kind, Param, command
+from bot.seam import (
+    Context,
+    Field,
+    Fields,
+    Heading,
+    Paragraph,
+    Reply,
+    UserTarget,
+    Visibility,
+    bold,
+    code,
+    text,
+)
+from bot.store.models import Group, Outbox, Workspace
 from bot.timeutil import (
     days_label,
     fmt_date,
     local_today,
     parse_date,
     parse_days,
-    parse_positive_int,
     parse_time,
     parse_tz,
 )
@@ -30,6 +41,50 @@ MAX_LEADS = 20
 MAX_SKIPS = 100
 
 
+@command(
+    "setup",
+    summary="Make this channel a study group or change its settings (group lead)",
+    audience=Audience.LEAD,
+    params=(
+        Param("track", Kind.CHOICE, "exam track", positional=False, choices=TRACKS),
+        Param("start", Kind.DATE, "cohort start date", positional=False),
+        Param("tz", Kind.TZ, "the group's timezone", positional=False),
+        Param("time", Kind.TIME, "local time of the daily question", positional=False),
+        Param("days", Kind.DAYS, "days the question is posted", positional=False),
+        Param("exam", Kind.DATE, "exam date, or none", positional=False),
+        Param(
+            "leads",
+            Kind.WORD,
+            "user ids of extra group leads, comma-separated, or none",
+            positional=False,
+            form="id,id,...",
+        ),
+        Param(
+            "skip",
+            Kind.WORD,
+            "dates with no question, comma-separated, or none",
+            positional=False,
+            form="YYYY-MM-DD,...",
+        ),
+        Param(
+            "summary",
+            Kind.WORD,
+            "weekday of the weekly leaderboard post (default fri)",
+            positional=False,
+            form="mon..sun",
+        ),
+    ),
+    details=(
+        "Without arguments, shows the current settings. Any value can be changed later; "
+        "unchanged values stay. Defaults: track associate, start today, timezone UTC, "
+        "09:00, Mon–Fri, no exam date."
+    ),
+    examples=(
+        "/study setup track=associate start=2026-01-05 tz=Europe/Berlin time=08:30",
+        "/study setup days=mon,wed,fri exam=2026-04-10",
+        "/study setup skip=2026-12-24,2026-12-25",
+    ),
+)
 def setup(ctx: Ctx, args: Mapping[str, str]) -> Reply:
     g = ctx.group
     if not args:
@@ -71,7 +126,6 @@ def setup(ctx: Ctx, args: Mapping[str, str]) -> Reply:
         ctx.set_group(g)
         ctx.ensure_member()
     else:
-        g = ctx.edit_group()
         mapping = {
             "track": "track",
             "start": "start_date",
@@ -148,7 +202,7 @@ def _parse_settings(args: Mapping[str, str]) -> dict[str, Any]:
     return v
 
 
-def settings_reply(ctx: Ctx, g: GroupLike, title: str) -> Reply:
+def settings_reply(ctx: Ctx, g: Group, title: str) -> Reply:
     track = ctx.content.track(g.track)
     cal = ctx.calendar()
     fields = [
@@ -181,6 +235,7 @@ def settings_reply(ctx: Ctx, g: GroupLike, title: str) -> Reply:
     return Reply.of(Heading(title), Fields(tuple(fields)), Context(hint))
 
 
+@command("join", summary="Join this channel's study group", audience=Audience.ANYONE)
 def join(ctx: Ctx, _args: Mapping[str, str]) -> Reply:
     ctx.require_group()
     if not ctx.ensure_member():
@@ -198,9 +253,14 @@ def join(ctx: Ctx, _args: Mapping[str, str]) -> Reply:
     )
 
 
+@command(
+    "leave",
+    summary="Leave this channel's study group (your history is kept)",
+    audience=Audience.MEMBER,
+)
 def leave(ctx: Ctx, _args: Mapping[str, str]) -> Reply:
     ctx.require_group()
-    m = ctx.edit_membership()
+    m = ctx.membership()
     if m is None or not m.active:
         return Reply.message("You are not in this study group.")
     m.active = False
@@ -211,49 +271,43 @@ def leave(ctx: Ctx, _args: Mapping[str, str]) -> Reply:
     )
 
 
-def set_tz(ctx: Ctx, args: Mapping[str, str]) -> Reply:
-    g = ctx.require_group()
-    ctx.ensure_member()
-    raw = args.get("timezone", "").strip()
-    if not raw:
-        raise UserError(
-            f"Give a timezone: `{SLASH} tz Area/City`, e.g. Europe/Berlin, or "
-            f"`{SLASH} tz group` to follow the group's ({g.tz})."
-        )
-    if raw.lower() == "group":
-        ctx.edit_user().tz = None
-        return Reply.message(
-            "Your streak and today's question follow the group's timezone, ", bold(g.tz), "."
-        )
-    tz = ctx.edit_user().tz = parse_tz(raw)
-    return Reply.message(
-        "Your timezone is now ", bold(tz), ": your streak and today's question follow it."
+# --------------------------------------------------------------------------- gone channels
+
+
+def pause_gone_group(s: Session, group_id: int, error: str) -> tuple[UserTarget, Reply] | None:
+    """A channel the bot can no longer post to: pause its group, drop its pending posts,
+    and say who to tell (the lead who created it) and what; None if the group is gone too.
+    Any settings change by a lead resumes it (`setup`)."""
+    group = s.get(Group, group_id)
+    if group is None:
+        return None
+    group.paused = True
+    group.paused_reason = f"posting failed: {error}"[:200]
+    s.execute(
+        update(Outbox)
+        .where(Outbox.group_id == group.id, Outbox.status == "pending")
+        .values(status="dead", last_error="group paused: channel gone")
     )
+    ws = s.get(Workspace, group.workspace_id)
+    assert ws is not None
+    return UserTarget(ws.external_id, group.created_by), _gone_notice(group.channel_id, error)
 
 
-def away(ctx: Ctx, args: Mapping[str, str]) -> Reply:
-    ctx.require_group()
-    ctx.ensure_member()
-    n = parse_positive_int(args.get("days", ""), "number of days", 0, 60)
-    today = ctx.today()
-    user = ctx.user
-    # End any pause that is still running today or later; past pauses stay for old streaks.
-    current = ctx.s.scalars(
-        select(Away).where(Away.user_id == user.id, Away.end_date >= today)
-    ).all()
-    for a in current:
-        if a.start_date >= today:
-            ctx.s.delete(a)
-        else:
-            a.end_date = today - timedelta(days=1)
-    if n == 0:
-        return Reply.message("Welcome back: your pause has ended.")
-    end = today + timedelta(days=n - 1)
-    ctx.s.add(Away(workspace_id=ctx.workspace.id, user_id=user.id, start_date=today, end_date=end))
-    return Reply.message(
-        "Enjoy the break. Your streak is paused through ",
-        bold(fmt_date(end)),
-        f" ({n} day{'s' if n != 1 else ''}); ",
-        code(f"{SLASH} away 0"),
-        " ends it early.",
+def _gone_notice(channel_id: str, error: str) -> Reply:
+    return Reply.of(
+        Heading("studybot paused a study group"),
+        Paragraph(
+            text(
+                "Posts to channel ",
+                code(channel_id),
+                " failed (",
+                error,
+                "), so the "
+                "group's daily posts are paused. Add the bot back to the channel, then "
+                "change any setting there to resume, for example ",
+                code(f"{SLASH} setup time=09:00"),
+                ".",
+            )
+        ),
+        visibility=Visibility.DM,
     )

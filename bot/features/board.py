@@ -1,4 +1,5 @@
-"""Standings: points, streaks and accuracy per member for a week, a month or all time.
+"""`/study leaderboard`: points, streaks and accuracy per member for a week, a month or all
+time.
 
 Points come from correct first answers to daily questions; quizzes add a capped trickle.
 Every query is bounded by the group and a date range on an index, so a board costs the
@@ -25,12 +26,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from bot.commands import PERIODS, SLASH
+from bot.cohort import streak
+from bot.context import Ctx
 from bot.errors import UserError
-from bot.schedule import streak
+from bot.registry import PERIODS, SLASH, Audience, ButtonValue, Kind, Param, button, command
 from bot.seam import (
     Block,
-    Button,
     Buttons,
     Context,
     Heading,
@@ -40,18 +41,32 @@ from bot.seam import (
     bold,
     text,
 )
-from bot.services.context import Ctx
-from bot.store.db import Tx
 from bot.store.functions import joined_text
-from bot.store.models import Answer, Away, Membership, QuizAnswer, User
-from bot.store.prepared import Prepared
-from bot.store.rows import GroupLike
+from bot.store.models import Answer, Away, Group, Membership, QuizAnswer, User
 from bot.timeutil import local_today, month_start, week_start
 
 PAGE = 10
 STREAK_LOOKBACK_DAYS = 400
 PERIOD_TITLE = {"week": "This week", "month": "This month", "all": "All time"}
-BOARD = "board"
+
+
+@dataclass(frozen=True)
+class BoardPage(ButtonValue):
+    """A page of a period's board: `<period>:<page>`."""
+
+    period: str
+    page: int
+    actions = ("board",)
+
+    def encode(self) -> str:
+        return f"{self.period}:{self.page}"
+
+    @classmethod
+    def decode(cls, value: str) -> BoardPage:
+        period, _, page = value.partition(":")
+        if period not in PERIODS or not page.isdigit():
+            raise UserError("That button is no longer valid. Try the command again.")
+        return cls(period, int(page))
 
 
 @dataclass
@@ -78,7 +93,7 @@ def period_range(period: str, today: date) -> tuple[date | None, date]:
     return None, today
 
 
-def standings(ctx: Ctx, g: GroupLike, period: str) -> list[Row]:
+def standings(ctx: Ctx, g: Group, period: str) -> list[Row]:
     today = local_today(g.tz, ctx.now)
     start, end = period_range(period, today)
     members = ctx.s.execute(
@@ -121,7 +136,7 @@ def standings(ctx: Ctx, g: GroupLike, period: str) -> list[Row]:
     return ordered
 
 
-def _streaks(ctx: Ctx, g: GroupLike, user_ids: list[int], tzs: Mapping[int, str]) -> dict[int, int]:
+def _streaks(ctx: Ctx, g: Group, user_ids: list[int], tzs: Mapping[int, str]) -> dict[int, int]:
     if not user_ids:
         return {}
     since = max(g.start_date, local_today(g.tz, ctx.now) - timedelta(days=STREAK_LOOKBACK_DAYS))
@@ -152,34 +167,32 @@ def _streaks(ctx: Ctx, g: GroupLike, user_ids: list[int], tzs: Mapping[int, str]
     }
 
 
-# Prepared, one round trip: every answer click computes the member's streak from their
-# answer dates (one row: the dates joined into one string, so a long streak costs one
-# split, not a row each) and their aways (a row each, with an end date).
-_STREAK_DATES = Prepared(
-    union_all(
-        select(
-            joined_text(Answer.local_date).label("days"),
-            type_coerce(null(), Date).label("start"),
-            type_coerce(null(), Date).label("until"),
-        ).where(
-            Answer.group_id == bindparam("group"),
-            Answer.user_id == bindparam("user"),
-            Answer.local_date >= bindparam("since"),
-        ),
-        select(type_coerce(null(), String), Away.start_date, Away.end_date).where(
-            Away.user_id == bindparam("user"), Away.end_date >= bindparam("since")
-        ),
-    )
+# One round trip: every answer click computes the member's streak from their answer dates
+# (one row: the dates joined into one string, so a long streak costs one split, not a row
+# each) and their aways (a row each, with an end date).
+_STREAK_DATES = union_all(
+    select(
+        joined_text(Answer.local_date).label("days"),
+        type_coerce(null(), Date).label("start"),
+        type_coerce(null(), Date).label("until"),
+    ).where(
+        Answer.group_id == bindparam("group"),
+        Answer.user_id == bindparam("user"),
+        Answer.local_date >= bindparam("since"),
+    ),
+    select(type_coerce(null(), String), Away.start_date, Away.end_date).where(
+        Away.user_id == bindparam("user"), Away.end_date >= bindparam("since")
+    ),
 )
 
 
-def member_streak(db: Session | Tx, g: GroupLike, user_id: int, today: date) -> int:
+def member_streak(s: Session, g: Group, user_id: int, today: date) -> int:
     """The member's streak on their local `today`."""
     since = max(g.start_date, today - timedelta(days=STREAK_LOOKBACK_DAYS))
     days: set[date] = set()
     aways: list[tuple[date, date]] = []
     params = {"group": g.id, "user": user_id, "since": since}
-    for joined, start, until in _STREAK_DATES.all(db, params):
+    for joined, start, until in s.execute(_STREAK_DATES, params):
         if start is None:
             days.update(date.fromisoformat(d) for d in (joined or "").split(",") if d)
         else:
@@ -187,6 +200,17 @@ def member_streak(db: Session | Tx, g: GroupLike, user_id: int, today: date) -> 
     return streak(days, today, g.post_days, g.skip_dates or [], aways, since)
 
 
+@command(
+    "leaderboard",
+    summary="Group ranks by points for the week, the month or all time",
+    audience=Audience.MEMBER,
+    params=(Param("period", Kind.CHOICE, "week, month or all", choices=PERIODS),),
+    details=(
+        "Points come from correct first answers to the daily question (10, 15 or 20 by "
+        "difficulty); practice quizzes add 1 point per correct answer, at most 5 a day. "
+        "Ties go to more correct answers, then the earlier last correct answer."
+    ),
+)
 def leaderboard(ctx: Ctx, args: Mapping[str, str]) -> Reply:
     period = (args.get("period") or "week").lower()
     if period not in PERIODS:
@@ -194,11 +218,9 @@ def leaderboard(ctx: Ctx, args: Mapping[str, str]) -> Reply:
     return board_page(ctx, period, 1)
 
 
-def board_action(ctx: Ctx, value: str) -> Reply:
-    period, _, page = value.partition(":")
-    if period not in PERIODS or not page.isdigit():
-        raise UserError("That button is no longer valid. Try the command again.")
-    reply = board_page(ctx, period, int(page))
+@button(BoardPage)
+def turn_page(ctx: Ctx, v: BoardPage) -> Reply:
+    reply = board_page(ctx, v.period, v.page)
     return Reply(reply.blocks, reply.visibility, replace=True)
 
 
@@ -237,9 +259,9 @@ def board_page(ctx: Ctx, period: str, page: int) -> Reply:
     )
     nav = []
     if page > 1:
-        nav.append(Button("◀ Previous", BOARD, f"{period}:{page - 1}"))
+        nav.append(BoardPage(period, page - 1).button("◀ Previous"))
     if page < pages:
-        nav.append(Button("Next ▶", BOARD, f"{period}:{page + 1}"))
+        nav.append(BoardPage(period, page + 1).button("Next ▶"))
     if nav:
         blocks.append(Buttons(tuple(nav)))
     return Reply.of(*blocks)

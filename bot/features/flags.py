@@ -10,18 +10,41 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from bot.commands import SLASH
 from bot.errors import UserError
+from bot.registry import SLASH, Audience, ButtonValue, Kind, Param, button, command
 from bot.seam import Reply, code
-from bot.services.context import Ctx
 from bot.store.db import insert_ignore
 from bot.store.models import Answer, Flag, QuizAnswer
 
+if TYPE_CHECKING:
+    from bot.context import Ctx
+
 MAX_REASON = 500
+FROM_FEEDBACK = "reported from the answer feedback"
+
+
+@dataclass(frozen=True)
+class Report(ButtonValue):
+    """ "Report a problem" under an answer's feedback: `<question id>:<where>:<choice>`."""
+
+    question_id: str
+    where: str
+    choice: str
+    actions = ("flag",)
+
+    def encode(self) -> str:
+        return f"{self.question_id}:{self.where}:{self.choice}"
+
+    @classmethod
+    def decode(cls, value: str) -> Report:
+        qid, _, rest = value.partition(":")
+        where, _, choice = rest.partition(":")
+        return cls(qid, where or "daily", choice)
 
 
 def pulled(s: Session, threshold: int) -> frozenset[str]:
@@ -57,6 +80,15 @@ def _last_answered(ctx: Ctx) -> tuple[str, str, str] | None:
     return qid, where, choice
 
 
+@command(
+    "flag",
+    summary="Report a wrong or unclear question (your last answered one, or give its id)",
+    audience=Audience.MEMBER,
+    params=(
+        Param("reason", Kind.TEXT, "what is wrong; may start with a question id", required=True),
+    ),
+    examples=("/study flag the answer should be C", "/study flag a-mt-012 two choices fit"),
+)
 def flag(ctx: Ctx, args: Mapping[str, str]) -> Reply:
     ctx.require_group()
     ctx.ensure_member()
@@ -81,14 +113,13 @@ def flag(ctx: Ctx, args: Mapping[str, str]) -> Reply:
     return _record(ctx, qid, reason[:MAX_REASON], where, choice)
 
 
-def flag_button(ctx: Ctx, value: str) -> Reply:
-    qid, _, rest = value.partition(":")
-    where, _, choice = rest.partition(":")
-    if qid not in ctx.content.by_id:
+@button(Report)
+def report_button(ctx: Ctx, v: Report) -> Reply:
+    if v.question_id not in ctx.content.by_id:
         raise UserError("That question is no longer in the bank.")
     ctx.require_group()
     ctx.ensure_member()
-    return _record(ctx, qid, "reported from the answer feedback", where or "daily", choice or None)
+    return _record(ctx, v.question_id, FROM_FEEDBACK, v.where, v.choice or None)
 
 
 def _record(ctx: Ctx, qid: str, reason: str, where: str, choice: str | None) -> Reply:
@@ -115,7 +146,7 @@ def _record(ctx: Ctx, qid: str, reason: str, where: str, choice: str | None) -> 
         )
         assert mine is not None
         if mine.reviewed_at is None:
-            mine.reason = reason if reason != "reported from the answer feedback" else mine.reason
+            mine.reason = reason if reason != FROM_FEEDBACK else mine.reason
             return Reply.message(
                 "You already reported ", code(qid), "; your report is updated. Thank you."
             )
@@ -124,7 +155,7 @@ def _record(ctx: Ctx, qid: str, reason: str, where: str, choice: str | None) -> 
         "Thanks: ",
         code(qid),
         " is reported to the maintainers",
-        f" ({reason})." if reason != "reported from the answer feedback" else ".",
+        f" ({reason})." if reason != FROM_FEEDBACK else ".",
         " Add details any time with ",
         code(f"{SLASH} flag {qid} <reason>"),
         ".",

@@ -12,7 +12,7 @@ lets us. While posting, the rate rises by a small fraction a second; a 429 cuts 
 the last two 429s when that is lower. So it settles at the limit without being told it;
 until a workspace's first 429 it rises faster, to find a limit above the starting rate.
 
-`LocalPacer` keeps the buckets in memory (one worker, as on SQLite); `SharedPacer` keeps them
+`LocalRates` keeps the buckets in memory (one worker, as on SQLite); `SharedRates` keeps them
 in the `delivery_pace` table so every worker draws on the same bucket and a 429 seen by one
 holds the workspace for all (several workers on PostgreSQL, each learning alone, would
 together overshoot the limit).
@@ -27,11 +27,11 @@ from typing import Protocol
 from sqlalchemy import Table, select, update
 
 from bot.store.db import Store, insert_ignore
-from bot.store.models import DeliveryPace
+from bot.store.models import DeliveryRate
 
 
 @dataclass(frozen=True)
-class PaceConfig:
+class RateConfig:
     """Tuning for every workspace's bucket (README: "Delivery pace")."""
 
     rate: float = 10.0  # starting posts/s per workspace; Slack does not publish its limit
@@ -44,7 +44,7 @@ class PaceConfig:
 
 
 @dataclass
-class PaceState:
+class Bucket:
     """One workspace's bucket; times are epoch seconds (comparable across processes)."""
 
     rate: float
@@ -57,10 +57,10 @@ class PaceState:
     measured_to: float = 0.0  # a 429 ended the measurement; read it when the hold is over
 
     @classmethod
-    def fresh(cls, cfg: PaceConfig, now: float) -> PaceState:
+    def fresh(cls, cfg: RateConfig, now: float) -> Bucket:
         return cls(cfg.rate, max(1.0, cfg.rate * cfg.burst), now, since=now)
 
-    def take(self, now: float, cfg: PaceConfig) -> tuple[float, bool]:
+    def take(self, now: float, cfg: RateConfig) -> tuple[float, bool]:
         """Reserve a post: (seconds until its slot, False), or (seconds left, True) while a
         429 holds the workspace, in which case nothing is reserved."""
         if self.held_until > now:
@@ -84,7 +84,7 @@ class PaceState:
         self.rate = min(cfg.max_rate, self.rate + probe)
         return wait, False
 
-    def limited(self, now: float, retry_after: float, cfg: PaceConfig) -> None:
+    def limited(self, now: float, retry_after: float, cfg: RateConfig) -> None:
         """A 429: hold for Retry-After and slow down by `backoff`, once per hold (the other
         posts that were already on their way answer 429 too, and say nothing new)."""
         if self.held_until <= now:
@@ -96,7 +96,7 @@ class PaceState:
         # The platform's bucket is empty now; ours refills from here, through the hold.
         self.tokens, self.stamp = 0.0, max(now, self.stamp)
 
-    def _measure(self, cfg: PaceConfig) -> None:
+    def _measure(self, cfg: RateConfig) -> None:
         """After a hold, when every post sent before the 429 has answered: the rate the
         platform accepted between the previous 429 and this one. It counts the previous hold
         and the burst after it, so while posts kept coming it is the workspace's limit; a
@@ -110,7 +110,7 @@ class PaceState:
         self.since, self.taken, self.measured_to = self.measured_to, 0, 0.0
 
 
-class Pacer(Protocol):
+class RateKeeper(Protocol):
     def take(self, workspace: int, now: float) -> tuple[float, bool]: ...
 
     def limited(self, workspace: int, now: float, retry_after: float) -> None: ...
@@ -120,18 +120,18 @@ class Pacer(Protocol):
     def is_held(self, workspace: int, now: float) -> bool: ...
 
 
-class LocalPacer:
+class LocalRates:
     """Buckets in memory, for a worker that is the only one posting."""
 
-    def __init__(self, config: PaceConfig | None = None) -> None:
-        self.config = config or PaceConfig()
-        self.states: dict[int, PaceState] = {}
+    def __init__(self, config: RateConfig | None = None) -> None:
+        self.config = config or RateConfig()
+        self.states: dict[int, Bucket] = {}
         self._lock = threading.Lock()
 
-    def _state(self, workspace: int, now: float) -> PaceState:
+    def _state(self, workspace: int, now: float) -> Bucket:
         st = self.states.get(workspace)
         if st is None:
-            st = self.states[workspace] = PaceState.fresh(self.config, now)
+            st = self.states[workspace] = Bucket.fresh(self.config, now)
         return st
 
     def take(self, workspace: int, now: float) -> tuple[float, bool]:
@@ -152,34 +152,34 @@ class LocalPacer:
             return st is not None and st.held_until > now
 
 
-class SharedPacer:
+class SharedRates:
     """Buckets in the database: each reservation is one short transaction holding the
     workspace's row lock, so any number of workers share one rate and one hold."""
 
-    def __init__(self, store: Store, config: PaceConfig | None = None) -> None:
+    def __init__(self, store: Store, config: RateConfig | None = None) -> None:
         self.store = store
-        self.config = config or PaceConfig()
-        self._table: Table = DeliveryPace.__table__  # type: ignore[assignment]
+        self.config = config or RateConfig()
+        self._table: Table = DeliveryRate.__table__  # type: ignore[assignment]
         self._holds: dict[int, float] = {}  # the last hold seen per workspace (no query)
         self._lock = threading.Lock()
 
     def _apply(self, workspace: int, now: float, fn: str, *args: float) -> tuple[float, bool]:
         t = self._table
-        with self.store.tx() as s:
+        with self.store.transaction() as s:
             q = select(t).where(t.c.workspace_id == workspace).with_for_update()
             row = s.execute(q).first()
             if row is None:
-                fresh = PaceState.fresh(self.config, now)
+                fresh = Bucket.fresh(self.config, now)
                 insert_ignore(
                     s,
-                    DeliveryPace,
+                    DeliveryRate,
                     {"workspace_id": workspace, **vars(fresh)},
                     ["workspace_id"],
                 )
                 row = s.execute(q).one()
             values = dict(row._mapping)
             del values["workspace_id"]
-            st = PaceState(**values)
+            st = Bucket(**values)
             out = st.take(now, self.config) if fn == "take" else (0.0, False)
             if fn == "limited":
                 st.limited(now, args[0], self.config)
@@ -196,7 +196,7 @@ class SharedPacer:
 
     def held(self, now: float) -> list[int]:
         t = self._table
-        with self.store.read() as s:
+        with self.store.transaction(read_only=True) as s:
             return list(s.scalars(select(t.c.workspace_id).where(t.c.held_until > now)))
 
     def is_held(self, workspace: int, now: float) -> bool:

@@ -1,20 +1,26 @@
 """What the clock posts, as platform-neutral replies.
 
-The scheduler decides *when* (and writes outbox rows); these functions decide *what*, at
+The scheduler decides *when* (and writes outbox rows); `compose` decides *what*, at
 delivery time, from the store's current state, so an "N answered" update is never stale.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.charts import leaderboard_chart
-from bot.commands import SLASH
+from bot.cohort import PhaseSpan, calendar
 from bot.content.models import Content
-from bot.schedule import PhaseSpan, calendar
+from bot.context import Ctx
+from bot.features import questions as qv
+from bot.features.board import standings
+from bot.features.daily import SharedPick, title_of
+from bot.features.progress import progress
+from bot.registry import SLASH
 from bot.seam import (
     Block,
     Context,
@@ -30,24 +36,12 @@ from bot.seam import (
     code,
     text,
 )
-from bot.services import questions as qv
-from bot.services.board import standings
-from bot.services.context import Ctx
-from bot.store.models import Answer, DailyQuestion, Group, User, Workspace
+from bot.store.models import Answer, DailyQuestion, Group, Outbox, User, Workspace
 from bot.timeutil import fmt_date
 
+log = logging.getLogger(__name__)
 TOP_ANSWERERS = 3
 SUMMARY_ROWS = 5
-
-
-def group_ctx(s: Session, content: Content, now: datetime, group: Group) -> Ctx:
-    """A Ctx acting as the bot in the group's channel (no user of its own)."""
-    ws = s.get(Workspace, group.workspace_id)
-    assert ws is not None
-    who = Who(ws.platform, ws.external_id, group.channel_id, "studybot", "studybot", True)
-    ctx = Ctx(s=s, content=content, now=now, who=who)
-    ctx._workspace, ctx._group, ctx._group_loaded = ws, group, True
-    return ctx
 
 
 def answered_count(s: Session, daily_id: int) -> int:
@@ -65,9 +59,7 @@ def daily_post(s: Session, content: Content, daily: DailyQuestion) -> Reply:
             ".",
             visibility=Visibility.CHANNEL,
         )
-    blocks += qv.question_blocks(
-        content, q, f"Question of the day · {fmt_date(daily.local_date)}", "c", str(daily.id)
-    )
+    blocks += qv.question_blocks(content, q, title_of(daily.local_date), SharedPick(str(daily.id)))
     n = answered_count(s, daily.id)
     blocks.append(
         Context(
@@ -189,7 +181,7 @@ def summary_post(
     s: Session, content: Content, now: datetime, group: Group, period: str, label: str
 ) -> Reply:
     """The week's or month's board with its winners, posted before the period resets."""
-    ctx = group_ctx(s, content, now, group)
+    ctx = Ctx.for_group(s, content, now, group)
     rows = [r for r in standings(ctx, group, period) if r.answered or r.points]
     title = "This week's" if period == "week" else "This month's"
     blocks: list[Block] = [Heading(f"🏆 {title} leaderboard · {label}")]
@@ -250,21 +242,42 @@ def recert_post(content: Content, track: str, passed_on: date) -> Reply:
     )
 
 
-def target_gone_notice(channel_id: str, error: str) -> Reply:
-    return Reply.of(
-        Heading("studybot paused a study group"),
-        Paragraph(
-            text(
-                "Posts to channel ",
-                code(channel_id),
-                " failed (",
-                error,
-                "), so the "
-                "group's daily posts are paused. Add the bot back to the channel, then "
-                "change any setting there to resume, for example ",
-                code(f"{SLASH} setup time=09:00"),
-                ".",
-            )
-        ),
-        visibility=Visibility.DM,
-    )
+def compose(s: Session, content: Content, now: datetime, post: Outbox) -> Reply | None:
+    """The reply an outbox row posts, made now; None when there is nothing to post any
+    more (the group, the member or the exam date is gone, or the member turned DMs off)."""
+    p = post.payload
+    if post.kind in ("daily", "update"):
+        daily = s.get(DailyQuestion, int(p["daily_id"]))
+        return None if daily is None else daily_post(s, content, daily)
+    if post.kind == "recert":
+        return recert_post(content, str(p["track"]), date.fromisoformat(str(p["passed_on"])))
+    group = s.get(Group, post.group_id or int(p.get("group_id") or 0) or -1)
+    if group is None:
+        return None
+    if post.kind == "milestone":
+        return milestone_post(content, group, int(p["phase"]), str(p["edge"]))
+    if post.kind == "countdown":
+        return countdown_post(group, int(p["days"])) if group.exam_date else None
+    if post.kind in ("weekly", "monthly"):
+        as_of, day = now, post.local_date
+        if post.kind == "weekly" and day.weekday() == 0:
+            # A Monday summary is of the week that just ended, not of Monday alone.
+            as_of, day = now - timedelta(days=1), day - timedelta(days=1)
+        label = f"week to {fmt_date(day)}" if post.kind == "weekly" else f"{day:%B %Y}"
+        return summary_post(s, content, as_of, group, str(p["period"]), label)
+    if post.kind == "progress_dm":
+        user = s.get(User, int(p["user_id"]))
+        ws = s.get(Workspace, post.workspace_id)
+        if user is None or ws is None or not user.dm_enabled:
+            return None
+        who = Who(
+            ws.platform,
+            ws.external_id,
+            group.channel_id,
+            user.external_id,
+            user.display_name,
+            False,
+        )
+        return progress(Ctx(s, content=content, now=now, who=who), {})
+    log.error("unknown outbox kind %s", post.kind)
+    return None

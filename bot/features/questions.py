@@ -1,20 +1,23 @@
-"""How a question and its feedback look, for the daily question and for quizzes alike.
+"""How a question and its feedback look, wherever it is asked (daily, quiz, review).
 
-Answer buttons carry `<kind>:<ref>:<selection>` (at most ~30 characters, well inside
-Discord's 100-character custom_id): `d:<daily id>:B` or `q:<session id>.<position>:AC`.
-Multi-answer questions toggle letters into the selection and submit it.
+A choice button carries `<kind>:<ref>:<selection>`, at most ~30 characters (well inside
+Discord's 100-character custom_id): `d:<daily id>:B` or `q:<set id>.<position>:AC`. Each
+feature has its own `Pick` kind, routed to its own handlers; multi-answer questions toggle
+letters into the selection and submit it.
 """
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, ClassVar, Protocol, Self, TypeVar
 
 from bot.content.models import Content, Question
 from bot.errors import UserError
+from bot.features.flags import Report
+from bot.registry import ButtonValue
 from bot.seam import (
     Block,
-    Button,
     Buttons,
     ButtonStyle,
     Context,
@@ -26,42 +29,58 @@ from bot.seam import (
     text,
 )
 
+if TYPE_CHECKING:
+    from bot.context import Ctx
+
 ANSWER = "answer"
-FLAG = "flag"
 TOGGLE = "toggle"
 DIFFICULTY = {1: "easy", 2: "medium", 3: "hard"}
+STALE = "That button is no longer valid. Try the command again."
 
 
 @dataclass(frozen=True)
-class AnswerRef:
-    kind: str  # "d" daily, "q" quiz, "c" a daily question's channel post
+class Pick(ButtonValue):
+    """A choice button: which question (`ref`, the feature's) and the selection it makes."""
+
     ref: str
-    selection: str
+    selection: str = ""
+
+    kind: ClassVar[str]
+    actions = (ANSWER, TOGGLE)
+    submit: ClassVar[bool] = True  # multi-answer: a Submit button (not on shared posts)
+
+    def __init_subclass__(cls) -> None:
+        super().__init_subclass__()
+        cls.prefixes = (f"{cls.kind}:",)
 
     def encode(self) -> str:
         return f"{self.kind}:{self.ref}:{self.selection}"
 
-    @staticmethod
-    def decode(value: str) -> AnswerRef:
+    @classmethod
+    def decode(cls, value: str) -> Self:
         parts = value.split(":")
-        if len(parts) != 3 or parts[0] not in ("d", "q", "c") or not parts[1]:
-            raise UserError("That button is no longer valid. Try the command again.")
-        sel = "".join(sorted(set(parts[2].upper())))
-        return AnswerRef(parts[0], parts[1], sel)
+        if len(parts) != 3 or parts[0] != cls.kind or not parts[1]:
+            raise UserError(STALE)
+        return cls(parts[1], "".join(sorted(set(parts[2].upper()))))
+
+    def picking(self, selection: str) -> Self:
+        return replace(self, selection=selection)
+
+    @property
+    def answer_action(self) -> str:
+        return self.actions[0]
+
+    @property
+    def toggle_action(self) -> str:
+        return self.actions[1]
 
 
 def question_blocks(
-    content: Content,
-    q: Question,
-    title: str,
-    kind: str,
-    ref: str,
-    selection: str = "",
-    buttons: bool = True,
+    content: Content, q: Question, title: str, pick: Pick, buttons: bool = True
 ) -> list[Block]:
-    blocks: list[Block] = [Heading(title), *_question_body(q, selection)]
+    blocks: list[Block] = [Heading(title), *_question_body(q, pick.selection)]
     if buttons:
-        blocks.append(answer_buttons(q, kind, ref, selection))
+        blocks.append(answer_buttons(q, pick))
     domain = content.track(q.track).domain(q.domain)
     blocks.append(_question_footer(q, domain.name if domain else q.domain))
     return blocks
@@ -91,30 +110,19 @@ def _question_footer(q: Question, domain: str) -> Context:
     )
 
 
-def answer_buttons(q: Question, kind: str, ref: str, selection: str = "") -> Buttons:
+def answer_buttons(q: Question, pick: Pick) -> Buttons:
+    selection = pick.selection
     if not q.multi:
-        return Buttons(
-            tuple(
-                Button(letter, ANSWER, AnswerRef(kind, ref, letter).encode())
-                for letter in q.letters()
-            )
-        )
+        return Buttons(tuple(pick.picking(x).button(x, pick.answer_action) for x in q.letters()))
     row = []
     for letter in q.letters():
         toggled = "".join(sorted(set(selection) ^ {letter}))
         style = ButtonStyle.PRIMARY if letter in selection else ButtonStyle.DEFAULT
         label = f"☑ {letter}" if letter in selection else letter
-        row.append(Button(label, TOGGLE, AnswerRef(kind, ref, toggled).encode(), style))
-    if kind == "c":  # a shared channel post: the first pick opens a private selection
-        return Buttons(tuple(row))
-    row.append(
-        Button(
-            f"Submit {selection or '…'}",
-            ANSWER,
-            AnswerRef(kind, ref, selection).encode(),
-            ButtonStyle.PRIMARY,
-        )
-    )
+        row.append(pick.picking(toggled).button(label, pick.toggle_action, style))
+    if pick.submit:
+        label = f"Submit {selection or '…'}"
+        row.append(pick.button(label, pick.answer_action, ButtonStyle.PRIMARY))
     return Buttons(tuple(row))
 
 
@@ -128,7 +136,7 @@ def feedback_blocks(
     blocks: list[Block] = [Heading(head), *_explanation(q)]
     if extra:
         blocks.append(Context(text(extra)))
-    blocks.append(Buttons((Button("⚑ Report a problem", FLAG, f"{q.id}:{where}:{selection}"),)))
+    blocks.append(Buttons((Report(q.id, where, selection).button("⚑ Report a problem"),)))
     return blocks
 
 
@@ -168,3 +176,33 @@ def check_selection(q: Question, selection: str) -> None:
             f"This question needs {len(q.answer)} choices; you picked "
             f"{len(selection)}. Toggle the letters, then Submit."
         )
+
+
+def position_ref(ref: str, stale: str) -> tuple[int, int]:
+    """`<set id>.<position>` of a quiz or review button, as numbers."""
+    sid, _, pos = ref.partition(".")
+    if not sid.isdigit() or not pos.isdigit():
+        raise UserError(stale)
+    return int(sid), int(pos)
+
+
+class Owned(Protocol):
+    user_id: int
+    question_ids: list[str]
+
+
+S = TypeVar("S", bound=Owned)
+
+
+def owned_at(
+    ctx: Ctx, model: type[S], row_id: int, position: int, *, others: str, missing: str
+) -> S:
+    """A practice set, review or exam of the caller's with a question at `position`;
+    `others` is what a member pressing someone else's button is told, `missing` what a
+    button for a position the set does not have says."""
+    row = ctx.s.get(model, row_id)
+    if row is None or not ctx.owns(row.user_id):
+        raise UserError(others)
+    if position >= len(row.question_ids):
+        raise UserError(missing)
+    return row

@@ -8,7 +8,7 @@ interval is the 80% normal interval of the predictive spread of one sitting: the
 variance of the weighted mean plus the binomial noise of the exam's question count. An
 unanswered domain sits at 50% with a wide spread, so little data shows as a wide interval.
 
-Pacing. Each phase of the cohort calendar counts as done in proportion to the member's
+Member pacing. Each phase of the cohort calendar counts as done in proportion to the member's
 ticked checklist items of that phase (half) and the distinct questions of that phase they
 have answered against about five a week of the phase (half). Done days (each phase's done
 share × its length) against the days elapsed since the cohort start gives "on track" or
@@ -25,10 +25,9 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.cohort import Calendar
 from bot.content.models import Content, Domain, Phase, Track
-from bot.schedule import Calendar
-from bot.store.learning import ExamAnswer, ExamAttempt, ReviewAnswer
-from bot.store.models import Answer, QuizAnswer
+from bot.store.models import Answer, ExamAnswer, ExamAttempt, QuizAnswer, ReviewAnswer
 from bot.timeutil import as_utc
 
 HALF_LIFE_DAYS = 14.0
@@ -179,11 +178,13 @@ def readiness(
     )
 
 
-# --------------------------------------------------------------------------- pacing
+# --------------------------------------------------------------------------- member pacing
 
 
 @dataclass(frozen=True)
-class Pace:
+class MemberPace:
+    """A member's own pace through the plan (the group's is `plan.group_pace`)."""
+
     days: int  # positive ahead, negative behind
     label: str  # "on track", "3 days behind", "2 days ahead", "starts on ..."
     expected_phase: int
@@ -219,7 +220,7 @@ def phase_done(
     return out
 
 
-def pace(cal: Calendar, today: date, done: Mapping[int, float]) -> Pace:
+def member_pace(cal: Calendar, today: date, done: Mapping[int, float]) -> MemberPace:
     total = (cal.end - cal.start).days
     expected_days = min(total, max(0, (today - cal.start).days))
     done_days = sum(done.get(s.phase.number, 0.0) * s.days for s in cal.spans)
@@ -236,7 +237,7 @@ def pace(cal: Calendar, today: date, done: Mapping[int, float]) -> Pace:
     else:
         n = abs(diff)
         label = f"{n} day{'s' if n != 1 else ''} {'ahead' if diff > 0 else 'behind'}"
-    return Pace(diff, label, expected, actual, dict(done))
+    return MemberPace(diff, label, expected, actual, dict(done))
 
 
 def next_steps(

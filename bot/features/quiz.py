@@ -1,4 +1,4 @@
-"""Private practice sets: unseen questions first, a small capped reward."""
+"""`/study quiz`: private practice sets, unseen questions first, a small capped reward."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from bot.commands import SLASH
 from bot.content.models import Question
+from bot.context import Ctx
 from bot.errors import UserError
+from bot.features import questions as qv
+from bot.features import review_cards
+from bot.features.flags import pulled
+from bot.registry import SLASH, Audience, Kind, Param, button, command
 from bot.seam import Block, Divider, Heading, Paragraph, Reply, text
-from bot.services import questions as qv
-from bot.services import review
-from bot.services.context import Ctx
-from bot.services.flags import pulled
 from bot.store.db import insert_ignore
 from bot.store.models import Answer, QuizAnswer, QuizSession
 from bot.timeutil import as_utc, parse_positive_int
@@ -24,8 +24,25 @@ DEFAULT_N = 5
 MAX_N = 20
 QUIZ_POINT = 1
 QUIZ_DAILY_CAP = 5
+STALE = f"That button is no longer valid. Start a new set with `{SLASH} quiz`."
 
 
+class QuizPick(qv.Pick):
+    """A choice in a practice set: `q:<set id>.<position>:<selection>`."""
+
+    kind = "q"
+
+
+@command(
+    "quiz",
+    summary="A private practice set (default 5, at most 20), unseen questions first",
+    audience=Audience.MEMBER,
+    params=(
+        Param("domain", Kind.WORD, "an exam domain of the group's track, e.g. model-training"),
+        Param("n", Kind.INT, "how many questions, 1 to 20"),
+    ),
+    examples=("/study quiz", "/study quiz model-training 10", "/study quiz 3"),
+)
 def quiz(ctx: Ctx, args: Mapping[str, str]) -> Reply:
     g = ctx.require_group()
     ctx.ensure_member()
@@ -71,18 +88,16 @@ def _seen(ctx: Ctx) -> set[str]:
     return set(daily) | set(quiz)
 
 
-def _session(ctx: Ctx, ref: str) -> tuple[QuizSession, int]:
-    sid, _, pos = ref.partition(".")
-    if not sid.isdigit() or not pos.isdigit():
-        raise UserError(f"That button is no longer valid. Start a new set with `{SLASH} quiz`.")
-    session = ctx.s.get(QuizSession, int(sid))
-    if session is None or session.user_id != ctx.user.id:
-        raise UserError(
-            f"That practice set belongs to someone else. Start your own with `{SLASH} quiz`."
-        )
-    position = int(pos)
-    if position >= len(session.question_ids):
-        raise UserError("That practice set has no such question.")
+def _session(ctx: Ctx, pick: QuizPick) -> tuple[QuizSession, int]:
+    sid, position = qv.position_ref(pick.ref, STALE)
+    session = qv.owned_at(
+        ctx,
+        QuizSession,
+        sid,
+        position,
+        others=f"That practice set belongs to someone else. Start your own with `{SLASH} quiz`.",
+        missing="That practice set has no such question.",
+    )
     return session, position
 
 
@@ -96,20 +111,23 @@ def _q(ctx: Ctx, session: QuizSession, position: int) -> Question:
 def _question(ctx: Ctx, session: QuizSession, position: int, selection: str = "") -> list[Block]:
     q = _q(ctx, session, position)
     title = f"Practice {position + 1} of {len(session.question_ids)}"
-    return qv.question_blocks(ctx.content, q, title, "q", f"{session.id}.{position}", selection)
+    pick = QuizPick(f"{session.id}.{position}", selection)
+    return qv.question_blocks(ctx.content, q, title, pick)
 
 
-def toggle(ctx: Ctx, ref: qv.AnswerRef) -> Reply:
-    session, position = _session(ctx, ref.ref)
-    return Reply.of(*_question(ctx, session, position, ref.selection), replace=True)
+@button(QuizPick, qv.TOGGLE)
+def toggle(ctx: Ctx, pick: QuizPick) -> Reply:
+    session, position = _session(ctx, pick)
+    return Reply.of(*_question(ctx, session, position, pick.selection), replace=True)
 
 
-def answer(ctx: Ctx, ref: qv.AnswerRef) -> Reply:
-    session, position = _session(ctx, ref.ref)
+@button(QuizPick, qv.ANSWER)
+def answer(ctx: Ctx, pick: QuizPick) -> Reply:
+    session, position = _session(ctx, pick)
     q = _q(ctx, session, position)
-    qv.check_selection(q, ref.selection)
+    qv.check_selection(q, pick.selection)
     today = ctx.today()
-    correct = q.is_correct(ref.selection)
+    correct = q.is_correct(pick.selection)
     earned_today = (
         ctx.s.scalar(
             select(func.coalesce(func.sum(QuizAnswer.points), 0)).where(
@@ -131,7 +149,7 @@ def answer(ctx: Ctx, ref: qv.AnswerRef) -> Reply:
             "user_id": ctx.user.id,
             "position": position,
             "question_id": q.id,
-            "choice": ref.selection,
+            "choice": pick.selection,
             "correct": correct,
             "points": pts,
             "local_date": today,
@@ -151,10 +169,10 @@ def answer(ctx: Ctx, ref: qv.AnswerRef) -> Reply:
         )
     shown = _shown_at(ctx, session, position)
     seconds = (as_utc(ctx.now) - shown).total_seconds()
-    review.record(ctx.s, session.workspace_id, ctx.user.id, q, correct, ctx.now, seconds)
+    review_cards.record(ctx.s, session.workspace_id, ctx.user.id, q, correct, ctx.now, seconds)
     extra = "" if not correct or pts else "Daily quiz points are capped at 5; this one is practice."
     blocks: list[Block] = qv.feedback_blocks(
-        q, ref.selection, correct, pts, extra=extra, where="quiz"
+        q, pick.selection, correct, pts, extra=extra, where="quiz"
     )
     nxt = position + 1
     if nxt < len(session.question_ids):

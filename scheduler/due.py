@@ -19,10 +19,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.cohort import calendar, is_post_day
 from bot.content.models import Content
-from bot.schedule import calendar, is_post_day
-from bot.services.daily import pick_question
-from bot.services.flags import pulled
+from bot.features.flags import pulled
+from bot.features.rotation import pick_question
 from bot.store.db import insert_ignore
 from bot.store.models import (
     Answer,

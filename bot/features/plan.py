@@ -1,4 +1,4 @@
-"""The plan, the checklists, the resources and help."""
+"""The cohort's plan and the checklists: `plan`, `checklist`, `check`, `uncheck`."""
 
 from __future__ import annotations
 
@@ -8,15 +8,14 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.commands import BY_NAME, COMMANDS, SLASH, closest
+from bot.cohort import Calendar
+from bot.context import Ctx
 from bot.errors import UserError
-from bot.schedule import Calendar
+from bot.registry import SLASH, Audience, Kind, Param, command
 from bot.seam import (
     Block,
     Context,
     Divider,
-    Field,
-    Fields,
     Heading,
     Paragraph,
     ProgressBar,
@@ -24,63 +23,20 @@ from bot.seam import (
     Span,
     bold,
     code,
-    link,
     text,
 )
-from bot.services.context import Ctx
 from bot.store.db import insert_ignore
 from bot.store.models import ChecklistMark, Membership
 from bot.timeutil import fmt_date
-
-
-def help_(ctx: Ctx, args: Mapping[str, str]) -> Reply:
-    name = (args.get("command") or "").lower().lstrip("/")
-    if name:
-        cmd = BY_NAME.get(name)
-        if cmd is None:
-            guess = closest(name)
-            hint = f" Did you mean `{guess}`?" if guess else ""
-            raise UserError(f"No command {name!r}.{hint} `{SLASH} help` lists them all.")
-        blocks: list[Block] = [
-            Heading(f"{SLASH} {cmd.name}"),
-            Paragraph(text(cmd.summary)),
-            Paragraph(text("Usage: ", code(cmd.usage()))),
-        ]
-        if cmd.params:
-            blocks.append(Fields(tuple(Field(p.name, text(p.help)) for p in cmd.params)))
-        if cmd.details:
-            blocks.append(Paragraph(text(cmd.details)))
-        if cmd.examples:
-            blocks.append(Context(text("Examples: ", *_joined([code(e) for e in cmd.examples]))))
-        blocks.append(Context(text(f"Who: {cmd.who.value}")))
-        return Reply.of(*blocks)
-    lines: list[Span] = []
-    for i, c in enumerate(COMMANDS):
-        if i:
-            lines.append(Span("\n"))
-        lines += [code(c.usage()), Span(f" — {c.summary}")]
-    return Reply.of(
-        Heading("Study bot commands"),
-        Paragraph(tuple(lines)),
-        Context(text(f"{SLASH} help <command> shows one command in detail.")),
-    )
-
-
-def _joined(spans: list[Span], sep: str = " · ") -> list[Span]:
-    out: list[Span] = []
-    for i, sp in enumerate(spans):
-        if i:
-            out.append(Span(sep))
-        out.append(sp)
-    return out
 
 
 def checked_items(s: Session, user_id: int) -> set[str]:
     return set(s.scalars(select(ChecklistMark.item_id).where(ChecklistMark.user_id == user_id)))
 
 
-def pace(ctx: Ctx, cal: Calendar) -> str | None:
-    """Ahead or behind, in days: the group's ticked phase items against the calendar."""
+def group_pace(ctx: Ctx, cal: Calendar) -> str | None:
+    """The group's pace: its members' ticked phase items against the calendar, in days
+    ahead or behind (a member's own pace is `readiness.member_pace`)."""
     g = ctx.require_group()
     items = [it.id.upper() for ph in ctx.content.phases for it in ph.checklist]
     if not items:
@@ -123,6 +79,11 @@ def pace(ctx: Ctx, cal: Calendar) -> str | None:
     return share + f": about {abs(diff)} days {word}."
 
 
+@command(
+    "plan",
+    summary="The four phases with the cohort's dates and where the group is",
+    audience=Audience.MEMBER,
+)
 def plan(ctx: Ctx, _args: Mapping[str, str]) -> Reply:
     g = ctx.require_group()
     cal = ctx.calendar()
@@ -173,13 +134,18 @@ def plan(ctx: Ctx, _args: Mapping[str, str]) -> Reply:
                     )
                 )
             )
-        note = pace(ctx, cal)
+        note = group_pace(ctx, cal)
         if note:
             blocks.append(Context(text(note)))
     blocks.append(Context(text("Tick items with ", code(f"{SLASH} check F1-1"), ".")))
     return Reply.of(*blocks)
 
 
+@command(
+    "checklist",
+    summary="The success checklist and the practice projects, ticked",
+    audience=Audience.MEMBER,
+)
 def checklist(ctx: Ctx, _args: Mapping[str, str]) -> Reply:
     ctx.require_group()
     ctx.ensure_member()
@@ -224,6 +190,16 @@ def _item(ctx: Ctx, args: Mapping[str, str]) -> tuple[str, str, str]:
     return it.id.upper(), where, it.text
 
 
+ITEM = Param("item", Kind.WORD, "item id as shown by /study checklist", required=True)
+
+
+@command(
+    "check",
+    summary="Tick a checklist item, e.g. P1-2",
+    audience=Audience.MEMBER,
+    params=(ITEM,),
+    examples=("/study check S3", "/study check P1-2"),
+)
 def check(ctx: Ctx, args: Mapping[str, str]) -> Reply:
     ctx.require_group()
     ctx.ensure_member()
@@ -243,6 +219,7 @@ def check(ctx: Ctx, args: Mapping[str, str]) -> Reply:
     return Reply.message(f"☑ {state}: ", code(item_id), f" {label} ({where}).")
 
 
+@command("uncheck", summary="Untick a checklist item", audience=Audience.MEMBER, params=(ITEM,))
 def uncheck(ctx: Ctx, args: Mapping[str, str]) -> Reply:
     ctx.require_group()
     ctx.ensure_member()
@@ -256,46 +233,3 @@ def uncheck(ctx: Ctx, args: Mapping[str, str]) -> Reply:
         return Reply.message("☐ Not ticked: ", code(item_id), f" {label}.")
     ctx.s.delete(mark)
     return Reply.message("☐ Unticked: ", code(item_id), f" {label} ({where}).")
-
-
-def resources(ctx: Ctx, args: Mapping[str, str]) -> Reply:
-    c = ctx.content
-    area_id = (args.get("area") or "").lower()
-    items = list(c.resources)
-    title = "Study resources"
-    if area_id:
-        area = c.area(area_id)
-        if area is None:
-            known = ", ".join(a.id for a in c.areas)
-            raise UserError(f"Unknown study area {area_id!r}. Use one of: {known}.")
-        items = [r for r in items if area.id in r.areas]
-        title += f" · {area.name}"
-    blocks: list[Block] = [Heading(title)]
-    kinds = {
-        "docs": "Official documentation",
-        "mlflow": "MLflow documentation",
-        "academy": "Databricks Academy",
-        "community": "Community forums",
-        "practice": "Practice-question threads",
-    }
-    for kind, label in kinds.items():
-        chosen = [r for r in items if r.kind == kind]
-        if not chosen:
-            continue
-        lines: list[Span] = [bold(label)]
-        for r in chosen:
-            lines += [Span("\n• "), link(r.title, r.url)]
-            if r.note:
-                lines.append(Span(f" — {r.note}"))
-        blocks.append(Paragraph(tuple(lines)))
-    if not area_id:
-        blocks.append(
-            Context(
-                text(
-                    "Areas: " + ", ".join(a.id for a in c.areas) + ". ",
-                    code(f"{SLASH} resources mlflow"),
-                    " narrows the list.",
-                )
-            )
-        )
-    return Reply.of(*blocks)

@@ -1,7 +1,6 @@
 """The learning engine's tables: spaced-review cards, review sets and timed mock exams.
 
-Every row carries its workspace, like the rest of the store. Times are timezone-aware UTC.
-"""
+Times are timezone-aware UTC."""
 
 from __future__ import annotations
 
@@ -20,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.store.models import TS, Base
+from bot.store.models.base import TS, Base
 
 
 class ReviewCard(Base):

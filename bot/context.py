@@ -1,0 +1,222 @@
+"""What every handler gets: the action's Session, the content, the time and the caller.
+
+The caller's workspace, user, group and membership are ORM objects of the action's
+Session, loaded together by one query the first time a handler asks (`prime`); a handler
+that changes one sets its attributes, and the commit writes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import and_, bindparam, select
+from sqlalchemy.orm import Session
+
+from bot.cohort import Calendar, calendar
+from bot.content.models import Content, Track
+from bot.errors import UserError
+from bot.registry import SLASH
+from bot.seam import Reply, Who
+from bot.store.db import insert_ignore
+from bot.store.models import Group, Membership, User, Workspace
+from bot.timeutil import local_today
+
+# Every command reads most of these: one round trip instead of four.
+_CALLER = (
+    select(Workspace, Group, User, Membership)
+    .select_from(Workspace)
+    .outerjoin(
+        Group,
+        and_(Group.workspace_id == Workspace.id, Group.channel_id == bindparam("channel")),
+    )
+    .outerjoin(User, and_(User.workspace_id == Workspace.id, User.external_id == bindparam("user")))
+    .outerjoin(Membership, and_(Membership.group_id == Group.id, Membership.user_id == User.id))
+    .where(
+        Workspace.platform == bindparam("platform"), Workspace.external_id == bindparam("workspace")
+    )
+)
+NO_GROUP = f"This channel has no study group yet. A group lead can start one with `{SLASH} setup`."
+
+
+@dataclass(frozen=True)
+class AfterCommit:
+    """A handler's reply that reads the store after the action's writes are committed.
+
+    An answer click returns one: an adapter can confirm the click as soon as the answer is
+    recorded, and the streak the reply shows is read afterwards in a read-only
+    transaction. `reply` gets None if that read fails: the action stands, so the reply is
+    made without what could not be read.
+    """
+
+    reply: Callable[[Ctx | None], Reply]
+
+
+class Ctx:
+    def __init__(
+        self,
+        s: Session,
+        *,
+        content: Content,
+        now: datetime,
+        who: Who,
+        flag_threshold: int = 3,
+    ) -> None:
+        self.s = s
+        self.content, self.now, self.who = content, now, who
+        self.flag_threshold = flag_threshold
+        self._primed = False
+        self._workspace: Workspace | None = None
+        self._user: User | None = None
+        self._group: Group | None = None
+        self._membership: Membership | None = None
+        self._today: tuple[str, date] | None = None
+
+    @classmethod
+    def for_group(cls, s: Session, content: Content, now: datetime, group: Group) -> Ctx:
+        """The bot itself acting in a group's channel (the clock's posts)."""
+        ws = s.get(Workspace, group.workspace_id)
+        assert ws is not None
+        who = Who(ws.platform, ws.external_id, group.channel_id, "studybot", "studybot", True)
+        ctx = cls(s, content=content, now=now, who=who)
+        ctx._primed, ctx._workspace, ctx._group = True, ws, group
+        return ctx
+
+    def _prime(self) -> None:
+        if self._primed:
+            return
+        self._primed = True
+        row = self.s.execute(
+            _CALLER,
+            {
+                "platform": self.who.platform,
+                "workspace": self.who.workspace_id,
+                "channel": self.who.channel_id,
+                "user": self.who.user_id,
+            },
+        ).first()
+        if row is None:
+            return  # first contact from this workspace: `workspace` creates it
+        self._workspace, self._group, self._user, self._membership = row
+        if self._user is not None:
+            self._rename(self._user)
+
+    def _rename(self, user: User) -> None:
+        name = self.who.display_name[:200]
+        if name and self.who.name_known and user.display_name != name:
+            user.display_name = name
+
+    # ---------------------------------------------------------------- identities
+
+    @property
+    def workspace(self) -> Workspace:
+        self._prime()
+        if self._workspace is None:
+            key = {"platform": self.who.platform, "external_id": self.who.workspace_id}
+            insert_ignore(self.s, Workspace, {**key, "created_at": self.now}, list(key))
+            self._workspace = self.s.scalars(select(Workspace).filter_by(**key)).one()
+        return self._workspace
+
+    @property
+    def user(self) -> User:
+        """The caller's user row, created on first contact; the display name kept fresh."""
+        self._prime()
+        if self._user is None:
+            key = {"workspace_id": self.workspace.id, "external_id": self.who.user_id}
+            values = {
+                **key,
+                "display_name": self.who.display_name[:200],
+                "tz": None,
+                "dm_enabled": True,
+                "created_at": self.now,
+            }
+            insert_ignore(self.s, User, values, list(key))
+            self._user = self.s.scalars(select(User).filter_by(**key)).one()
+            self._rename(self._user)
+        return self._user
+
+    @property
+    def group(self) -> Group | None:
+        self._prime()
+        return self._group
+
+    def set_group(self, group: Group) -> None:
+        """A group the handler has just created."""
+        self._prime()
+        self._group, self._membership = group, None
+
+    def require_group(self) -> Group:
+        g = self.group
+        if g is None:
+            raise UserError(NO_GROUP)
+        return g
+
+    def membership(self) -> Membership | None:
+        g = self.require_group()
+        if self._membership is None or self._membership.group_id != g.id:
+            self._membership = self.s.scalars(
+                select(Membership).filter_by(group_id=g.id, user_id=self.user.id)
+            ).first()
+        return self._membership
+
+    def ensure_member(self) -> bool:
+        """Make the caller a member (answering or studying implies joining); True if new."""
+        g = self.require_group()
+        m = self.membership()
+        if m is not None and m.active:
+            return False
+        if m is None:
+            key = {"group_id": g.id, "user_id": self.user.id}
+            values = {**key, "workspace_id": g.workspace_id, "active": True, "joined_at": self.now}
+            insert_ignore(self.s, Membership, values, list(key))
+            self._membership = None
+            m = self.membership()
+            assert m is not None
+        m.active = True
+        return True
+
+    def is_lead(self) -> bool:
+        if self.who.is_admin:
+            return True
+        g = self.group
+        if g is None:
+            return False
+        return self.who.user_id == g.created_by or self.who.user_id in (g.leads or [])
+
+    def owns(self, user_id: int) -> bool:
+        """Whether the caller is the member `user_id`: compared by platform and platform
+        user id, not by workspace row, because a press in a DM may arrive under another
+        workspace id (Discord DMs have no guild)."""
+        self._prime()
+        if self._user is not None and self._user.id == user_id:
+            return True
+        owner = self.s.execute(
+            select(User.external_id, Workspace.platform)
+            .join(Workspace, Workspace.id == User.workspace_id)
+            .where(User.id == user_id)
+        ).first()
+        return owner is not None and tuple(owner) == (self.who.user_id, self.who.platform)
+
+    # ---------------------------------------------------------------- time
+
+    def member_tz(self) -> str:
+        g = self.require_group()
+        return self.user.tz or g.tz
+
+    def today(self) -> date:
+        """The caller's local date: their own timezone if set, else the group's."""
+        tz = self.member_tz()
+        if self._today is None or self._today[0] != tz:  # asked several times per action
+            self._today = (tz, local_today(tz, self.now))
+        return self._today[1]
+
+    def group_today(self) -> date:
+        return local_today(self.require_group().tz, self.now)
+
+    def track(self) -> Track:
+        return self.content.track(self.require_group().track)
+
+    def calendar(self) -> Calendar:
+        g = self.require_group()
+        return calendar(self.content.phases, g.start_date, g.exam_date)

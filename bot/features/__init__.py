@@ -1,0 +1,37 @@
+"""The study features. Importing this package registers every command and button with
+`bot.registry`: each module declares its own, beside the handlers that take them. Help
+lists the commands feature by feature, in the order of `FEATURES`."""
+
+from bot import registry
+from bot.features import (
+    board,
+    daily,
+    flags,
+    groups,
+    help,
+    members,
+    plan,
+    progress,
+    quiz,
+    resources,
+    review,
+)
+from bot.features.exam import command as exam
+from bot.features.exam import report as exam_report
+
+FEATURES = [
+    help,
+    groups,
+    members,
+    daily,
+    quiz,
+    review,
+    exam,
+    exam_report,
+    plan,
+    board,
+    progress,
+    flags,
+    resources,
+]
+registry.arrange([m.__name__ for m in FEATURES])

@@ -1,0 +1,122 @@
+"""Workspaces, members, study groups and what members record about themselves."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    String,
+    Time,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.store.models.base import TS, Base
+
+
+class Workspace(Base):
+    """A Slack team, a Discord guild, or the local console."""
+
+    __tablename__ = "workspaces"
+    __table_args__ = (UniqueConstraint("platform", "external_id", name="uq_workspace_external"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(TS)
+
+
+class User(Base):
+    """A person within one workspace; their own timezone and pauses apply in every group."""
+
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("workspace_id", "external_id", name="uq_user_external"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    external_id: Mapped[str] = mapped_column(String(64))
+    display_name: Mapped[str] = mapped_column(String(200))
+    tz: Mapped[str | None] = mapped_column(String(64))
+    dm_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(TS)
+
+
+class Group(Base):
+    """One channel's study group and its schedule."""
+
+    __tablename__ = "groups"
+    __table_args__ = (UniqueConstraint("workspace_id", "channel_id", name="uq_group_channel"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    channel_id: Mapped[str] = mapped_column(String(64))
+    track: Mapped[str] = mapped_column(String(32))
+    start_date: Mapped[date] = mapped_column(Date)
+    tz: Mapped[str] = mapped_column(String(64))
+    post_time: Mapped[time] = mapped_column(Time)
+    post_days: Mapped[str] = mapped_column(String(40))  # "mon,tue,wed,thu,fri"
+    exam_date: Mapped[date | None] = mapped_column(Date)
+    leads: Mapped[list[str]] = mapped_column(JSON, default=list)
+    skip_dates: Mapped[list[str]] = mapped_column(JSON, default=list)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    paused_reason: Mapped[str | None] = mapped_column(String(200))
+    summary_day: Mapped[str] = mapped_column(String(3), default="fri")
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(TS)
+    updated_at: Mapped[datetime] = mapped_column(TS)
+
+
+class Membership(Base):
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("group_id", "user_id", name="uq_membership"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    joined_at: Mapped[datetime] = mapped_column(TS)
+
+
+class Away(Base):
+    """A pause: these local dates neither extend nor break the member's streak."""
+
+    __tablename__ = "aways"
+    __table_args__ = (Index("ix_aways_user", "user_id", "end_date"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date] = mapped_column(Date)  # inclusive
+
+
+class ChecklistMark(Base):
+    __tablename__ = "checklist_marks"
+    __table_args__ = (UniqueConstraint("user_id", "item_id", name="uq_checklist_user_item"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    item_id: Mapped[str] = mapped_column(String(32))
+    checked_at: Mapped[datetime] = mapped_column(TS)
+
+
+class Pass(Base):
+    """A member's recorded exam pass; the recertification reminder is due two years on."""
+
+    __tablename__ = "passes"
+    __table_args__ = (UniqueConstraint("user_id", "track", name="uq_pass_user_track"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id", ondelete="SET NULL"))
+    track: Mapped[str] = mapped_column(String(32))
+    passed_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(TS)
