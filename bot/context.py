@@ -1,8 +1,9 @@
 """What every handler gets: the action's Session, the content, the time and the caller.
 
-The caller's workspace, user, group and membership are ORM objects of the action's
-Session, loaded together by one query the first time a handler asks (`prime`); a handler
-that changes one sets its attributes, and the commit writes them.
+The caller's workspace, user, group and membership are frozen records
+(`bot.store.records`), read together by one query the first time a handler asks; a
+handler that changes one calls `update_user`, `update_group` or `update_membership`, which
+write the change and keep the record in step.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from bot.cohort import Calendar, calendar
@@ -21,11 +23,13 @@ from bot.registry import SLASH
 from bot.seam import Reply, Who
 from bot.store.db import insert_ignore
 from bot.store.models import Group, Membership, User, Workspace
+from bot.store.records import GroupRecord, MembershipRecord, UserRecord, WorkspaceRecord
 from bot.timeutil import local_today
 
+_RECORDS = (WorkspaceRecord, GroupRecord, UserRecord, MembershipRecord)
 # Every command reads most of these: one round trip instead of four.
 _CALLER = (
-    select(Workspace, Group, User, Membership)
+    select(*(c for r in _RECORDS for c in r.columns()))
     .select_from(Workspace)
     .outerjoin(
         Group,
@@ -67,16 +71,16 @@ class Ctx:
         self.content, self.now, self.who = content, now, who
         self.flag_threshold = flag_threshold
         self._primed = False
-        self._workspace: Workspace | None = None
-        self._user: User | None = None
-        self._group: Group | None = None
-        self._membership: Membership | None = None
+        self._workspace: WorkspaceRecord | None = None
+        self._user: UserRecord | None = None
+        self._group: GroupRecord | None = None
+        self._membership: MembershipRecord | None = None
         self._today: tuple[str, date] | None = None
 
     @classmethod
-    def for_group(cls, s: Session, content: Content, now: datetime, group: Group) -> Ctx:
+    def for_group(cls, s: Session, content: Content, now: datetime, group: GroupRecord) -> Ctx:
         """The bot itself acting in a group's channel (the clock's posts)."""
-        ws = s.get(Workspace, group.workspace_id)
+        ws = WorkspaceRecord.get(s, group.workspace_id)
         assert ws is not None
         who = Who(ws.platform, ws.external_id, group.channel_id, "studybot", "studybot", True)
         ctx = cls(s, content=content, now=now, who=who)
@@ -87,39 +91,56 @@ class Ctx:
         if self._primed:
             return
         self._primed = True
-        row = self.s.execute(
-            _CALLER,
-            {
-                "platform": self.who.platform,
-                "workspace": self.who.workspace_id,
-                "channel": self.who.channel_id,
-                "user": self.who.user_id,
-            },
-        ).first()
+        row = (
+            self.s.connection()
+            .execute(
+                _CALLER,
+                {
+                    "platform": self.who.platform,
+                    "workspace": self.who.workspace_id,
+                    "channel": self.who.channel_id,
+                    "user": self.who.user_id,
+                },
+            )
+            .first()
+        )
         if row is None:
             return  # first contact from this workspace: `workspace` creates it
-        self._workspace, self._group, self._user, self._membership = row
+        found: list[Any] = []
+        start = 0
+        for record in _RECORDS:
+            end = start + record.width()
+            found.append(record.of(row[start:end]) if row[start] is not None else None)
+            start = end
+        self._workspace, self._group, self._user, self._membership = found
         if self._user is not None:
-            self._rename(self._user)
+            self._rename()
 
-    def _rename(self, user: User) -> None:
+    def _rename(self) -> None:
         name = self.who.display_name[:200]
-        if name and self.who.name_known and user.display_name != name:
-            user.display_name = name
+        if name and self.who.name_known and self.user.display_name != name:
+            self.update_user(display_name=name)
 
     # ---------------------------------------------------------------- identities
 
+    def _one(self, record: type[Any], **key: Any) -> Any:
+        model = record.model
+        where = [getattr(model, k) == v for k, v in key.items()]
+        row = self.s.connection().execute(record.query().where(*where)).first()
+        return None if row is None else record.of(row)
+
     @property
-    def workspace(self) -> Workspace:
+    def workspace(self) -> WorkspaceRecord:
         self._prime()
         if self._workspace is None:
             key = {"platform": self.who.platform, "external_id": self.who.workspace_id}
             insert_ignore(self.s, Workspace, {**key, "created_at": self.now}, list(key))
-            self._workspace = self.s.scalars(select(Workspace).filter_by(**key)).one()
+            self._workspace = self._one(WorkspaceRecord, **key)
+            assert self._workspace is not None
         return self._workspace
 
     @property
-    def user(self) -> User:
+    def user(self) -> UserRecord:
         """The caller's user row, created on first contact; the display name kept fresh."""
         self._prime()
         if self._user is None:
@@ -132,33 +153,56 @@ class Ctx:
                 "created_at": self.now,
             }
             insert_ignore(self.s, User, values, list(key))
-            self._user = self.s.scalars(select(User).filter_by(**key)).one()
-            self._rename(self._user)
+            self._user = self._one(UserRecord, **key)
+            assert self._user is not None
+            self._rename()
+        return self._user
+
+    def update_user(self, **values: Any) -> UserRecord:
+        """Change the caller's user row (and the record the handler reads)."""
+        user = self.user
+        self.s.connection().execute(update(User).where(User.id == user.id).values(**values))
+        self._user = user.with_values(**values)
         return self._user
 
     @property
-    def group(self) -> Group | None:
+    def group(self) -> GroupRecord | None:
         self._prime()
         return self._group
 
-    def set_group(self, group: Group) -> None:
-        """A group the handler has just created."""
+    def create_group(self, **values: Any) -> GroupRecord:
+        """Make this channel a study group (the caller is not yet its member)."""
         self._prime()
-        self._group, self._membership = group, None
+        gid = self.s.connection().execute(insert(Group).returning(Group.id), values).scalar_one()
+        self._group, self._membership = GroupRecord.get(self.s, gid), None
+        assert self._group is not None
+        return self._group
 
-    def require_group(self) -> Group:
+    def update_group(self, **values: Any) -> GroupRecord:
+        """Change the channel's group (and the record the handler reads)."""
+        g = self.require_group()
+        self.s.connection().execute(update(Group).where(Group.id == g.id).values(**values))
+        self._group = g.with_values(**values)
+        return self._group
+
+    def require_group(self) -> GroupRecord:
         g = self.group
         if g is None:
             raise UserError(NO_GROUP)
         return g
 
-    def membership(self) -> Membership | None:
+    def membership(self) -> MembershipRecord | None:
         g = self.require_group()
         if self._membership is None or self._membership.group_id != g.id:
-            self._membership = self.s.scalars(
-                select(Membership).filter_by(group_id=g.id, user_id=self.user.id)
-            ).first()
+            self._membership = self._one(MembershipRecord, group_id=g.id, user_id=self.user.id)
         return self._membership
+
+    def update_membership(self, **values: Any) -> None:
+        m = self.membership()
+        assert m is not None
+        where = Membership.id == m.id
+        self.s.connection().execute(update(Membership).where(where).values(**values))
+        self._membership = m.with_values(**values)
 
     def ensure_member(self) -> bool:
         """Make the caller a member (answering or studying implies joining); True if new."""
@@ -173,7 +217,8 @@ class Ctx:
             self._membership = None
             m = self.membership()
             assert m is not None
-        m.active = True
+        if not m.active:
+            self.update_membership(active=True)
         return True
 
     def is_lead(self) -> bool:

@@ -24,7 +24,8 @@ from bot.bootstrap import build
 from bot.core import StudyBot
 from bot.seam import Messenger
 from bot.settings import Settings
-from bot.store.models import Group, Outbox, Workspace
+from bot.store.models import Outbox
+from bot.store.records import GroupRecord, WorkspaceRecord
 from bot.timeutil import utcnow
 from scheduler.clock import Clock
 from scheduler.due import next_due
@@ -121,15 +122,13 @@ def status() -> None:
     bot = build(settings)
     now = utcnow()
     with bot.store.transaction() as s:
-        rows = s.execute(
-            select(Group, Workspace)
-            .join(Workspace, Workspace.id == Group.workspace_id)
-            .order_by(Group.id)
-        ).all()
-        table = Table(title=f"{len(rows)} study group(s)")
+        groups = GroupRecord.all(s)
+        workspaces = {w.id: w for w in WorkspaceRecord.all(s)}
+        table = Table(title=f"{len(groups)} study group(s)")
         for col in ("workspace", "channel", "track", "next daily post", "state"):
             table.add_column(col)
-        for g, ws in rows:
+        for g in groups:
+            ws = workspaces[g.workspace_id]
             nxt = next_due(g, now)
             when = f"{nxt.astimezone(ZoneInfo(g.tz)):%a %d %b %H:%M} {g.tz}" if nxt else "–"
             state = f"paused: {g.paused_reason}" if g.paused else "active"

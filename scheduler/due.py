@@ -32,8 +32,8 @@ from bot.store.models import (
     Outbox,
     Pass,
     User,
-    Workspace,
 )
+from bot.store.records import GroupRecord, WorkspaceRecord
 from bot.timeutil import WEEKDAYS, as_utc
 
 log = logging.getLogger(__name__)
@@ -51,8 +51,8 @@ class PlanResult:
 
 @dataclass
 class _Due:
-    group: Group | None
-    workspace: Workspace
+    group: GroupRecord | None
+    workspace: WorkspaceRecord
     kind: str
     local_date: date
     key: str
@@ -91,11 +91,11 @@ def decide(
 
     Only reads, so the clock runs it outside the write lock; `write` then records the
     choices, and the unique keys make a race with another clock harmless."""
-    q = select(Group).where(Group.paused.is_(False))
+    where = [Group.paused.is_(False)]
     if group_ids is not None:
-        q = q.where(Group.id.in_(group_ids))
-    groups = list(s.scalars(q))
-    workspaces = {w.id: w for w in s.scalars(select(Workspace))}
+        where.append(Group.id.in_(group_ids))
+    groups = GroupRecord.all(s, *where)
+    workspaces = {w.id: w for w in WorkspaceRecord.all(s)}
     dues: list[_Due] = []
     for g in groups:
         dues += _group_dues(content, g, workspaces[g.workspace_id], now)
@@ -196,7 +196,7 @@ def write(s: Session, planned: list[Planned], now: datetime) -> PlanResult:
     return result
 
 
-def _group_dues(content: Content, g: Group, ws: Workspace, now: datetime) -> list[_Due]:
+def _group_dues(content: Content, g: GroupRecord, ws: WorkspaceRecord, now: datetime) -> list[_Due]:
     out: list[_Due] = []
     today = now.astimezone(ZoneInfo(g.tz)).date()
     cal = calendar(content.phases, g.start_date, g.exam_date)
@@ -234,8 +234,8 @@ def _group_dues(content: Content, g: Group, ws: Workspace, now: datetime) -> lis
 def _member_dues(
     s: Session,
     content: Content,
-    groups: list[Group],
-    workspaces: dict[int, Workspace],
+    groups: list[GroupRecord],
+    workspaces: dict[int, WorkspaceRecord],
     now: datetime,
 ) -> list[_Due]:
     """Weekly progress DMs and recertification reminders, in each member's own timezone."""
@@ -345,7 +345,7 @@ def _update_dues(s: Session, now: datetime, group_ids: list[int]) -> list[_Due]:
             )
         )
     )
-    workspaces = {w.id: w for w in s.scalars(select(Workspace))}
+    workspaces = {w.id: w for w in WorkspaceRecord.all(s)}
     out: list[_Due] = []
     for p in posts:
         n = int(counts.get(int(p.payload["daily_id"]), 0))
@@ -373,7 +373,7 @@ def _update_dues(s: Session, now: datetime, group_ids: list[int]) -> list[_Due]:
     return out
 
 
-def next_due(g: Group, now: datetime) -> datetime | None:
+def next_due(g: GroupRecord, now: datetime) -> datetime | None:
     """When the group's next daily question is due (UTC), or None while paused."""
     if g.paused:
         return None

@@ -226,8 +226,8 @@ def test_daily_questions_keep_exam_weights_over_weeks(bot: StudyBot, lead: Chat)
     content = bot.content
     with bot.store.transaction() as s:
         ctx = Ctx(s=s, content=content, now=bot.clock(), who=lead.who)
-        g = ctx.require_group()
-        g.start_date = date(2026, 1, 1)  # phase 4 by March: the whole bank is in reach
+        # phase 4 by March: the whole bank is in reach
+        g = ctx.update_group(start_date=date(2026, 1, 1))
         days = [date(2026, 6, 1) + timedelta(days=i) for i in range(70)]
         picked = [content.by_id[daily_for(ctx, g, d).question_id].domain for d in days]
     track = content.track("associate")
@@ -245,8 +245,7 @@ def _history(bot: StudyBot, chat: Chat, weak: str, missed: bool) -> list[str]:
     content = bot.content
     with bot.store.transaction() as s:
         ctx = Ctx(s=s, content=content, now=bot.clock(), who=chat.who)
-        g = ctx.require_group()
-        g.start_date = date(2026, 1, 1)
+        g = ctx.update_group(start_date=date(2026, 1, 1))
         bank = content.by_track["associate"]
         history = [q for q in bank if q.domain == weak][:5]
         history += [q for q in bank if q.domain != weak][:10]

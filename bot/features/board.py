@@ -42,7 +42,8 @@ from bot.seam import (
     text,
 )
 from bot.store.functions import joined_text
-from bot.store.models import Answer, Away, Group, Membership, QuizAnswer, User
+from bot.store.models import Answer, Away, Membership, QuizAnswer, User
+from bot.store.records import GroupRecord
 from bot.timeutil import local_today, month_start, week_start
 
 PAGE = 10
@@ -93,7 +94,7 @@ def period_range(period: str, today: date) -> tuple[date | None, date]:
     return None, today
 
 
-def standings(ctx: Ctx, g: Group, period: str) -> list[Row]:
+def standings(ctx: Ctx, g: GroupRecord, period: str) -> list[Row]:
     today = local_today(g.tz, ctx.now)
     start, end = period_range(period, today)
     members = ctx.s.execute(
@@ -136,7 +137,9 @@ def standings(ctx: Ctx, g: Group, period: str) -> list[Row]:
     return ordered
 
 
-def _streaks(ctx: Ctx, g: Group, user_ids: list[int], tzs: Mapping[int, str]) -> dict[int, int]:
+def _streaks(
+    ctx: Ctx, g: GroupRecord, user_ids: list[int], tzs: Mapping[int, str]
+) -> dict[int, int]:
     if not user_ids:
         return {}
     since = max(g.start_date, local_today(g.tz, ctx.now) - timedelta(days=STREAK_LOOKBACK_DAYS))
@@ -167,9 +170,9 @@ def _streaks(ctx: Ctx, g: Group, user_ids: list[int], tzs: Mapping[int, str]) ->
     }
 
 
-# One round trip: every answer click computes the member's streak from their answer dates
-# (one row: the dates joined into one string, so a long streak costs one split, not a row
-# each) and their aways (a row each, with an end date).
+# One round trip, Core on the connection: every answer click computes the member's streak
+# from their answer dates (one row: the dates joined into one string, so a long streak
+# costs one split, not a row each) and their aways (a row each, with an end date).
 _STREAK_DATES = union_all(
     select(
         joined_text(Answer.local_date).label("days"),
@@ -186,13 +189,13 @@ _STREAK_DATES = union_all(
 )
 
 
-def member_streak(s: Session, g: Group, user_id: int, today: date) -> int:
+def member_streak(s: Session, g: GroupRecord, user_id: int, today: date) -> int:
     """The member's streak on their local `today`."""
     since = max(g.start_date, today - timedelta(days=STREAK_LOOKBACK_DAYS))
     days: set[date] = set()
     aways: list[tuple[date, date]] = []
     params = {"group": g.id, "user": user_id, "since": since}
-    for joined, start, until in s.execute(_STREAK_DATES, params):
+    for joined, start, until in s.connection().execute(_STREAK_DATES, params):
         if start is None:
             days.update(date.fromisoformat(d) for d in (joined or "").split(",") if d)
         else:

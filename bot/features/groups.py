@@ -25,7 +25,8 @@ from bot.seam import (
     code,
     text,
 )
-from bot.store.models import Group, Outbox, Workspace
+from bot.store.models import Group, Outbox
+from bot.store.records import GroupRecord, WorkspaceRecord
 from bot.timeutil import (
     days_label,
     fmt_date,
@@ -38,6 +39,17 @@ from bot.timeutil import (
 
 DEFAULTS = {"track": "associate", "tz": "UTC", "time": time(9, 0), "days": "mon,tue,wed,thu,fri"}
 MAX_LEADS = 20
+COLUMN = {  # a setting's name in `setup`, and its column
+    "track": "track",
+    "start": "start_date",
+    "tz": "tz",
+    "time": "post_time",
+    "days": "post_days",
+    "exam": "exam_date",
+    "leads": "leads",
+    "skip": "skip_dates",
+    "summary": "summary_day",
+}
 MAX_SKIPS = 100
 
 
@@ -104,7 +116,7 @@ def setup(ctx: Ctx, args: Mapping[str, str]) -> Reply:
     created = g is None
     if g is None:
         tz = values.get("tz", DEFAULTS["tz"])
-        g = Group(
+        g = ctx.create_group(
             workspace_id=ctx.workspace.id,
             channel_id=ctx.who.channel_id,
             track=values.get("track", DEFAULTS["track"]),
@@ -117,31 +129,16 @@ def setup(ctx: Ctx, args: Mapping[str, str]) -> Reply:
             skip_dates=values.get("skip", []),
             summary_day=values.get("summary", "fri"),
             paused=False,
+            paused_reason=None,
             created_by=ctx.who.user_id,
             created_at=ctx.now,
             updated_at=ctx.now,
         )
-        ctx.s.add(g)
-        ctx.s.flush()
-        ctx.set_group(g)
         ctx.ensure_member()
     else:
-        mapping = {
-            "track": "track",
-            "start": "start_date",
-            "tz": "tz",
-            "time": "post_time",
-            "days": "post_days",
-            "exam": "exam_date",
-            "leads": "leads",
-            "skip": "skip_dates",
-            "summary": "summary_day",
-        }
-        for key, attr in mapping.items():
-            if key in values:
-                setattr(g, attr, values[key])
-        g.updated_at = ctx.now
-        g.paused, g.paused_reason = False, None  # a lead's change resumes paused posts
+        changes = {COLUMN[key]: value for key, value in values.items()}
+        # a lead's change resumes paused posts
+        g = ctx.update_group(**changes, updated_at=ctx.now, paused=False, paused_reason=None)
     if g.exam_date is not None and g.exam_date <= g.start_date:
         raise UserError(
             f"The exam date {g.exam_date} must come after the start date {g.start_date}. "
@@ -202,7 +199,7 @@ def _parse_settings(args: Mapping[str, str]) -> dict[str, Any]:
     return v
 
 
-def settings_reply(ctx: Ctx, g: Group, title: str) -> Reply:
+def settings_reply(ctx: Ctx, g: GroupRecord, title: str) -> Reply:
     track = ctx.content.track(g.track)
     cal = ctx.calendar()
     fields = [
@@ -263,7 +260,7 @@ def leave(ctx: Ctx, _args: Mapping[str, str]) -> Reply:
     m = ctx.membership()
     if m is None or not m.active:
         return Reply.message("You are not in this study group.")
-    m.active = False
+    ctx.update_membership(active=False)
     return Reply.message(
         "You left the study group. Your answers and points are kept; ",
         code(f"{SLASH} join"),
@@ -278,17 +275,17 @@ def pause_gone_group(s: Session, group_id: int, error: str) -> tuple[UserTarget,
     """A channel the bot can no longer post to: pause its group, drop its pending posts,
     and say who to tell (the lead who created it) and what; None if the group is gone too.
     Any settings change by a lead resumes it (`setup`)."""
-    group = s.get(Group, group_id)
+    group = GroupRecord.get(s, group_id)
     if group is None:
         return None
-    group.paused = True
-    group.paused_reason = f"posting failed: {error}"[:200]
+    reason = f"posting failed: {error}"[:200]
+    s.execute(update(Group).where(Group.id == group.id).values(paused=True, paused_reason=reason))
     s.execute(
         update(Outbox)
         .where(Outbox.group_id == group.id, Outbox.status == "pending")
         .values(status="dead", last_error="group paused: channel gone")
     )
-    ws = s.get(Workspace, group.workspace_id)
+    ws = WorkspaceRecord.get(s, group.workspace_id)
     assert ws is not None
     return UserTarget(ws.external_id, group.created_by), _gone_notice(group.channel_id, error)
 

@@ -35,11 +35,12 @@ def set_tz(ctx: Ctx, args: Mapping[str, str]) -> Reply:
             f"`{SLASH} tz group` to follow the group's ({g.tz})."
         )
     if raw.lower() == "group":
-        ctx.user.tz = None
+        ctx.update_user(tz=None)
         return Reply.message(
             "Your streak and today's question follow the group's timezone, ", bold(g.tz), "."
         )
-    tz = ctx.user.tz = parse_tz(raw)
+    tz = parse_tz(raw)
+    ctx.update_user(tz=tz)
     return Reply.message(
         "Your timezone is now ", bold(tz), ": your streak and today's question follow it."
     )
@@ -95,7 +96,7 @@ def dm(ctx: Ctx, args: Mapping[str, str]) -> Reply:
         raise UserError(
             f"Your weekly progress DM is {state}. Use `{SLASH} dm on` or `{SLASH} dm off`."
         )
-    ctx.user.dm_enabled = choice == "on"
+    ctx.update_user(dm_enabled=choice == "on")
     if ctx.user.dm_enabled:
         return Reply.message("Weekly progress DMs are ", bold("on"), ".")
     return Reply.message(

@@ -36,7 +36,8 @@ from bot.seam import (
     code,
     text,
 )
-from bot.store.models import Answer, DailyQuestion, Group, Outbox, User, Workspace
+from bot.store.models import Answer, DailyQuestion, Outbox, User
+from bot.store.records import GroupRecord, UserRecord, WorkspaceRecord
 from bot.timeutil import fmt_date
 
 log = logging.getLogger(__name__)
@@ -108,7 +109,7 @@ def reveal_blocks(s: Session, content: Content, daily: DailyQuestion) -> list[Bl
     return [Paragraph(tuple(lines)), Context(text(q.explanation.strip()))]
 
 
-def milestone_post(content: Content, group: Group, phase_number: int, edge: str) -> Reply:
+def milestone_post(content: Content, group: GroupRecord, phase_number: int, edge: str) -> Reply:
     cal = calendar(content.phases, group.start_date, group.exam_date)
     span: PhaseSpan = next(sp for sp in cal.spans if sp.phase.number == phase_number)
     ph = span.phase
@@ -162,7 +163,7 @@ def milestone_post(content: Content, group: Group, phase_number: int, edge: str)
     )
 
 
-def countdown_post(group: Group, days: int) -> Reply:
+def countdown_post(group: GroupRecord, days: int) -> Reply:
     assert group.exam_date is not None
     when = "tomorrow" if days == 1 else f"in {days} days"
     tips = {
@@ -178,7 +179,7 @@ def countdown_post(group: Group, days: int) -> Reply:
 
 
 def summary_post(
-    s: Session, content: Content, now: datetime, group: Group, period: str, label: str
+    s: Session, content: Content, now: datetime, group: GroupRecord, period: str, label: str
 ) -> Reply:
     """The week's or month's board with its winners, posted before the period resets."""
     ctx = Ctx.for_group(s, content, now, group)
@@ -251,7 +252,7 @@ def compose(s: Session, content: Content, now: datetime, post: Outbox) -> Reply 
         return None if daily is None else daily_post(s, content, daily)
     if post.kind == "recert":
         return recert_post(content, str(p["track"]), date.fromisoformat(str(p["passed_on"])))
-    group = s.get(Group, post.group_id or int(p.get("group_id") or 0) or -1)
+    group = GroupRecord.get(s, post.group_id or int(p.get("group_id") or 0) or -1)
     if group is None:
         return None
     if post.kind == "milestone":
@@ -266,8 +267,8 @@ def compose(s: Session, content: Content, now: datetime, post: Outbox) -> Reply 
         label = f"week to {fmt_date(day)}" if post.kind == "weekly" else f"{day:%B %Y}"
         return summary_post(s, content, as_of, group, str(p["period"]), label)
     if post.kind == "progress_dm":
-        user = s.get(User, int(p["user_id"]))
-        ws = s.get(Workspace, post.workspace_id)
+        user = UserRecord.get(s, int(p["user_id"]))
+        ws = WorkspaceRecord.get(s, post.workspace_id)
         if user is None or ws is None or not user.dm_enabled:
             return None
         who = Who(

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 from bot.cohort import calendar
 from bot.content.models import Content, Question
 from bot.errors import UserError
-from bot.store.models import Answer, DailyQuestion, Group
+from bot.store.models import Answer, DailyQuestion
+from bot.store.records import GroupRecord
 
 BALANCE_DAYS = 28  # daily questions follow the exam's domain weights over this window
 LEAN = 0.2  # the share of the weights moved to the group's weakest domain
@@ -27,7 +28,7 @@ MIN_WEAK_ANSWERS = 5
 def pick_question(
     content: Content,
     s: Session,
-    group: Group,
+    group: GroupRecord,
     day: date,
     excluded: frozenset[str] = frozenset(),
 ) -> Question:
@@ -59,7 +60,7 @@ def pick_question(
     return min(preferred, key=rank)
 
 
-def weakest_domain(content: Content, s: Session, group: Group, day: date) -> str | None:
+def weakest_domain(content: Content, s: Session, group: GroupRecord, day: date) -> str | None:
     """The group's weakest domain on its daily answers of the last four weeks: the lowest
     accuracy smoothed by a Beta(1, 1) prior; None until the group has a few answers."""
     since = day - timedelta(days=WEAK_LOOKBACK_DAYS)
@@ -82,7 +83,7 @@ def weakest_domain(content: Content, s: Session, group: Group, day: date) -> str
 
 
 def target_domain(
-    content: Content, s: Session, group: Group, day: date, available: set[str]
+    content: Content, s: Session, group: GroupRecord, day: date, available: set[str]
 ) -> str | None:
     """The domain today's question should come from: over the last four weeks of posts each
     domain gets its share of the exam weights, with `LEAN` of the whole moved to the group's

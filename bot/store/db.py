@@ -70,7 +70,11 @@ def _sqlite_pragmas(engine: Engine) -> None:
         # Writers take the lock up front (no deadlock upgrading a read lock); read-only
         # transactions stay deferred so they never wait for a writer (WAL).
         read_only = conn.get_execution_options().get(READ_ONLY, False)
-        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        # Straight to the driver: a whole SQLAlchemy execution of a constant statement
+        # costs more than the BEGIN itself, on every action.
+        driver = conn.connection.driver_connection
+        assert driver is not None  # a pooled connection that began a transaction is live
+        driver.execute("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def is_postgres(engine: Engine) -> bool:
@@ -123,12 +127,14 @@ def insert_ignore(
 
     Idempotency lives in the unique key, so two processes racing to insert the same row
     both succeed and exactly one row exists afterwards. RETURNING, not rowcount: drivers
-    disagree on rowcount for DO NOTHING. Pending ORM changes are flushed first, as a query
-    through the session would (a Core statement does not autoflush).
+    disagree on rowcount for DO NOTHING. It runs as Core on the Session's connection (the
+    answer to every click is one), with pending ORM changes flushed first, as a query
+    through the Session would.
     """
     session.flush()
-    stmt = _insert_ignore(model, tuple(keys), session.get_bind().dialect.name)
-    return session.execute(stmt, dict(values)).first() is not None
+    conn = session.connection()
+    stmt = _insert_ignore(model, tuple(keys), conn.dialect.name)
+    return conn.execute(stmt, values).first() is not None
 
 
 @functools.cache

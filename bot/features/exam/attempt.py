@@ -159,14 +159,10 @@ def question(content: Content, qid: str) -> Question:
 
 def tz_of(s: Session, attempt: ExamAttempt) -> str:
     """The member's own timezone, else their group's, else UTC."""
-    owner = s.get(User, attempt.user_id)
-    if owner is not None and owner.tz:
-        return owner.tz
-    if attempt.group_id is not None:
-        g = s.get(Group, attempt.group_id)
-        if g is not None:
-            return g.tz
-    return "UTC"
+    tz = s.scalar(select(User.tz).where(User.id == attempt.user_id))
+    if tz is None and attempt.group_id is not None:
+        tz = s.scalar(select(Group.tz).where(Group.id == attempt.group_id))
+    return tz or "UTC"
 
 
 def remaining_label(deadline: datetime, now: datetime) -> str:

@@ -30,7 +30,8 @@ from bot.features.exam.screens import review_page, show
 from bot.features.flags import pulled
 from bot.registry import SLASH, TRACKS, Audience, Kind, Param, button, command
 from bot.seam import Reply
-from bot.store.models import ExamAnswer, ExamAttempt, Group
+from bot.store.models import ExamAnswer, ExamAttempt
+from bot.store.records import GroupRecord
 from bot.timeutil import as_utc
 
 
@@ -87,7 +88,7 @@ def exam(ctx: Ctx, args: Mapping[str, str]) -> Reply:
     return _start(ctx, g, word or g.track)
 
 
-def _start(ctx: Ctx, g: Group, track_id: str) -> Reply:
+def _start(ctx: Ctx, g: GroupRecord, track_id: str) -> Reply:
     track = ctx.content.track(track_id)
     fmt = track.exam
     excluded = ctx.content.stale | pulled(ctx.s, ctx.flag_threshold)
