@@ -326,7 +326,7 @@ def time_phases(slack: SlackApp) -> dict[str, list[float]]:
     users.info runs only for members no process has met: the bench's members are seeded,
     so it should not run at all (the count says so).
     """
-    import adapters.slack.app as slack_app
+    import adapters.slack.listeners as slack_listeners
 
     out: dict[str, list[float]] = {"users.info (lookup)": [], "render": [], "response_url": []}
 
@@ -343,7 +343,7 @@ def time_phases(slack: SlackApp) -> dict[str, list[float]]:
     directory = slack.frontend.directory
     fetch = directory._fetch
     directory._fetch = timer(fetch, out["users.info (lookup)"])  # type: ignore[method-assign]
-    slack_app.safe_render = timer(slack_app.safe_render, out["render"])  # type: ignore[assignment]
+    slack_listeners.safe_render = timer(slack_listeners.safe_render, out["render"])  # type: ignore[assignment]
     respond = slack.frontend._respond
     slack.frontend._respond = timer(respond, out["response_url"])  # type: ignore[method-assign]
     return out

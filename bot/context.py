@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import accumulate
 from typing import Any
 
 from sqlalchemy import and_, bindparam, insert, select, update
@@ -26,7 +27,9 @@ from bot.store.models import Group, Membership, User, Workspace
 from bot.store.records import GroupRecord, MembershipRecord, UserRecord, WorkspaceRecord
 from bot.timeutil import local_today
 
-_RECORDS = (WorkspaceRecord, GroupRecord, UserRecord, MembershipRecord)
+_RECORDS: tuple[Any, ...] = (WorkspaceRecord, GroupRecord, UserRecord, MembershipRecord)
+_ENDS = list(accumulate(r.width() for r in _RECORDS))
+_SPANS = [(r, end - r.width(), end) for r, end in zip(_RECORDS, _ENDS, strict=True)]
 # Every command reads most of these: one round trip instead of four.
 _CALLER = (
     select(*(c for r in _RECORDS for c in r.columns()))
@@ -106,13 +109,10 @@ class Ctx:
         )
         if row is None:
             return  # first contact from this workspace: `workspace` creates it
-        found: list[Any] = []
-        start = 0
-        for record in _RECORDS:
-            end = start + record.width()
-            found.append(record.of(row[start:end]) if row[start] is not None else None)
-            start = end
-        self._workspace, self._group, self._user, self._membership = found
+        self._workspace, self._group, self._user, self._membership = [
+            None if row[start] is None else record.of(row[start:end])
+            for record, start, end in _SPANS
+        ]
         if self._user is not None:
             self._rename()
 

@@ -6,6 +6,11 @@ loop (one slow request must not stall every other), Slack gets an answer within 
 deadline whatever the listener is doing (ack.py), and `GET /healthz` answers load
 balancers after checking the database. Socket Mode runs Bolt's handler with the same
 deadline.
+
+This is the one module that reaches into Bolt's private API (`BaseSlackRequestHandler.
+_get_http_response`, `slack_bolt.adapter.socket_mode.internals`): Bolt offers no public hook
+for answering before the listener returns. pyproject.toml pins slack-bolt to its minor
+version for that reason.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from alembic.config import Config
 from sqlalchemy import Connection, Engine, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from bot.store.models import Base
 
@@ -97,10 +97,7 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._writers = sessionmaker(engine, expire_on_commit=False)
-        self._readers = sessionmaker(
-            engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
-        )
+        self._reader = engine.execution_options(**{READ_ONLY: True})
 
     @classmethod
     def from_url(cls, url: str, *, migrate: bool = True) -> Store:
@@ -112,9 +109,25 @@ class Store:
     @contextmanager
     def transaction(self, *, read_only: bool = False) -> Iterator[Session]:
         """A Session in a transaction, committed at the end or rolled back on an error;
-        `read_only` for one that only reads (on SQLite it does not queue behind writers)."""
-        with (self._readers if read_only else self._writers)() as session, session.begin():
-            yield session
+        `read_only` for one that only reads (on SQLite it does not queue behind writers).
+
+        The transaction is the connection's, begun here; the Session joins it (and never
+        ends it), which spares every action the Session's own transaction bookkeeping.
+        """
+        with (self._reader if read_only else self.engine).connect() as conn:
+            conn.begin()
+            session = Session(
+                bind=conn, expire_on_commit=False, join_transaction_mode="rollback_only"
+            )
+            try:
+                yield session
+                session.flush()
+            except BaseException:
+                session.close()
+                conn.rollback()
+                raise
+            session.close()
+            conn.commit()
 
     def dispose(self) -> None:
         self.engine.dispose()

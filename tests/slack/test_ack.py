@@ -16,13 +16,9 @@ from slack_sdk import WebClient
 from sqlalchemy import select
 
 from adapters.slack.ack import ACK_DEADLINE, WORKING, AckGuard, guarded
-from adapters.slack.app import (
-    Directory,
-    Profile,
-    SlackApp,
-    create_app,
-    needs_admin,
-)
+from adapters.slack.app import SlackApp, create_app
+from adapters.slack.directory import Directory, Profile
+from adapters.slack.inbound import Caller, Command
 from bot.core import StudyBot
 from bot.features import daily
 from bot.store.models import User
@@ -209,6 +205,9 @@ def test_names_are_kept_longer_than_admin_rights(fake: FakeSlack) -> None:
 
 
 def test_only_lead_commands_need_fresh_admin_rights() -> None:
+    def needs_admin(text: str) -> bool:
+        return Command(Caller("T1", "C1", "U1", "u"), text).needs_admin
+
     assert needs_admin("setup tz=UTC") and needs_admin("SETUP")
     assert not needs_admin("today") and not needs_admin("") and not needs_admin("nope")
 
@@ -328,15 +327,3 @@ def test_a_member_the_store_knows_is_not_looked_up_by_a_new_process(
         )
         assert (profile.name, profile.known) == ("Dana Scully", True)
     assert stored_name(bot, "UDANA") == "Dana Scully"
-
-
-def test_work_after_the_ack_that_fails_is_logged(
-    slack: SlackApp, caplog: pytest.LogCaptureFixture
-) -> None:
-    def broken() -> None:
-        raise RuntimeError("chat.postMessage exploded")
-
-    slack.frontend._after_ack(AckGuard(released=True), broken)
-    slack.frontend.drain()
-    assert "Slack work after an ack failed" in caplog.text
-    assert "chat.postMessage exploded" in caplog.text

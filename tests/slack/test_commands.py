@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.slack.app import FAILED, SENT_DM, WORKING, command_text
+from adapters.slack.ack import WORKING
+from adapters.slack.inbound import command_text
+from adapters.slack.listeners import FAILED, SENT_DM
 from bot.registry import COMMANDS, SLASH
 from tests.slack.conftest import SlackUser
 from tests.slack.fakeslack import FakeSlack

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from adapters.slack.app import SENT_DM, WORKING
+from adapters.slack.ack import WORKING
+from adapters.slack.listeners import SENT_DM
 from bot.content.models import Content
 from tests.helpers import FakeClock
 from tests.slack.conftest import SlackUser, buttons_of, unescape
