@@ -1,4 +1,4 @@
-"""The seam between the core and the adapters (DESIGN.md, "The seam").
+"""The seam between the core and the adapters (docs/architecture.md, "The seam").
 
 Everything a platform sends in becomes an `Invocation` or an `Action`; everything the core
 says back is a `Reply`. Nothing here knows a platform or a markup dialect: user-supplied

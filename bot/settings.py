@@ -1,4 +1,4 @@
-"""Settings from the environment (or a `.env` file); names fixed by DESIGN.md."""
+"""Settings from the environment (or a `.env` file); the names are a contract (README, "Configuration")."""
 
 from __future__ import annotations
 

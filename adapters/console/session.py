@@ -95,7 +95,7 @@ class ConsoleSession:
         return reply
 
     def remember(self, reply: Reply) -> None:
-        """A bare number presses a button of the last reply (DESIGN.md)."""
+        """A bare number presses a button of the last reply (README, "Try it in two minutes")."""
         self.buttons = reply.buttons()
 
 

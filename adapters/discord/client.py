@@ -1,6 +1,6 @@
 """The discord.py client: commands and presses in, the core called off the loop, replies out.
 
-Answering rules (PLATFORM_FACTS.md, "Interactions"):
+Answering rules (docs/platform-rules.md, "Discord interactions"):
 - the first response must reach Discord within 3 seconds: when the core has not answered
   after `defer_after` seconds the interaction is deferred (type 5 ephemeral for commands,
   type 6 for buttons) and the reply goes out as an edit or a follow-up;

@@ -40,7 +40,7 @@ from bot.seam import (
 
 log = logging.getLogger(__name__)
 
-# Discord's limits (PLATFORM_FACTS.md, "Limits").
+# Discord's limits (docs/platform-rules.md, "Discord limits").
 TITLE_MAX = 256
 DESCRIPTION_MAX = 4096
 FIELDS_MAX = 25

@@ -1,4 +1,4 @@
-"""Slack adapter: `/study` with Block Kit replies, Socket Mode and HTTP mode (DESIGN.md)."""
+"""Slack adapter: `/study` with Block Kit replies, Socket Mode and HTTP mode (docs/architecture.md)."""
 
 from adapters.slack.app import SlackApp, SlackFrontEnd, create_app, make_messenger
 from adapters.slack.messenger import SlackMessenger, map_error

@@ -31,7 +31,7 @@ from bot.seam import (
 
 log = logging.getLogger(__name__)
 
-# Errors that mean the place is gone for good: retrying cannot help (PLATFORM_FACTS.md).
+# Errors that mean the place is gone for good: retrying cannot help (docs/platform-rules.md, "Slack errors").
 GONE = frozenset(
     {
         "channel_not_found",

@@ -8,7 +8,7 @@ wire back into the models and run their validation (`tests/slack/limits.py`).
 
 Slack parses `&`, `<` and `>` as control characters in message text: `<!channel>` pings a
 channel and `<@U1>` a user. User-supplied text therefore has exactly those three characters
-replaced (PLATFORM_FACTS.md, "Escaping and mentions") before it enters any text object; the
+replaced (docs/platform-rules.md, "Slack escaping") before it enters any text object; the
 only `<...>` sequences in a rendered message are links and user mentions the core asked for.
 
 Block Kit limits are kept here rather than trusted to the core: long text is split over

@@ -144,7 +144,8 @@ def insert_ignore(
     answer to every click is one), with pending ORM changes flushed first, as a query
     through the Session would.
     """
-    session.flush()
+    if session.new or session.dirty or session.deleted:
+        session.flush()
     conn = session.connection()
     stmt = _insert_ignore(model, tuple(keys), conn.dialect.name)
     return conn.execute(stmt, values).first() is not None

@@ -3,7 +3,8 @@
 Every command reads its caller's four (`Ctx`), and the clock reads groups by the
 thousand, so these are read with SQLAlchemy Core on the Session's connection, which costs
 a third of loading ORM objects, and changed with UPDATE statements (`Ctx.update_group`,
-...). Nothing reads these four tables as ORM objects: one kind of value per table.
+...). A record holds the columns the code reads, not the audit timestamps. Nothing reads
+these four tables as ORM objects: one kind of value per table.
 """
 
 from __future__ import annotations
@@ -53,7 +54,9 @@ class _Record:
         return [cls.of(row) for row in s.connection().execute(q)]
 
     def with_values(self, **values: Any) -> Self:
-        return replace(self, **values)  # type: ignore[type-var]
+        """The record after an UPDATE of these columns (those it does not hold ignored)."""
+        names = {f.name for f in fields(self)}  # type: ignore[arg-type]
+        return replace(self, **{k: v for k, v in values.items() if k in names})  # type: ignore[type-var]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +65,6 @@ class WorkspaceRecord(_Record):
     id: int
     platform: str
     external_id: str
-    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +76,6 @@ class UserRecord(_Record):
     display_name: str
     tz: str | None
     dm_enabled: bool
-    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +96,7 @@ class GroupRecord(_Record):
     paused_reason: str | None
     summary_day: str
     created_by: str
-    created_at: datetime
-    updated_at: datetime
+    created_at: datetime  # the clock plans no post due before the group existed
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,4 +107,3 @@ class MembershipRecord(_Record):
     group_id: int
     user_id: int
     active: bool
-    joined_at: datetime

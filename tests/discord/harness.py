@@ -1,4 +1,4 @@
-"""The one place the Discord tests touch discord.py's private attributes (TESTING.md).
+"""The one place the Discord tests touch discord.py's private attributes (docs/testing.md).
 
 `Harness` logs a real `discord.Client` in against `FakeDiscord` and delivers interactions
 through discord.py's own payload parsing (`_connection.parse_interaction_create`), the way

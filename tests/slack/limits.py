@@ -1,4 +1,4 @@
-"""Block Kit limits, checked on what actually went over the wire (PLATFORM_FACTS.md)."""
+"""Block Kit limits, checked on what actually went over the wire (docs/platform-rules.md)."""
 
 from __future__ import annotations
 

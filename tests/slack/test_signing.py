@@ -12,7 +12,7 @@ from adapters.slack.app import SlackApp
 from tests.slack.conftest import SECRET, command_body, signed_headers
 from tests.slack.fakeslack import FakeSlack
 
-# Slack's documented test vector (PLATFORM_FACTS.md; slack-sdk's signature tests).
+# Slack's documented test vector (docs/platform-rules.md; slack-sdk's signature tests).
 VECTOR_BODY = (
     "token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&"
     "channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&"
