@@ -22,13 +22,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.services.questions import ANSWER, AnswerRef
-
 from adapters.discord.buttons import decode
 from bench.dataset import seed
 from bot.content import load_content
 from bot.content.models import Content
 from bot.core import StudyBot
+from bot.features.daily import DailyPick
+from bot.features.questions import ANSWER
 from bot.seam import Action, Invocation, Reply, Who
 from bot.settings import REPO_CONTENT
 from bot.store.db import Store
@@ -87,7 +87,7 @@ async def answer_message(
     if action == ANSWER:
         return today_msg, first
     with bot.store.transaction(read_only=True) as s:
-        daily = s.get(DailyQuestion, int(AnswerRef.decode(value).ref))
+        daily = s.get(DailyQuestion, int(DailyPick.decode(value).ref))
         assert daily is not None
         q = content.by_id[daily.question_id]
     msg = today_msg

@@ -1,4 +1,7 @@
-"""Settings from the environment (or a `.env` file); the names are a contract (README, "Configuration")."""
+"""Settings from the environment (or a `.env` file).
+
+The names are a contract with self-hosters (README, "Configuration"): never rename one.
+"""
 
 from __future__ import annotations
 

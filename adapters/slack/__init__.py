@@ -1,4 +1,7 @@
-"""Slack adapter: `/study` with Block Kit replies, Socket Mode and HTTP mode (docs/architecture.md)."""
+"""Slack adapter: `/study` with Block Kit replies, Socket Mode and HTTP mode.
+
+See docs/architecture.md for the path of a command and a click through its modules.
+"""
 
 from adapters.slack.app import SlackApp, SlackFrontEnd, create_app, make_messenger
 from adapters.slack.messenger import SlackMessenger, map_error

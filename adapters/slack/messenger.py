@@ -31,7 +31,8 @@ from bot.seam import (
 
 log = logging.getLogger(__name__)
 
-# Errors that mean the place is gone for good: retrying cannot help (docs/platform-rules.md, "Slack errors").
+# Errors that mean the place is gone for good: retrying cannot help
+# (docs/platform-rules.md, "Slack errors").
 GONE = frozenset(
     {
         "channel_not_found",
