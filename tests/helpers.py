@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from bot.content.models import Content, Question
 from bot.core import StudyBot
@@ -82,3 +82,48 @@ def wrong_letter(q: Question) -> str:
 
 def start(y: int, m: int, d: int, h: int = 12) -> datetime:
     return datetime(y, m, d, h, tzinfo=UTC)
+
+
+def answer_today(chat: Chat, content: Content, right: bool = True) -> tuple[Reply, str]:
+    """Answer today's question right (or wrong); the reply and the question's id."""
+    reply = chat.send("/study today")
+    q = question_in(content, reply)
+    if q.multi:
+        for letter in q.answer if right else [wrong_letter(q), *q.answer[1:]]:
+            chat.press(letter)
+        return chat.press("Submit"), q.id
+    letter = q.answer[0] if right else wrong_letter(q)
+    return chat.press(letter, reply), q.id
+
+
+def pin_daily(bot: StudyBot, chat: Chat, content: Content, q: Question, day: date) -> None:
+    """Make `q` the chat's group's question of `day`."""
+    from bot.context import Ctx
+    from bot.features.daily import daily_for
+
+    with bot.store.transaction() as s:
+        ctx = Ctx(s=s, content=content, now=bot.clock(), who=chat.who)
+        daily_for(ctx, ctx.require_group(), day).question_id = q.id
+
+
+def single(content: Content, difficulty: int | None = None, skip: int = 0) -> Question:
+    """An associate single-answer question (of a difficulty)."""
+    qs = [
+        q
+        for q in content.by_track["associate"]
+        if not q.multi and (difficulty is None or q.difficulty == difficulty)
+    ]
+    return qs[skip]
+
+
+def answer_exam_question(chat: Chat, content: Content, reply: Reply, right: bool) -> Reply:
+    """Answer the mock exam question on screen right (or wrong), moving on if needed."""
+    q = question_in(content, reply)
+    if q.multi:
+        letters = list(q.answer) if right else [wrong_letter(q), *q.answer[1:]]
+        for letter in letters:
+            reply = chat.press(letter, reply)
+        if "Next ▶" in [b.label for b in reply.buttons()]:
+            reply = chat.press("Next ▶", reply)
+        return reply
+    return chat.press(q.answer[0] if right else wrong_letter(q), reply)

@@ -178,31 +178,35 @@ def check_selection(q: Question, selection: str) -> None:
         )
 
 
-def position_ref(ref: str, stale: str) -> tuple[int, int]:
-    """`<set id>.<position>` of a quiz or review button, as numbers."""
-    sid, _, pos = ref.partition(".")
-    if not sid.isdigit() or not pos.isdigit():
-        raise UserError(stale)
-    return int(sid), int(pos)
-
-
 class Owned(Protocol):
     user_id: int
     question_ids: list[str]
 
 
 S = TypeVar("S", bound=Owned)
+RETIRED = "That question has been retired from the bank."
 
 
 def owned_at(
-    ctx: Ctx, model: type[S], row_id: int, position: int, *, others: str, missing: str
-) -> S:
-    """A practice set, review or exam of the caller's with a question at `position`;
-    `others` is what a member pressing someone else's button is told, `missing` what a
-    button for a position the set does not have says."""
-    row = ctx.s.get(model, row_id)
+    ctx: Ctx, model: type[S], ref: str, *, stale: str, others: str, missing: str
+) -> tuple[S, int]:
+    """The caller's practice set or review that a button's `<set id>.<position>` names,
+    and the position: `stale` answers a malformed ref, `others` a member pressing someone
+    else's button, `missing` a position the set does not have."""
+    sid, _, pos = ref.partition(".")
+    if not sid.isdigit() or not pos.isdigit():
+        raise UserError(stale)
+    row, position = ctx.s.get(model, int(sid)), int(pos)
     if row is None or not ctx.owns(row.user_id):
         raise UserError(others)
     if position >= len(row.question_ids):
         raise UserError(missing)
-    return row
+    return row, position
+
+
+def question_at(ctx: Ctx, row: Owned, position: int) -> Question:
+    """The bank's question at a position of a set (one retired since is explained)."""
+    q = ctx.content.by_id.get(row.question_ids[position])
+    if q is None:
+        raise UserError(RETIRED)
+    return q

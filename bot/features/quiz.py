@@ -8,7 +8,6 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from bot.content.models import Question
 from bot.context import Ctx
 from bot.errors import UserError
 from bot.features import questions as qv
@@ -89,27 +88,18 @@ def _seen(ctx: Ctx) -> set[str]:
 
 
 def _session(ctx: Ctx, pick: QuizPick) -> tuple[QuizSession, int]:
-    sid, position = qv.position_ref(pick.ref, STALE)
-    session = qv.owned_at(
+    return qv.owned_at(
         ctx,
         QuizSession,
-        sid,
-        position,
+        pick.ref,
+        stale=STALE,
         others=f"That practice set belongs to someone else. Start your own with `{SLASH} quiz`.",
         missing="That practice set has no such question.",
     )
-    return session, position
-
-
-def _q(ctx: Ctx, session: QuizSession, position: int) -> Question:
-    q = ctx.content.by_id.get(session.question_ids[position])
-    if q is None:
-        raise UserError("That question has been retired from the bank.")
-    return q
 
 
 def _question(ctx: Ctx, session: QuizSession, position: int, selection: str = "") -> list[Block]:
-    q = _q(ctx, session, position)
+    q = qv.question_at(ctx, session, position)
     title = f"Practice {position + 1} of {len(session.question_ids)}"
     pick = QuizPick(f"{session.id}.{position}", selection)
     return qv.question_blocks(ctx.content, q, title, pick)
@@ -124,7 +114,7 @@ def toggle(ctx: Ctx, pick: QuizPick) -> Reply:
 @button(QuizPick, qv.ANSWER)
 def answer(ctx: Ctx, pick: QuizPick) -> Reply:
     session, position = _session(ctx, pick)
-    q = _q(ctx, session, position)
+    q = qv.question_at(ctx, session, position)
     qv.check_selection(q, pick.selection)
     today = ctx.today()
     correct = q.is_correct(pick.selection)

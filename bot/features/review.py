@@ -7,9 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from bot.content.models import Question
 from bot.context import Ctx
-from bot.errors import UserError
 from bot.features import questions as qv
 from bot.features.exam.attempt import expire_mine
 from bot.features.flags import pulled
@@ -83,23 +81,14 @@ def review(ctx: Ctx, args: Mapping[str, str]) -> Reply:
 
 
 def _session(ctx: Ctx, pick: ReviewPick) -> tuple[ReviewSession, int]:
-    sid, position = qv.position_ref(pick.ref, STALE)
-    session = qv.owned_at(
+    return qv.owned_at(
         ctx,
         ReviewSession,
-        sid,
-        position,
+        pick.ref,
+        stale=STALE,
         others=f"That review belongs to someone else. Yours: `{SLASH} review`.",
         missing="That review has no such card.",
     )
-    return session, position
-
-
-def _q(ctx: Ctx, session: ReviewSession, position: int) -> Question:
-    q = ctx.content.by_id.get(session.question_ids[position])
-    if q is None:
-        raise UserError("That question has been retired from the bank.")
-    return q
 
 
 def _question(
@@ -109,7 +98,7 @@ def _question(
     selection: str = "",
     due: datetime | None = None,
 ) -> list[Block]:
-    q = _q(ctx, session, position)
+    q = qv.question_at(ctx, session, position)
     title = f"Review {position + 1} of {len(session.question_ids)}"
     pick = ReviewPick(f"{session.id}.{position}", selection)
     blocks = qv.question_blocks(ctx.content, q, title, pick)
@@ -133,7 +122,7 @@ def toggle(ctx: Ctx, pick: ReviewPick) -> Reply:
 @button(ReviewPick, "review.answer")
 def answer(ctx: Ctx, pick: ReviewPick) -> Reply:
     session, position = _session(ctx, pick)
-    q = _q(ctx, session, position)
+    q = qv.question_at(ctx, session, position)
     qv.check_selection(q, pick.selection)
     correct = q.is_correct(pick.selection)
     inserted = insert_ignore(

@@ -1,149 +1,22 @@
-"""The learning engine as a member sees it: spaced review, timed mock exams, progress."""
+"""Mock exams: drawing, the attempt, timing, grading and the report."""
 
 from __future__ import annotations
 
-import io
-from datetime import UTC, date, datetime, timedelta
+import math
+import random
+from collections import Counter
 
-import time_machine
-from PIL import Image as PILImage
 from sqlalchemy import select
 
-from bot.content.models import Content, Question
+from bot.content.models import Content
 from bot.context import Ctx
 from bot.core import StudyBot
-from bot.features.daily import daily_for
+from bot.features.exam.draw import draw, quotas
 from bot.features.exam.grading import close_expired_exams
-from bot.seam import Image, Reply, Visibility
+from bot.seam import Visibility
 from bot.store.db import Store
-from bot.store.models import ExamAttempt, ReviewCard
-from tests.helpers import Chat, FakeClock, question_in, wrong_letter
-
-
-def pin_today(bot: StudyBot, chat: Chat, content: Content, q: Question, day: date) -> None:
-    with bot.store.transaction() as s:
-        ctx = Ctx(s=s, content=content, now=bot.clock(), who=chat.who)
-        daily_for(ctx, ctx.require_group(), day).question_id = q.id
-
-
-def single(content: Content, difficulty: int | None = None, skip: int = 0) -> Question:
-    qs = [
-        q
-        for q in content.by_track["associate"]
-        if not q.multi and (difficulty is None or q.difficulty == difficulty)
-    ]
-    return qs[skip]
-
-
-def answer_exam_question(chat: Chat, content: Content, reply: Reply, right: bool) -> Reply:
-    q = question_in(content, reply)
-    if q.multi:
-        letters = list(q.answer) if right else [wrong_letter(q), *q.answer[1:]]
-        for letter in letters:
-            reply = chat.press(letter, reply)
-        if "Next ▶" in [b.label for b in reply.buttons()]:
-            reply = chat.press("Next ▶", reply)
-        return reply
-    return chat.press(q.answer[0] if right else wrong_letter(q), reply)
-
-
-# ------------------------------------------------------------------ spaced review
-
-
-def test_a_missed_daily_question_comes_back_for_review_the_next_day(
-    bot: StudyBot, alice: Chat, content: Content, clock: FakeClock
-) -> None:
-    q = single(content, difficulty=2)
-    pin_today(bot, alice, content, q, date(2026, 3, 2))
-    alice.press(wrong_letter(q), alice.send("/study today"))
-    assert "Nothing to review right now" in alice.send("/study review").plain_text()
-    assert "The next card is due Tue 03 Mar 2026" in alice.text()
-    clock.advance(days=1)
-    reply = alice.send("/study review")
-    text = reply.plain_text()
-    assert reply.visibility is Visibility.EPHEMERAL
-    assert "1 card due; here is 1, most overdue first." in text
-    assert "Review 1 of 1" in text
-    assert question_in(content, reply).id == q.id
-    done = alice.press(q.answer[0], reply).plain_text()
-    assert done.startswith("✅ Correct")
-    assert "Review done: 1 of 1 right" in done
-    assert "Next review in" in done
-
-
-def test_due_cards_come_most_overdue_first(
-    bot: StudyBot, alice: Chat, content: Content, clock: FakeClock
-) -> None:
-    first, second = single(content, 2, 0), single(content, 2, 1)
-    pin_today(bot, alice, content, first, date(2026, 3, 2))
-    alice.press(wrong_letter(first), alice.send("/study today"))
-    clock.set(2026, 3, 3, 12)
-    pin_today(bot, alice, content, second, date(2026, 3, 3))
-    alice.press(wrong_letter(second), alice.send("/study today"))
-    clock.set(2026, 3, 6, 12)
-    reply = alice.send("/study review")
-    text = reply.plain_text()
-    assert "2 cards due; here are 2" in text
-    assert question_in(content, reply).id == first.id
-    assert "overdue by 3 days" in text
-    nxt = alice.press(wrong_letter(first), reply)
-    assert "Review 2 of 2" in nxt.plain_text()
-    assert "overdue by 2 days" in nxt.plain_text().split("Review 2 of 2")[1]
-    assert f" {second.id} ·" in nxt.plain_text()
-    assert "You already answered this card" in alice.press(first.answer[0], reply).plain_text()
-
-
-def test_fsrs_ratings_again_good_easy(bot: StudyBot, alice: Chat, content: Content) -> None:
-    """Wrong → Again (back tomorrow), right → Good, a fast right on an easy question → Easy."""
-    reply = alice.send("/study quiz 3")
-    seen: list[tuple[Question, bool]] = []
-    for i in range(3):
-        q = question_in(content, reply)
-        right = i > 0
-        if q.multi:
-            for letter in q.answer if right else [wrong_letter(q), *q.answer[1:]]:
-                reply = alice.press(letter, reply)
-            reply = alice.press("Submit", reply)
-        else:
-            reply = alice.press(q.answer[0] if right else wrong_letter(q), reply)
-        seen.append((q, right))
-    with bot.store.transaction() as s:
-        cards = {c.question_id: c for c in s.scalars(select(ReviewCard))}
-    for q, right in seen:
-        card = cards[q.id]
-        assert card.reps == 1 and card.last_review is not None
-        due_in = (card.due - card.last_review).days
-        if not right:
-            assert (card.last_rating, due_in) == (1, 1)
-        elif q.difficulty == 1:  # answered at once (the fake clock stands still): Easy
-            assert card.last_rating == 4 and due_in > 3
-        else:
-            assert card.last_rating == 3 and 1 <= due_in <= 4
-
-
-def test_fsrs_state_moves_with_time(bot: StudyBot, alice: Chat, content: Content) -> None:
-    """Stored times are timezone-aware; a later right answer stretches the interval."""
-    from bot.features import review_cards as review
-
-    q = single(content, 2)
-    with (
-        time_machine.travel(datetime(2026, 3, 2, 9, tzinfo=UTC), tick=False),
-        bot.store.transaction() as s,
-    ):
-        ctx = Ctx(s=s, content=content, now=datetime.now(UTC), who=alice.who)
-        due = review.record(s, ctx.workspace.id, ctx.user.id, q, True, datetime.now(UTC))
-        first_gap = due - datetime.now(UTC)
-    later = datetime(2026, 3, 2, 9, tzinfo=UTC) + first_gap
-    with time_machine.travel(later, tick=False), bot.store.transaction() as s:
-        ctx = Ctx(s=s, content=content, now=datetime.now(UTC), who=alice.who)
-        due = review.record(s, ctx.workspace.id, ctx.user.id, q, True, datetime.now(UTC))
-        assert due - datetime.now(UTC) > first_gap * 2
-    with bot.store.transaction() as s:
-        stored = s.scalar(select(ReviewCard).where(ReviewCard.question_id == q.id))
-        assert stored is not None and stored.reps == 2 and stored.state == 2
-
-
-# ------------------------------------------------------------------ mock exams
+from bot.store.models import ExamAttempt
+from tests.helpers import Chat, FakeClock, answer_exam_question, question_in
 
 
 def test_exam_runs_in_dms_with_the_real_shape(alice: Chat, content: Content) -> None:
@@ -282,59 +155,6 @@ def test_professional_exam_shape(alice: Chat) -> None:
     assert "2 h 00 min left" in text
 
 
-# ------------------------------------------------------------------ progress
-
-
-def test_progress_shows_readiness_reviews_pace_and_a_chart(
-    alice: Chat, content: Content, bot: StudyBot
-) -> None:
-    q = single(content, 2)
-    pin_today(bot, alice, content, q, date(2026, 3, 2))
-    alice.press(wrong_letter(q), alice.send("/study today"))
-    reply = alice.send("/study progress")
-    text = reply.plain_text()
-    assert reply.visibility is Visibility.DM
-    assert "Estimated exam score: " in text and "80% interval" in text
-    assert "from 1 answers" in text
-    assert "Due for review: 0 cards" in text
-    assert "Pace: on track (the calendar has you in phase 1" in text
-    assert "Next three things to do" in text
-    assert "No official pass mark is published; 70% is a practice line." in text
-    images = [b for b in reply.blocks if isinstance(b, Image)]
-    assert len(images) == 1
-    png = images[0].png
-    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) < 200_000
-    assert "accuracy by domain against the 70% line" in images[0].alt
-    with PILImage.open(io.BytesIO(png)) as im:
-        assert im.format == "PNG" and im.size[0] >= 600
-
-
-def test_due_count_and_pace_behind(
-    alice: Chat, content: Content, bot: StudyBot, clock: FakeClock
-) -> None:
-    q = single(content, 2)
-    pin_today(bot, alice, content, q, date(2026, 3, 2))
-    alice.press(wrong_letter(q), alice.send("/study today"))
-    clock.set(2026, 3, 16, 12)
-    text = alice.send("/study progress").plain_text()
-    assert "Due for review: 1 card" in text
-    assert "days behind" in text
-    assert "Review your 1 due card — /study review" in text
-    assert "Catch up: " in text or "/study check F" in text
-
-
-def test_timestamps_in_review_are_aware(bot: StudyBot, alice: Chat, content: Content) -> None:
-    q = single(content, 2)
-    pin_today(bot, alice, content, q, date(2026, 3, 2))
-    alice.press(q.answer[0], alice.send("/study today"))
-    with bot.store.transaction() as s:
-        card = s.scalar(select(ReviewCard))
-        assert card is not None
-        from bot.timeutil import as_utc
-
-        assert as_utc(card.due) - as_utc(card.last_review or card.due) >= timedelta(days=1)
-
-
 def test_exam_buttons_work_from_a_dm_workspace(
     alice: Chat, content: Content, bot: StudyBot
 ) -> None:
@@ -368,18 +188,6 @@ def test_a_second_open_exam_is_refused_by_the_store(
         assert len(s.scalars(select(ExamAttempt)).all()) == 1
 
 
-def test_progress_counts_an_exam_that_timed_out(
-    alice: Chat, content: Content, clock: FakeClock
-) -> None:
-    reply = alice.send("/study exam")
-    for _ in range(3):
-        reply = answer_exam_question(alice, content, reply, right=True)
-    clock.advance(hours=2)
-    text = alice.send("/study progress").plain_text()
-    assert "from 3 answers" in text
-    assert "timed out" in alice.send("/study exams").plain_text()
-
-
 def test_a_new_exam_avoids_questions_seen_in_the_last_two_weeks(
     bot: StudyBot, alice: Chat, content: Content, clock: FakeClock
 ) -> None:
@@ -395,3 +203,64 @@ def test_a_new_exam_avoids_questions_seen_in_the_last_two_weeks(
     with bot.store.transaction() as s:
         latest = s.scalars(select(ExamAttempt).order_by(ExamAttempt.id.desc())).first()
         assert latest is not None and not seen & set(latest.question_ids)
+
+
+def test_quotas_sum_to_n_and_follow_weights_on_average(content: Content) -> None:
+    for track in content.tracks:
+        n = track.exam.questions
+        total_w = sum(d.weight for d in track.domains)
+        sums: Counter[str] = Counter()
+        runs = 2000
+        rng = random.Random(7)
+        for _ in range(runs):
+            q = quotas(track, n, rng)
+            assert sum(q.values()) == n
+            for d in track.domains:
+                exact = n * d.weight / total_w
+                assert math.floor(exact) <= q[d.id] <= math.ceil(exact)
+            sums.update(q)
+        for d in track.domains:
+            assert abs(sums[d.id] / runs - n * d.weight / total_w) < 0.05, d.id
+
+
+def test_drawn_exams_match_the_weights_over_many_draws(content: Content) -> None:
+    track = content.track("associate")
+    total_w = sum(d.weight for d in track.domains)
+    counts: Counter[str] = Counter()
+    runs = 300
+    for seed in range(runs):
+        picked = draw(content, track, 48, set(), frozenset(), random.Random(seed))
+        assert len(picked) == 48 and len({q.id for q in picked}) == 48
+        assert all(q.track == "associate" for q in picked)
+        counts.update(q.domain for q in picked)
+    for d in track.domains:
+        share = counts[d.id] / (48 * runs)
+        assert abs(share - d.weight / total_w) < 0.005, (d.id, share)
+
+
+def test_drawing_avoids_recent_questions_where_the_bank_allows(content: Content) -> None:
+    track = content.track("associate")
+    bank = content.by_track["associate"]
+    by_domain = Counter(q.domain for q in bank)
+    # everything but 5 of each domain was seen lately: the 25 unseen come first
+    recent: set[str] = set()
+    kept: Counter[str] = Counter()
+    for q in bank:
+        if kept[q.domain] < 5:
+            kept[q.domain] += 1
+        else:
+            recent.add(q.id)
+    assert sum(by_domain.values()) - len(recent) == 25
+    picked = draw(content, track, 48, recent, frozenset(), random.Random(1))
+    fresh = [q for q in picked if q.id not in recent]
+    assert len(picked) == 48
+    assert len(fresh) == 25  # all unseen ones used, the rest filled from the seen ones
+
+
+def test_drawing_never_uses_excluded_questions(content: Content) -> None:
+    track = content.track("professional")
+    bank = content.by_track["professional"]
+    excluded = frozenset(q.id for q in bank if q.domain == "model-deployment")
+    picked = draw(content, track, 59, set(), excluded, random.Random(3))
+    assert len(picked) == 59
+    assert not {q.id for q in picked} & excluded  # the seats went to the other domains

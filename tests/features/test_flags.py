@@ -1,4 +1,4 @@
-"""Reporting wrong questions, pulling them, and the maintainers' view; dm and passed."""
+"""Reporting questions, pulling them from rotation and reviewing reports."""
 
 from __future__ import annotations
 
@@ -11,15 +11,8 @@ from typer.testing import CliRunner
 from bot.content.models import Content
 from bot.context import Ctx
 from bot.core import StudyBot
-from bot.features.daily import daily_for
 from bot.store.db import Store
 from tests.helpers import Chat, question_in, wrong_letter
-
-
-def pin_today(bot: StudyBot, chat: Chat, qid: str, day: date = date(2026, 3, 2)) -> None:
-    with bot.store.transaction() as s:
-        ctx = Ctx(s=s, content=bot.content, now=bot.clock(), who=chat.who)
-        daily_for(ctx, ctx.require_group(), day).question_id = qid
 
 
 def test_flag_the_last_answered_question(alice: Chat, content: Content) -> None:
@@ -104,20 +97,3 @@ def test_pulled_question_is_not_picked_for_the_day(
 
 def test_stale_guide_questions_are_listed(content: Content) -> None:
     assert content.stale == frozenset()  # the whole bank is written to the current guides
-
-
-def test_dm_on_off(alice: Chat) -> None:
-    assert "is on" in alice.send("/study dm").plain_text()
-    assert "DMs are off" in alice.send("/study dm off").plain_text()
-    assert "is off" in alice.send("/study dm").plain_text()
-    assert "DMs are on" in alice.send("/study dm on").plain_text()
-
-
-def test_passed_records_and_names_the_recert_date(alice: Chat) -> None:
-    text = alice.send("/study passed 2026-02-27").plain_text()
-    assert "Databricks Certified Machine Learning Associate" in text
-    assert "recertify by Sun 27 Feb 2028" in text
-    assert "in the future" in alice.send("/study passed 2026-12-01").plain_text()
-    assert "Use YYYY-MM-DD" in alice.send("/study passed yesterday").plain_text()
-    leap = alice.send("/study passed 2024-02-29 professional").plain_text()
-    assert "Professional" in leap and "recertify by Sat 28 Feb 2026" in leap

@@ -1,0 +1,87 @@
+"""`/study progress`: readiness, reviews, pace and the chart."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+
+from PIL import Image as PILImage
+
+from bot.content.models import Content
+from bot.core import StudyBot
+from bot.seam import Image, Visibility
+from tests.helpers import (
+    Chat,
+    FakeClock,
+    answer_exam_question,
+    answer_today,
+    pin_daily,
+    single,
+    wrong_letter,
+)
+
+
+def test_progress_is_private_and_complete(alice: Chat, content: Content) -> None:
+    _, qid = answer_today(alice, content, right=True)
+    alice.send("/study check S1")
+    reply = alice.send("/study progress")
+    assert reply.visibility is Visibility.DM
+    text = reply.plain_text()
+    domain = content.track("associate").domain(content.by_id[qid].domain)
+    assert domain is not None
+    assert "Phase 1 (ML fundamentals), week 1" in text
+    assert "Success checklist: 1/8" in text
+    assert f"{domain.name}: 100% of 1 · weight {domain.weight_label}" in text
+    assert "Rank: #1 of 2" in text
+    assert "Streak: 1 day" in text
+    assert "Study next" in text
+
+
+def test_progress_shows_readiness_reviews_pace_and_a_chart(
+    alice: Chat, content: Content, bot: StudyBot
+) -> None:
+    q = single(content, 2)
+    pin_daily(bot, alice, content, q, date(2026, 3, 2))
+    alice.press(wrong_letter(q), alice.send("/study today"))
+    reply = alice.send("/study progress")
+    text = reply.plain_text()
+    assert reply.visibility is Visibility.DM
+    assert "Estimated exam score: " in text and "80% interval" in text
+    assert "from 1 answers" in text
+    assert "Due for review: 0 cards" in text
+    assert "Pace: on track (the calendar has you in phase 1" in text
+    assert "Next three things to do" in text
+    assert "No official pass mark is published; 70% is a practice line." in text
+    images = [b for b in reply.blocks if isinstance(b, Image)]
+    assert len(images) == 1
+    png = images[0].png
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) < 200_000
+    assert "accuracy by domain against the 70% line" in images[0].alt
+    with PILImage.open(io.BytesIO(png)) as im:
+        assert im.format == "PNG" and im.size[0] >= 600
+
+
+def test_due_count_and_pace_behind(
+    alice: Chat, content: Content, bot: StudyBot, clock: FakeClock
+) -> None:
+    q = single(content, 2)
+    pin_daily(bot, alice, content, q, date(2026, 3, 2))
+    alice.press(wrong_letter(q), alice.send("/study today"))
+    clock.set(2026, 3, 16, 12)
+    text = alice.send("/study progress").plain_text()
+    assert "Due for review: 1 card" in text
+    assert "days behind" in text
+    assert "Review your 1 due card — /study review" in text
+    assert "Catch up: " in text or "/study check F" in text
+
+
+def test_progress_counts_an_exam_that_timed_out(
+    alice: Chat, content: Content, clock: FakeClock
+) -> None:
+    reply = alice.send("/study exam")
+    for _ in range(3):
+        reply = answer_exam_question(alice, content, reply, right=True)
+    clock.advance(hours=2)
+    text = alice.send("/study progress").plain_text()
+    assert "from 3 answers" in text
+    assert "timed out" in alice.send("/study exams").plain_text()
