@@ -24,6 +24,7 @@ from bot.registry import SLASH
 from bot.seam import Reply, Who
 from bot.store.db import insert_ignore
 from bot.store.models import Group, Membership, User, Workspace
+from bot.store.prepared import Prepared
 from bot.store.records import GroupRecord, MembershipRecord, UserRecord, WorkspaceRecord
 from bot.timeutil import local_today
 
@@ -31,7 +32,7 @@ _RECORDS: tuple[Any, ...] = (WorkspaceRecord, GroupRecord, UserRecord, Membershi
 _ENDS = list(accumulate(r.width() for r in _RECORDS))
 _SPANS = [(r, end - r.width(), end) for r, end in zip(_RECORDS, _ENDS, strict=True)]
 # Every command reads most of these: one round trip instead of four.
-_CALLER = (
+_CALLER: Prepared[tuple[Any, ...]] = Prepared(
     select(*(c for r in _RECORDS for c in r.columns()))
     .select_from(Workspace)
     .outerjoin(
@@ -94,18 +95,14 @@ class Ctx:
         if self._primed:
             return
         self._primed = True
-        row = (
-            self.s.connection()
-            .execute(
-                _CALLER,
-                {
-                    "platform": self.who.platform,
-                    "workspace": self.who.workspace_id,
-                    "channel": self.who.channel_id,
-                    "user": self.who.user_id,
-                },
-            )
-            .first()
+        row = _CALLER.first(
+            self.s,
+            {
+                "platform": self.who.platform,
+                "workspace": self.who.workspace_id,
+                "channel": self.who.channel_id,
+                "user": self.who.user_id,
+            },
         )
         if row is None:
             return  # first contact from this workspace: `workspace` creates it

@@ -43,6 +43,7 @@ from bot.seam import (
 )
 from bot.store.functions import joined_text
 from bot.store.models import Answer, Away, Membership, QuizAnswer, User
+from bot.store.prepared import Prepared
 from bot.store.records import GroupRecord
 from bot.timeutil import local_today, month_start, week_start
 
@@ -170,22 +171,24 @@ def _streaks(
     }
 
 
-# One round trip, Core on the connection: every answer click computes the member's streak
+# One round trip, prepared (bot/store/prepared.py): every answer click computes the member's streak
 # from their answer dates (one row: the dates joined into one string, so a long streak
 # costs one split, not a row each) and their aways (a row each, with an end date).
-_STREAK_DATES = union_all(
-    select(
-        joined_text(Answer.local_date).label("days"),
-        type_coerce(null(), Date).label("start"),
-        type_coerce(null(), Date).label("until"),
-    ).where(
-        Answer.group_id == bindparam("group"),
-        Answer.user_id == bindparam("user"),
-        Answer.local_date >= bindparam("since"),
-    ),
-    select(type_coerce(null(), String), Away.start_date, Away.end_date).where(
-        Away.user_id == bindparam("user"), Away.end_date >= bindparam("since")
-    ),
+_STREAK_DATES: Prepared[tuple[str | None, date | None, date | None]] = Prepared(
+    union_all(
+        select(
+            joined_text(Answer.local_date).label("days"),
+            type_coerce(null(), Date).label("start"),
+            type_coerce(null(), Date).label("until"),
+        ).where(
+            Answer.group_id == bindparam("group"),
+            Answer.user_id == bindparam("user"),
+            Answer.local_date >= bindparam("since"),
+        ),
+        select(type_coerce(null(), String), Away.start_date, Away.end_date).where(
+            Away.user_id == bindparam("user"), Away.end_date >= bindparam("since")
+        ),
+    )
 )
 
 
@@ -195,10 +198,11 @@ def member_streak(s: Session, g: GroupRecord, user_id: int, today: date) -> int:
     days: set[date] = set()
     aways: list[tuple[date, date]] = []
     params = {"group": g.id, "user": user_id, "since": since}
-    for joined, start, until in s.connection().execute(_STREAK_DATES, params):
+    for joined, start, until in _STREAK_DATES.all(s, params):
         if start is None:
             days.update(date.fromisoformat(d) for d in (joined or "").split(",") if d)
         else:
+            assert until is not None  # an away's end date is never null
             aways.append((start, until))
     return streak(days, today, g.post_days, g.skip_dates or [], aways, since)
 

@@ -22,6 +22,7 @@ from bot.registry import SLASH, Audience, button, command
 from bot.seam import Context, Reply, code, text
 from bot.store.db import insert_ignore
 from bot.store.models import Answer, DailyQuestion
+from bot.store.prepared import Prepared
 from bot.store.records import GroupRecord
 from bot.timeutil import days_label, fmt_date
 
@@ -63,11 +64,26 @@ _DAILY = select(DailyQuestion).where(
 )
 # The reads every member's `today` and click make run as Core on the Session's connection,
 # which costs a third of an ORM query (SQLAlchemy's compiled cache skips recompiling).
-_DAILY_BY_ID = select(*(getattr(DailyQuestion, f) for f in DailyRef._fields)).where(
-    DailyQuestion.id == bindparam("id")
+_DAILY_BY_ID = Prepared(
+    select(*(getattr(DailyQuestion, f) for f in DailyRef._fields)).where(
+        DailyQuestion.id == bindparam("id")
+    ),
+    DailyRef,
 )
+
+
+class _Mine(NamedTuple):
+    id: int
+    local_date: date
+    question_id: str
+    choice: str | None
+    correct: bool | None
+    points: int | None
+    answered_on: date | None
+
+
 # What `today` shows: the day's question and the caller's answer to it, in one query.
-_DAILY_WITH_MINE = (
+_DAILY_WITH_MINE = Prepared(
     select(
         DailyQuestion.id,
         DailyQuestion.local_date,
@@ -82,7 +98,8 @@ _DAILY_WITH_MINE = (
     )
     .where(
         DailyQuestion.group_id == bindparam("group"), DailyQuestion.local_date == bindparam("day")
-    )
+    ),
+    _Mine,
 )
 
 
@@ -137,7 +154,7 @@ def today(ctx: Ctx, _args: Mapping[str, str]) -> Reply:
             ".",
         )
     params = {"group": g.id, "day": day, "user": ctx.user.id}
-    row = ctx.s.connection().execute(_DAILY_WITH_MINE, params).first()
+    row = _DAILY_WITH_MINE.first(ctx.s, params)
     if row is None:
         daily = daily_for(ctx, g, day)
         daily_id, question_id = daily.id, daily.question_id
@@ -146,6 +163,8 @@ def today(ctx: Ctx, _args: Mapping[str, str]) -> Reply:
     q = question_of(ctx, question_id)
     pick = DailyPick(str(daily_id))
     if row is not None and row.choice is not None:
+        # an answer row has all three (the outer join leaves them null together)
+        assert row.correct is not None and row.points is not None and row.answered_on
         blocks = qv.question_blocks(ctx.content, q, title_of(day), pick, buttons=False)
         blocks += qv.feedback_blocks(
             q,
@@ -164,8 +183,7 @@ def today(ctx: Ctx, _args: Mapping[str, str]) -> Reply:
 def _daily_of(ctx: Ctx, pick: qv.Pick) -> DailyRef:
     if not pick.ref.isdigit():
         raise UserError("That button is no longer valid.")
-    found = ctx.s.connection().execute(_DAILY_BY_ID, {"id": int(pick.ref)}).first()
-    daily = DailyRef(*found) if found is not None else None
+    daily = _DAILY_BY_ID.first(ctx.s, {"id": int(pick.ref)})
     g = ctx.require_group()
     if daily is None or daily.group_id != g.id or daily.workspace_id != ctx.workspace.id:
         raise UserError("That question belongs to another study group.")

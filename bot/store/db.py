@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from bot.store import prepared
 from bot.store.models import Base
 
 log = logging.getLogger(__name__)
@@ -140,15 +141,21 @@ def insert_ignore(
 
     Idempotency lives in the unique key, so two processes racing to insert the same row
     both succeed and exactly one row exists afterwards. RETURNING, not rowcount: drivers
-    disagree on rowcount for DO NOTHING. It runs as Core on the Session's connection (the
-    answer to every click is one), with pending ORM changes flushed first, as a query
-    through the Session would.
+    disagree on rowcount for DO NOTHING. The answer to every click is one, so it runs as a
+    prepared statement on the driver (`bot/store/prepared.py`), pending ORM changes
+    flushed first.
     """
-    if session.new or session.dirty or session.deleted:
-        session.flush()
-    conn = session.connection()
-    stmt = _insert_ignore(model, tuple(keys), conn.dialect.name)
-    return conn.execute(stmt, values).first() is not None
+    conn = prepared.connection(session)
+    dialect = conn.dialect
+    key = (model, tuple(keys), dialect.name, tuple(values))
+    found = _INSERT_PLANS.get(key)
+    if found is None:
+        stmt = _insert_ignore(model, tuple(keys), dialect.name)
+        found = _INSERT_PLANS[key] = prepared.plan(stmt, dialect, column_keys=list(values))
+    return prepared.driver(conn).execute(found.sql, found.args(values)).fetchone() is not None
+
+
+_INSERT_PLANS: dict[tuple[Any, ...], Any] = {}
 
 
 @functools.cache
