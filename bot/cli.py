@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bot.content import check_content, stats
+from bot.content.models import Content
 from bot.settings import Settings
 from bot.store.db import Store, make_engine, upgrade
 
@@ -64,6 +65,33 @@ def content_check(
             table.add_row(t.id, d.id, str(n), share, d.weight_label)
         table.add_row(t.id, "[b]total[/b]", f"[b]{len(qs)}[/b]", "", "")
     out.print(table)
+    _print_sections(content)
+    for label, ids in (
+        ("written for an older exam guide", content.stale),
+        (f"outdated by the platform's runtime ({_runtime(content)})", content.outdated),
+    ):
+        if ids:
+            out.print(f"{len(ids)} question(s) {label}, never drawn: {', '.join(sorted(ids))}")
+
+
+def _runtime(content: Content) -> str:
+    return content.platform.runtime if content.platform else "not set"
+
+
+def _print_sections(content: Content) -> None:
+    """Questions per exam-guide section against the bank's target (mocks' worth)."""
+    table = Table(title="By exam-guide section (mocks draw by these weights)")
+    for col in ("track", "section", "weight", "questions", "target", ""):
+        table.add_column(col, justify="right" if col in ("questions", "target") else "left")
+    for t in content.tracks:
+        qs = [q for q in content.by_track.get(t.id, ()) if q.id not in content.retired]
+        for sec in t.guide_sections:
+            n = sum(1 for q in qs if q.guide_section == sec.id)
+            target = t.bank_target(sec)
+            mark = "ok" if n >= target else f"[red]{target - n} short[/red]"
+            table.add_row(t.id, sec.id, sec.weight_label, str(n), str(target), mark)
+        table.add_row(t.id, f"[dim]target: {t.exam.bank_mocks} mocks of {t.exam.questions}[/dim]")
+    out.print(table)
 
 
 @content_app.command("stats")
@@ -91,7 +119,9 @@ def content_stats(
         for key in ("domain", "area", "phase", "difficulty", "answer_position"):
             table.add_row(key, ", ".join(f"{k} {v}" for k, v in t[key].items()))
         table.add_row("stale", ", ".join(t["stale"]) or "none (all on the current guide)")
+        table.add_row("outdated", ", ".join(t["outdated"]) or "none (all hold on the runtime)")
         out.print(table)
+    _print_sections(content)
 
 
 @content_app.command("flags")

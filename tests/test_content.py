@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -20,6 +21,7 @@ GOOD = """\
 - id: t-001
   track: associate
   domain: model-training
+  guide_section: databricks-ml
   area: mlflow
   phase: 2
   difficulty: 1
@@ -74,6 +76,15 @@ def test_good_file_loads(tmp_path: Path) -> None:
         (("explanation: A logs", "explanation: ''\n  x: A logs"), "empty explanation"),
         (("https://mlflow.org", "http://mlflow.org"), "ref is not an https URL"),
         (("mlflow.end_run]", "all of the above]"), "all of the above"),
+        (
+            ("  guide_section: databricks-ml\n", ""),
+            "t-001: missing guide_section: the exam guide's section it tests (one of: "
+            "data-processing, databricks-ml, model-deployment, model-development)",
+        ),
+        (
+            ("guide_section: databricks-ml", "guide_section: ml-ops"),
+            "unknown guide_section 'ml-ops' for track associate",
+        ),
     ],
 )
 def test_each_problem_is_named_with_file_and_line(
@@ -89,9 +100,9 @@ def test_every_problem_is_listed_not_just_the_first(tmp_path: Path) -> None:
     second = GOOD.replace("t-001", "t-002").replace("answer: A", "answer: Z")
     dup = GOOD.replace("answer: A", "answer: B")
     found = problems(tmp_path, GOOD + second + dup)
-    assert any("bad.yaml:12: t-002: answer 'Z'" in p for p in found)
+    assert any("bad.yaml:13: t-002: answer 'Z'" in p for p in found)
     assert any(
-        "bad.yaml:23: t-001: duplicate id (first at content/questions/associate/bad.yaml:1)" in p
+        "bad.yaml:25: t-001: duplicate id (first at content/questions/associate/bad.yaml:1)" in p
         for p in found
     )
 
@@ -99,7 +110,7 @@ def test_every_problem_is_listed_not_just_the_first(tmp_path: Path) -> None:
 def test_malformed_yaml_reports_its_line(tmp_path: Path) -> None:
     found = problems(tmp_path, GOOD + "- id: [unclosed\n  track: x\n")
     assert len(found) == 1
-    assert found[0].startswith("content/questions/associate/bad.yaml:13: -: malformed YAML")
+    assert found[0].startswith("content/questions/associate/bad.yaml:14: -: malformed YAML")
 
 
 def test_multi_answer_needs_choose_and_matching_count(tmp_path: Path) -> None:
@@ -151,14 +162,42 @@ def test_bot_refuses_to_start_on_invalid_content(tmp_path: Path) -> None:
 # ------------------------------------------------------------------ the real bank's rules
 
 
-def test_bank_size_and_domain_weights(content: Content) -> None:
-    for track, minimum in (("associate", 240), ("professional", 120)):
-        qs = content.by_track[track]
-        assert len(qs) >= minimum
+def test_a_question_past_its_runtime_is_listed_and_never_drawn(tmp_path: Path) -> None:
+    """valid_for names the runtimes a fact holds on; once the curriculum's platform runtime
+    is past its end the question is retired, and `content check` lists it."""
+    held = GOOD + GOOD.replace("t-001", "t-002").replace(
+        "  refs:", '  valid_for: {runtime: {max: "16.4"}, note: Hyperopt}\n  refs:'
+    ).replace("Which call records a metric?", "Which call records a metric on 16.4?")
+    root = make_content(tmp_path, held)
+    content = load_content(root)
+    assert content.platform is not None and content.platform.runtime == "16.4"
+    assert content.outdated == frozenset() and "t-002" not in content.retired
+    cur = root / "curriculum.yaml"
+    cur.write_text(cur.read_text().replace('runtime: "16.4"', 'runtime: "17.3"'))
+    content = load_content(root)
+    assert content.outdated == {"t-002"} and "t-002" in content.retired
+    result = CliRunner().invoke(app, ["content", "check", str(root)])
+    assert result.exit_code == 0, result.output
+    assert "1 question(s) outdated by the platform's runtime (17.3), never drawn: t-002" in (
+        " ".join(result.output.split())
+    )
+    stats = CliRunner().invoke(app, ["content", "stats", "--json", "--dir", str(root)])
+    data = json.loads(stats.output)["tracks"]["associate"]
+    assert data["outdated"] == ["t-002"]
+    assert data["section"]["databricks-ml"] == {"questions": 1, "target": 146}
+
+
+def test_the_bank_holds_its_mocks_worth_of_every_guide_section(content: Content) -> None:
+    """Eight associate and five professional mocks' worth of every section, not retired."""
+    for track, minimum, mocks in (("associate", 400, 8), ("professional", 300, 5)):
         t = content.track(track)
-        for d in t.domains:
-            share = 100 * sum(1 for q in qs if q.domain == d.id) / len(qs)
-            assert abs(share - d.weight) <= 3, (track, d.id, share, d.weight)
+        qs = [q for q in content.by_track[track] if q.id not in content.retired]
+        assert len(qs) >= minimum and t.exam.bank_mocks == mocks
+        for sec in t.guide_sections:
+            n = sum(1 for q in qs if q.guide_section == sec.id)
+            need = math.ceil(t.exam.questions * sec.weight / 100 * mocks)
+            assert t.bank_target(sec) == need
+            assert n >= need, (track, sec.id, n, need)
 
 
 def test_answer_positions_are_balanced(content: Content) -> None:

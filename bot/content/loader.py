@@ -24,6 +24,7 @@ from bot.content.models import (
     Content,
     Item,
     Phase,
+    Platform,
     Project,
     Question,
     Resource,
@@ -152,6 +153,9 @@ def check_content(root: Path | str) -> tuple[Content | None, list[Problem]]:
     phases = r.models(Phase, cur.get("phases"), cur_path, "phases", key="number")
     areas = r.models(Area, cur.get("areas"), cur_path, "areas")
     resources = r.models(Resource, cur.get("resources"), cur_path, "resources", key="title")
+    platform = None
+    if cur.get("platform") is not None:
+        platform = r.model(Platform, cur["platform"], cur_path, "platform")
     if not tracks:
         r.add(cur_path, 0, "-", "no tracks defined")
 
@@ -173,6 +177,7 @@ def check_content(root: Path | str) -> tuple[Content | None, list[Problem]]:
         success=tuple(success),
         projects=tuple(projects),
         questions=tuple(questions),
+        platform=platform,
     )
     return content, []
 
@@ -190,6 +195,10 @@ def _check_curriculum(
 ) -> None:
     for t in tracks:
         sections = {s.id for s in t.guide_sections}
+        if not sections:
+            r.add(cur_path, 0, t.id, "no guide_sections: list the exam guide's sections")
+        elif abs(sum(s.weight for s in t.guide_sections) - 100) > 0.5:
+            r.add(cur_path, 0, t.id, "guide_sections weights must add up to 100")
         for d in t.domains:
             if d.weight_min > d.weight_max:
                 r.add(cur_path, 0, f"{t.id}/{d.id}", "weight_min is above weight_max")
@@ -277,9 +286,12 @@ def _question(
         known = ", ".join(sorted(domains[track]))
         bad(f"unknown domain {data.get('domain')!r} for track {track} (known: {known})")
     section = data.get("guide_section")
-    if track in sections and section is not None and section not in sections[track]:
+    if track in sections and section not in sections[track]:
         known = ", ".join(sorted(sections[track]))
-        bad(f"unknown guide_section {section!r} for track {track} (known: {known})")
+        if section is None:
+            bad(f"missing guide_section: the exam guide's section it tests (one of: {known})")
+        else:
+            bad(f"unknown guide_section {section!r} for track {track} (known: {known})")
     if data.get("area") not in area_ids:
         bad(f"unknown area {data.get('area')!r} (known: {', '.join(sorted(area_ids))})")
     if data.get("phase") not in phase_ids:
@@ -354,6 +366,16 @@ def stats(content: Content) -> dict[str, Any]:
             "total": len(qs),
             "multi_answer": sum(1 for q in qs if q.multi),
             "stale": sorted(q.id for q in qs if q.id in content.stale),
+            "outdated": sorted(q.id for q in qs if q.id in content.outdated),
+            "section": {
+                sec.id: {
+                    "questions": sum(
+                        1 for q in qs if q.guide_section == sec.id and q.id not in content.retired
+                    ),
+                    "target": t.bank_target(sec),
+                }
+                for sec in t.guide_sections
+            },
             "domain": {d.id: sum(1 for q in qs if q.domain == d.id) for d in t.domains},
             "area": dict(sorted(Counter(q.area for q in qs).items())),
             "phase": {str(k): v for k, v in sorted(Counter(q.phase for q in qs).items())},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import date
 from functools import cached_property
@@ -27,12 +28,21 @@ class ExamFormat(Strict):
     passing_note: str = ""
     recert_years: int = 2
     fee_usd: int | None = None
+    # How many mock exams' worth of questions the bank keeps for every guide section
+    # (`studybot content stats` checks it): a mock a week without repeats early on.
+    bank_mocks: int = Field(default=5, ge=1)
 
 
 class GuideSection(Strict):
+    """A section of the official exam guide: mocks and readiness follow these weights."""
+
     id: str
     name: str
-    weight: float
+    weight: float = Field(gt=0)
+
+    @property
+    def weight_label(self) -> str:
+        return f"{self.weight:g}%"
 
 
 class Domain(Strict):
@@ -64,6 +74,14 @@ class Track(Strict):
 
     def domain(self, domain_id: str) -> Domain | None:
         return next((d for d in self.domains if d.id == domain_id), None)
+
+    def section(self, section_id: str) -> GuideSection | None:
+        return next((s for s in self.guide_sections if s.id == section_id), None)
+
+    def bank_target(self, section: GuideSection) -> int:
+        """Questions a section needs for `exam.bank_mocks` mocks' worth."""
+        total = sum(s.weight for s in self.guide_sections) or 1.0
+        return math.ceil(self.exam.questions * section.weight / total * self.exam.bank_mocks)
 
 
 class Item(Strict):
@@ -117,6 +135,22 @@ class VersionRange(Strict):
     min: str | None = None
     max: str | None = None
 
+    def passed_by(self, version: str) -> bool:
+        """Whether `version` is past the range's end (the fact no longer holds there)."""
+        return self.max is not None and version_key(version) > version_key(self.max)
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    """`"16.4"` as `(16, 4)`, for comparing versions (a non-numeric part counts as 0)."""
+    return tuple(int(p) if p.isdigit() else 0 for p in version.split("."))
+
+
+class Platform(Strict):
+    """The Databricks Runtime for Machine Learning the study plan teaches on."""
+
+    runtime: str
+    note: str = ""
+
 
 class LibraryRange(VersionRange):
     name: str
@@ -138,7 +172,7 @@ class Question(Strict):
     phase: int
     difficulty: int = Field(ge=1, le=3)
     guide: str | None = None
-    guide_section: str | None = None  # the official exam guide's section it tests
+    guide_section: str  # the official exam guide's section it tests
     valid_for: ValidFor | None = None
     prompt: str
     choices: tuple[str, ...]
@@ -172,6 +206,7 @@ class Content(Strict):
     success: tuple[Item, ...]
     projects: tuple[Project, ...]
     questions: tuple[Question, ...]
+    platform: Platform | None = None
 
     @cached_property
     def by_id(self) -> dict[str, Question]:
@@ -191,6 +226,25 @@ class Content(Strict):
         return frozenset(
             q.id for q in self.questions if q.guide is not None and q.guide != guides.get(q.track)
         )
+
+    @cached_property
+    def outdated(self) -> frozenset[str]:
+        """Questions whose `valid_for` runtime range the platform's runtime has passed."""
+        if self.platform is None:
+            return frozenset()
+        rt = self.platform.runtime
+        return frozenset(
+            q.id
+            for q in self.questions
+            if q.valid_for is not None
+            and q.valid_for.runtime is not None
+            and q.valid_for.runtime.passed_by(rt)
+        )
+
+    @cached_property
+    def retired(self) -> frozenset[str]:
+        """Questions never drawn: written for an older guide, or outdated by the runtime."""
+        return self.stale | self.outdated
 
     def track(self, track_id: str) -> Track:
         for t in self.tracks:

@@ -108,7 +108,7 @@ def daily_for(ctx: Ctx, group: GroupRecord, day: date) -> DailyQuestion:
     params = {"group": group.id, "day": day}
     row = ctx.s.scalar(_DAILY, params)
     if row is None:
-        excluded = ctx.content.stale | pulled(ctx.s, ctx.flag_threshold)
+        excluded = ctx.content.retired | pulled(ctx.s, ctx.flag_threshold)
         chosen = pick_question(ctx.content, ctx.s, group, day, excluded)
         insert_ignore(
             ctx.s,

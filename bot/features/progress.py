@@ -51,7 +51,9 @@ def progress(ctx: Ctx, _args: Mapping[str, str]) -> Reply:
     today = ctx.today()
     uid = ctx.user.id
 
-    tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # domain -> [right, answered]
+    # domain -> [right, answered], and the same by exam-guide section
+    tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    by_section: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     answers = ctx.s.execute(
         select(Answer.question_id, Answer.correct).where(
             Answer.user_id == uid, Answer.group_id == g.id
@@ -66,8 +68,9 @@ def progress(ctx: Ctx, _args: Mapping[str, str]) -> Reply:
         q = ctx.content.by_id.get(qid)
         if q is None or q.track != track.id:
             continue
-        tally[q.domain][1] += 1
-        tally[q.domain][0] += int(bool(correct))
+        for counts in (tally[q.domain], by_section[q.guide_section]):
+            counts[1] += 1
+            counts[0] += int(bool(correct))
 
     board = standings(ctx, g, "all")
     me = next((r for r in board if r.user_id == uid), None)
@@ -111,11 +114,12 @@ def progress(ctx: Ctx, _args: Mapping[str, str]) -> Reply:
             ProgressBar(label, sum(1 for it in items if it.id.upper() in checked), len(items))
         )
 
-    lines: list[Span] = [bold("Accuracy by exam domain (your answers · exam weight)")]
+    lines: list[Span] = [bold("Accuracy by exam-guide section (your answers · guide weight)")]
+    for sec in track.guide_sections:
+        lines += [Span(f"\n• {sec.name}: {_accuracy(by_section[sec.id])} · {sec.weight_label}")]
+    lines += [Span("\n"), bold("\nBy study domain (what to practise · plan weight)")]
     for d in track.domains:
-        right, n = tally[d.id]
-        acc = "no answers yet" if n == 0 else f"{right / n:.0%} of {n}"
-        lines += [Span(f"\n• {d.name}: {acc} · weight {d.weight_label}")]
+        lines += [Span(f"\n• {d.name}: {_accuracy(tally[d.id])} · {d.weight_label}")]
     blocks.append(Paragraph(tuple(lines)))
 
     blocks += _learning_blocks(ctx, track, cal, today, checked)
@@ -141,7 +145,7 @@ def _learning_blocks(
     hist = readiness.history(ctx.s, uid, ctx.now)
     line_f = readiness.pass_line(track)
     ready = readiness.readiness(ctx.content, track, hist, ctx.now, line_f)
-    excluded = ctx.content.stale | pulled(ctx.s, ctx.flag_threshold)
+    excluded = ctx.content.retired | pulled(ctx.s, ctx.flag_threshold)
     due = review_cards.due_count(ctx.s, uid, ctx.now, excluded)
     answered_ids = (
         {a.question_id for a in hist}
@@ -150,7 +154,7 @@ def _learning_blocks(
     )
     done = readiness.phase_done(ctx.content, track, cal, checked, answered_ids)
     pace = readiness.member_pace(cal, today, done)
-    weakest = min(ready.domains, key=lambda d: (d.mean, -d.domain.weight), default=None)
+    weakest = min(ready.domains, key=lambda d: (d.mean, -d.part.weight), default=None)
     exam_soon = pace.expected_phase == cal.spans[-1].phase.number or (
         g.exam_date is not None and (g.exam_date - today).days <= 21
     )
@@ -159,7 +163,7 @@ def _learning_blocks(
         checked,
         pace.expected_phase,
         due,
-        weakest.domain if weakest else None,
+        weakest.part if weakest else None,
         exam_soon,
     )
 
@@ -245,6 +249,11 @@ def _chart(ctx: Ctx, track: Track, tally: Mapping[str, list[int]], today: date) 
         f"({', '.join(str(points[w]) for w in weeks)})."
     )
     return Image(png, alt, "progress.png")
+
+
+def _accuracy(counts: list[int]) -> str:
+    right, n = counts
+    return "no answers yet" if n == 0 else f"{right / n:.0%} of {n}"
 
 
 def _weakest(track: Track, tally: Mapping[str, list[int]]) -> list[Domain]:

@@ -50,7 +50,7 @@ def quiz(ctx: Ctx, args: Mapping[str, str]) -> Reply:
     if domain and domain.isdigit() and not n_raw:  # `/study quiz 10`
         domain, n_raw = None, domain
     n = parse_positive_int(n_raw, "number of questions", 1, MAX_N) if n_raw else DEFAULT_N
-    excluded = ctx.content.stale | pulled(ctx.s, ctx.flag_threshold)
+    excluded = ctx.content.retired | pulled(ctx.s, ctx.flag_threshold)
     bank = [q for q in ctx.content.by_track.get(g.track, ()) if q.id not in excluded]
     if domain:
         d = track.domain(domain.lower())

@@ -1,12 +1,14 @@
 """Readiness (an estimated exam score with an interval) and pacing (ahead or behind plan).
 
-Readiness. For each exam domain the member's recent answers give a Beta posterior on their
-accuracy there: a uniform Beta(1, 1) prior, plus each answer as a weighted success or
-failure, the weight halving every 14 days of age (answers older than 90 days are dropped).
-The estimated exam score is the domain means weighted by the exam's domain weights; its
-interval is the 80% normal interval of the predictive spread of one sitting: the posterior
-variance of the weighted mean plus the binomial noise of the exam's question count. An
-unanswered domain sits at 50% with a wide spread, so little data shows as a wide interval.
+Readiness. For each section of the official exam guide the member's recent answers give a
+Beta posterior on their accuracy there: a uniform Beta(1, 1) prior, plus each answer as a
+weighted success or failure, the weight halving every 14 days of age (answers older than
+90 days are dropped). The estimated exam score is the section means weighted by the
+guide's section weights (the exam follows the guide); its interval is the 80% normal
+interval of the predictive spread of one sitting: the posterior variance of the weighted
+mean plus the binomial noise of the exam's question count. An unanswered section sits at
+50% with a wide spread, so little data shows as a wide interval. The same estimate per
+study domain says which domain to study next.
 
 Member pacing. Each phase of the cohort calendar counts as done in proportion to the member's
 ticked checklist items of that phase (half) and the distinct questions of that phase they
@@ -18,15 +20,16 @@ share × its length) against the days elapsed since the cohort start gives "on t
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Generic, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.cohort import Calendar
-from bot.content.models import Content, Domain, Phase, Track
+from bot.content.models import Content, Domain, GuideSection, Phase, Question, Track
 from bot.store.models import Answer, ExamAnswer, ExamAttempt, QuizAnswer, ReviewAnswer
 from bot.timeutil import as_utc
 
@@ -85,10 +88,16 @@ def weight(age_days: float) -> float:
     return float(0.5 ** (max(0.0, age_days) / HALF_LIFE_DAYS))
 
 
+P = TypeVar("P", Domain, GuideSection)
+
+
 @dataclass(frozen=True)
-class DomainEstimate:
-    domain: Domain
-    share: float  # the domain's share of the exam (weights normalised)
+class Estimate(Generic[P]):
+    """The accuracy on one part of the exam (a guide section or a study domain): a
+    Beta posterior over the member's recent answers, weighted by age."""
+
+    part: P
+    share: float  # the part's share of the exam (weights normalised)
     alpha: float
     beta: float
     right: int
@@ -111,17 +120,59 @@ class DomainEstimate:
 
 @dataclass(frozen=True)
 class Readiness:
-    estimate: float  # 0..1
+    estimate: float  # 0..1, the guide sections' estimates weighted by the guide
     low: float
     high: float
     chance: float  # probability of scoring at least `line`
     line: float
     answered: int
-    domains: tuple[DomainEstimate, ...]
+    sections: tuple[Estimate[GuideSection], ...]
+    domains: tuple[Estimate[Domain], ...]  # for choosing what to study
 
 
 def _phi(x: float) -> float:
     return 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
+
+
+def _estimates(
+    parts: Sequence[P],
+    part_of: Callable[[Question], str],
+    content: Content,
+    track: Track,
+    answers: Sequence[Answered],
+    now: datetime,
+) -> tuple[Estimate[P], ...]:
+    total_w = sum(p.weight for p in parts) or 1.0
+    succ: dict[str, float] = {p.id: 0.0 for p in parts}
+    fail: dict[str, float] = {p.id: 0.0 for p in parts}
+    right: dict[str, int] = {p.id: 0 for p in parts}
+    count: dict[str, int] = {p.id: 0 for p in parts}
+    for a in answers:
+        q = content.by_id.get(a.question_id)
+        if q is None or q.track != track.id or part_of(q) not in succ:
+            continue
+        age = (now - as_utc(a.at)).total_seconds() / 86400
+        if age > WINDOW_DAYS:
+            continue
+        w = weight(age)
+        key = part_of(q)
+        if a.correct:
+            succ[key] += w
+            right[key] += 1
+        else:
+            fail[key] += w
+        count[key] += 1
+    return tuple(
+        Estimate(
+            p,
+            p.weight / total_w,
+            PRIOR[0] + succ[p.id],
+            PRIOR[1] + fail[p.id],
+            right[p.id],
+            count[p.id],
+        )
+        for p in parts
+    )
 
 
 def readiness(
@@ -131,39 +182,17 @@ def readiness(
     now: datetime,
     line: float = 0.70,
 ) -> Readiness:
+    """The estimated exam score: each guide section's estimate, weighted as the guide
+    weighs the sections (the exam a member sits follows the guide, not the study plan's
+    domains), with an 80% interval and the chance of reaching `line`."""
     now = as_utc(now)
-    total_w = sum(d.weight for d in track.domains) or 1.0
-    succ: dict[str, float] = {d.id: 0.0 for d in track.domains}
-    fail: dict[str, float] = {d.id: 0.0 for d in track.domains}
-    right: dict[str, int] = {d.id: 0 for d in track.domains}
-    count: dict[str, int] = {d.id: 0 for d in track.domains}
-    for a in answers:
-        q = content.by_id.get(a.question_id)
-        if q is None or q.track != track.id or q.domain not in succ:
-            continue
-        age = (now - as_utc(a.at)).total_seconds() / 86400
-        if age > WINDOW_DAYS:
-            continue
-        w = weight(age)
-        if a.correct:
-            succ[q.domain] += w
-            right[q.domain] += 1
-        else:
-            fail[q.domain] += w
-        count[q.domain] += 1
-    domains = tuple(
-        DomainEstimate(
-            d,
-            d.weight / total_w,
-            PRIOR[0] + succ[d.id],
-            PRIOR[1] + fail[d.id],
-            right[d.id],
-            count[d.id],
-        )
-        for d in track.domains
+    answers = list(answers)
+    sections = _estimates(
+        track.guide_sections, lambda q: q.guide_section, content, track, answers, now
     )
-    est = sum(d.share * d.mean for d in domains)
-    var = sum(d.share**2 * d.variance for d in domains)
+    domains = _estimates(track.domains, lambda q: q.domain, content, track, answers, now)
+    est = sum(e.share * e.mean for e in sections)
+    var = sum(e.share**2 * e.variance for e in sections)
     var += est * (1 - est) / max(1, track.exam.questions)  # one sitting's question noise
     sd = math.sqrt(var)
     chance = 1.0 - _phi((line - est) / sd) if sd > 0 else float(est >= line)
@@ -173,7 +202,8 @@ def readiness(
         high=min(1.0, est + Z80 * sd),
         chance=chance,
         line=line,
-        answered=sum(count.values()),
+        answered=sum(e.answered for e in sections),
+        sections=sections,
         domains=domains,
     )
 

@@ -48,7 +48,7 @@ def review(ctx: Ctx, args: Mapping[str, str]) -> Reply:
     ctx.ensure_member()
     n_raw = args.get("n")
     n = parse_positive_int(n_raw, "number of cards", 1, MAX_N) if n_raw else DEFAULT_N
-    excluded = ctx.content.stale | pulled(ctx.s, ctx.flag_threshold)
+    excluded = ctx.content.retired | pulled(ctx.s, ctx.flag_threshold)
     cards = due_cards(ctx.s, ctx.content, ctx.user.id, ctx.now, excluded, n)
     if not cards:
         nxt = next_due(ctx.s, ctx.user.id, ctx.now)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from collections import Counter
 
+import pytest
 from sqlalchemy import select
 
 from bot.content.models import Content
@@ -65,8 +67,15 @@ def test_exam_answers_change_flags_and_report(
     assert "Below the 70% practice line" in text
     assert "No official pass mark" in text and "practice target" in text
     assert "submitted after 20 of 90 min" in text
-    for d in content.track("associate").domains:
-        assert f"{d.name}: " in text and f"weight {d.weight_label}" in text
+    assert "By exam-guide section (your score · guide weight)" in text
+    seats = 0
+    for sec in content.track("associate").guide_sections:  # the guide's share of 48 each
+        m = re.search(rf"{sec.name}: (\d) of (\d+) \(\d+%\) · {sec.weight_label}", text)
+        assert m is not None, sec.name
+        assert abs(int(m.group(2)) - 48 * sec.weight / 100) < 1
+        seats += int(m.group(2))
+    assert seats == 48
+    assert "By study domain (what to practise · plan weight)" in text
     assert "Missed questions 1–3 of 47" in text
     more = alice.press("More missed ▶", report)
     assert "Missed questions 4–6 of 47" in more.plain_text()
@@ -172,7 +181,6 @@ def test_exam_buttons_work_from_a_dm_workspace(
 def test_a_second_open_exam_is_refused_by_the_store(
     bot: StudyBot, alice: Chat, content: Content
 ) -> None:
-    import pytest
 
     from bot.errors import UserError
     from bot.features.exam import command as exam
@@ -205,56 +213,59 @@ def test_a_new_exam_avoids_questions_seen_in_the_last_two_weeks(
         assert latest is not None and not seen & set(latest.question_ids)
 
 
-def test_quotas_sum_to_n_and_follow_weights_on_average(content: Content) -> None:
+def test_quotas_sum_to_n_and_follow_the_guide_weights_on_average(content: Content) -> None:
     for track in content.tracks:
         n = track.exam.questions
-        total_w = sum(d.weight for d in track.domains)
         sums: Counter[str] = Counter()
         runs = 2000
         rng = random.Random(7)
         for _ in range(runs):
             q = quotas(track, n, rng)
             assert sum(q.values()) == n
-            for d in track.domains:
-                exact = n * d.weight / total_w
-                assert math.floor(exact) <= q[d.id] <= math.ceil(exact)
+            for sec in track.guide_sections:
+                exact = n * sec.weight / 100
+                assert math.floor(exact) <= q[sec.id] <= math.ceil(exact)
             sums.update(q)
-        for d in track.domains:
-            assert abs(sums[d.id] / runs - n * d.weight / total_w) < 0.05, d.id
+        for sec in track.guide_sections:
+            assert abs(sums[sec.id] / runs - n * sec.weight / 100) < 0.05, sec.id
 
 
-def test_drawn_exams_match_the_weights_over_many_draws(content: Content) -> None:
-    track = content.track("associate")
-    total_w = sum(d.weight for d in track.domains)
+@pytest.mark.parametrize("track_id", ["associate", "professional"])
+def test_200_mock_exams_follow_the_guide_sections(content: Content, track_id: str) -> None:
+    """Each section's average count over 200 drawn mocks is its guide weight's share."""
+    track = content.track(track_id)
+    n = track.exam.questions
     counts: Counter[str] = Counter()
-    runs = 300
+    runs = 200
     for seed in range(runs):
-        picked = draw(content, track, 48, set(), frozenset(), random.Random(seed))
-        assert len(picked) == 48 and len({q.id for q in picked}) == 48
-        assert all(q.track == "associate" for q in picked)
-        counts.update(q.domain for q in picked)
-    for d in track.domains:
-        share = counts[d.id] / (48 * runs)
-        assert abs(share - d.weight / total_w) < 0.005, (d.id, share)
+        picked = draw(content, track, n, set(), content.retired, random.Random(seed))
+        assert len(picked) == n and len({q.id for q in picked}) == n
+        assert all(q.track == track_id for q in picked)
+        per_mock = Counter(q.guide_section for q in picked)
+        for sec in track.guide_sections:  # never more than one seat off the exact share
+            assert abs(per_mock[sec.id] - n * sec.weight / 100) < 1, (seed, sec.id)
+        counts.update(per_mock)
+    for sec in track.guide_sections:
+        average = counts[sec.id] / runs
+        assert abs(average - n * sec.weight / 100) < 0.1, (sec.id, average)
 
 
 def test_drawing_avoids_recent_questions_where_the_bank_allows(content: Content) -> None:
     track = content.track("associate")
     bank = content.by_track["associate"]
-    by_domain = Counter(q.domain for q in bank)
-    # everything but 5 of each domain was seen lately: the 25 unseen come first
+    # everything but 5 of each section was seen lately: the 20 unseen come first
     recent: set[str] = set()
     kept: Counter[str] = Counter()
     for q in bank:
-        if kept[q.domain] < 5:
-            kept[q.domain] += 1
+        if kept[q.guide_section] < 5:
+            kept[q.guide_section] += 1
         else:
             recent.add(q.id)
-    assert sum(by_domain.values()) - len(recent) == 25
+    assert len(bank) - len(recent) == 20
     picked = draw(content, track, 48, recent, frozenset(), random.Random(1))
     fresh = [q for q in picked if q.id not in recent]
     assert len(picked) == 48
-    assert len(fresh) == 25  # all unseen ones used, the rest filled from the seen ones
+    assert len(fresh) == 20  # all unseen ones used, the rest filled from the seen ones
 
 
 def test_drawing_never_uses_excluded_questions(content: Content) -> None:

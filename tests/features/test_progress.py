@@ -27,11 +27,16 @@ def test_progress_is_private_and_complete(alice: Chat, content: Content) -> None
     reply = alice.send("/study progress")
     assert reply.visibility is Visibility.DM
     text = reply.plain_text()
-    domain = content.track("associate").domain(content.by_id[qid].domain)
-    assert domain is not None
+    track = content.track("associate")
+    domain = track.domain(content.by_id[qid].domain)
+    section = track.section(content.by_id[qid].guide_section)
+    assert domain is not None and section is not None
     assert "Phase 1 (ML fundamentals), week 1" in text
     assert "Success checklist: 1/8" in text
-    assert f"{domain.name}: 100% of 1 · weight {domain.weight_label}" in text
+    sections, domains = text.split("By study domain")
+    assert "Accuracy by exam-guide section (your answers · guide weight)" in sections
+    assert f"{section.name}: 100% of 1 · {section.weight_label}" in sections
+    assert f"{domain.name}: 100% of 1 · {domain.weight_label}" in domains
     assert "Rank: #1 of 2" in text
     assert "Streak: 1 day" in text
     assert "Study next" in text

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
+
 from bot.cohort import calendar
 from bot.content.models import Content
 from bot.features.readiness import Answered, member_pace, next_steps, phase_done, readiness
@@ -12,8 +14,14 @@ from bot.features.readiness import Answered, member_pace, next_steps, phase_done
 NOW = datetime(2026, 3, 30, 12, tzinfo=UTC)
 
 
-def _answers(content: Content, domain: str, right: int, wrong: int, at: datetime) -> list[Answered]:
-    qs = [q for q in content.by_track["associate"] if q.domain == domain]
+def _answers(
+    content: Content, domain: str, right: int, wrong: int, at: datetime, *, section: bool = False
+) -> list[Answered]:
+    qs = [
+        q
+        for q in content.by_track["associate"]
+        if (q.guide_section if section else q.domain) == domain
+    ]
     out = [Answered(q.id, True, at) for q in qs[:right]]
     out += [Answered(q.id, False, at) for q in qs[right : right + wrong]]
     return out
@@ -28,16 +36,35 @@ def test_readiness_without_answers_is_half_with_a_wide_interval(content: Content
 def test_readiness_on_a_known_answer_set(content: Content) -> None:
     track = content.track("associate")
     answers: list[Answered] = []
-    for d in track.domains:  # 8 right, 2 wrong in every domain, all answered just now
-        answers += _answers(content, d.id, 8, 2, NOW)
+    for sec in track.guide_sections:  # 8 right, 2 wrong in every section, just now
+        answers += _answers(content, sec.id, 8, 2, NOW, section=True)
     r = readiness(content, track, answers, NOW)
-    # Beta(1 + 8, 1 + 2) per domain: mean 0.75 everywhere, so the weighted mean is 0.75
+    # Beta(1 + 8, 1 + 2) per section: mean 0.75 everywhere, so the weighted mean is 0.75
     assert math.isclose(r.estimate, 0.75, abs_tol=1e-9)
-    shares = [d.weight / sum(x.weight for x in track.domains) for d in track.domains]
+    shares = [sec.weight / 100 for sec in track.guide_sections]
+    assert [e.share for e in r.sections] == pytest.approx(shares)
     var = sum(s * s * (9 * 3) / (12**2 * 13) for s in shares) + 0.75 * 0.25 / 48
     assert math.isclose(r.high - r.estimate, 1.2816 * math.sqrt(var), rel_tol=1e-6)
-    assert r.answered == 50
+    assert r.answered == 40
     assert 0.6 < r.chance < 0.9  # 0.75 against a 0.70 line, with that spread
+
+
+def test_readiness_weighs_sections_as_the_guide_does(content: Content) -> None:
+    """Strength in Databricks Machine Learning (38% of the exam) counts for twice what the
+    same strength in Data Processing (19%) does."""
+    track = content.track("associate")
+
+    def strong_in(section: str) -> float:
+        answers = _answers(content, section, 10, 0, NOW, section=True)
+        for other in track.guide_sections:
+            if other.id != section:
+                answers += _answers(content, other.id, 5, 5, NOW, section=True)
+        return readiness(content, track, answers, NOW).estimate
+
+    base = 0.5  # Beta(6, 6) everywhere else
+    lift_ml = strong_in("databricks-ml") - base
+    lift_dp = strong_in("data-processing") - base
+    assert math.isclose(lift_ml / lift_dp, 38 / 19, rel_tol=1e-9)
 
 
 def test_recent_answers_weigh_more(content: Content) -> None:

@@ -91,7 +91,7 @@ def exam(ctx: Ctx, args: Mapping[str, str]) -> Reply:
 def _start(ctx: Ctx, g: GroupRecord, track_id: str) -> Reply:
     track = ctx.content.track(track_id)
     fmt = track.exam
-    excluded = ctx.content.stale | pulled(ctx.s, ctx.flag_threshold)
+    excluded = ctx.content.retired | pulled(ctx.s, ctx.flag_threshold)
     recent = recently_seen(ctx.s, ctx.user.id, ctx.now)
     rng = random.Random(f"exam:{ctx.user.id}:{ctx.now.isoformat()}")
     picked = draw(ctx.content, track, fmt.questions, recent, excluded, rng)

@@ -1,4 +1,4 @@
-"""Which questions a mock exam gets: the exam's weights, unseen-lately questions first."""
+"""Which questions a mock exam gets: the exam guide's section weights, unseen-lately first."""
 
 from __future__ import annotations
 
@@ -17,11 +17,11 @@ RECENT_DAYS = 14
 
 
 def quotas(track: Track, n: int, rng: random.Random) -> dict[str, int]:
-    """Questions per domain: the whole parts of n × weight, and the leftover seats by
-    systematic sampling on the fractional parts, so each domain's expected count is exactly
-    n × its weight share."""
-    total = sum(d.weight for d in track.domains)
-    exact = {d.id: n * d.weight / total for d in track.domains}
+    """Questions per guide section: the whole parts of n × weight, and the leftover seats
+    by systematic sampling on the fractional parts, so each section's expected count is
+    exactly n × its weight share."""
+    total = sum(sec.weight for sec in track.guide_sections)
+    exact = {sec.id: n * sec.weight / total for sec in track.guide_sections}
     out = {k: int(v) for k, v in exact.items()}
     fracs = [(k, exact[k] - out[k]) for k in exact]
     seats = n - sum(out.values())
@@ -46,29 +46,30 @@ def draw(
     excluded: frozenset[str],
     rng: random.Random,
 ) -> list[Question]:
-    """n questions to the domain weights; unseen-lately first within each domain; a domain
-    short of questions hands its seats to the others."""
+    """n questions to the guide's section weights; unseen-lately first within each section;
+    a section short of questions hands its seats to the others."""
     bank = [q for q in content.by_track.get(track.id, ()) if q.id not in excluded]
-    by_domain: dict[str, list[Question]] = defaultdict(list)
+    by_section: dict[str, list[Question]] = defaultdict(list)
     for q in bank:
-        by_domain[q.domain].append(q)
+        by_section[q.guide_section].append(q)
+    sections = [sec.id for sec in track.guide_sections]
     ordered: dict[str, list[Question]] = {}
-    for d in track.domains:
-        fresh = [q for q in by_domain[d.id] if q.id not in recent]
-        stale = [q for q in by_domain[d.id] if q.id in recent]
+    for sid in sections:
+        fresh = [q for q in by_section[sid] if q.id not in recent]
+        seen = [q for q in by_section[sid] if q.id in recent]
         rng.shuffle(fresh)
-        rng.shuffle(stale)
-        ordered[d.id] = fresh + stale
+        rng.shuffle(seen)
+        ordered[sid] = fresh + seen
     want = quotas(track, min(n, len(bank)), rng)
     picked: list[Question] = []
     spare = 0
-    for d in track.domains:
-        take = ordered[d.id][: want[d.id]]
-        spare += want[d.id] - len(take)
+    for sid in sections:
+        take = ordered[sid][: want[sid]]
+        spare += want[sid] - len(take)
         picked += take
-        ordered[d.id] = ordered[d.id][len(take) :]
+        ordered[sid] = ordered[sid][len(take) :]
     if spare:
-        rest = [q for d in track.domains for q in ordered[d.id]]
+        rest = [q for sid in sections for q in ordered[sid]]
         rest.sort(key=lambda q: q.id in recent)  # fresh ones first
         picked += rest[:spare]
     rng.shuffle(picked)

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.content.models import Content
+from bot.content.models import Content, Track
 from bot.context import Ctx
 from bot.features.exam.attempt import (
     EXPIRED,
@@ -46,8 +46,9 @@ JUMP_BUTTONS = 5
 
 
 @dataclass(frozen=True)
-class DomainScore:
-    domain_id: str
+class PartScore:
+    """The score on a guide section or a study domain."""
+
     name: str
     weight_label: str
     right: int
@@ -57,17 +58,46 @@ class DomainScore:
     def percent(self) -> float | None:
         return None if self.total == 0 else 100 * self.right / self.total
 
+    def line(self) -> Span:
+        score = (
+            "no questions"
+            if self.percent is None
+            else f"{self.right} of {self.total} ({self.percent:.0f}%)"
+        )
+        return Span(f"\n• {self.name}: {score} · {self.weight_label}")
+
+
+def section_of(content: Content, track: Track, row: ExamAnswer) -> str | None:
+    """A drawn question's guide section (for one since retired, its domain's section)."""
+    q = content.by_id.get(row.question_id)
+    if q is not None:
+        return q.guide_section
+    d = track.domain(row.domain)
+    return d.guide_section if d is not None else None
+
+
+def section_scores(
+    content: Content, attempt: ExamAttempt, rows: Sequence[ExamAnswer]
+) -> list[PartScore]:
+    track = content.track(attempt.track)
+    sections = {id(r): section_of(content, track, r) for r in rows}
+    out = []
+    for sec in track.guide_sections:
+        mine = [r for r in rows if sections[id(r)] == sec.id]
+        right = sum(1 for r in mine if r.correct)
+        out.append(PartScore(sec.name, sec.weight_label, right, len(mine)))
+    return out
+
 
 def domain_scores(
     content: Content, attempt: ExamAttempt, rows: Sequence[ExamAnswer]
-) -> list[DomainScore]:
+) -> list[PartScore]:
     track = content.track(attempt.track)
     out = []
     for d in track.domains:
         mine = [r for r in rows if r.domain == d.id]
-        out.append(
-            DomainScore(d.id, d.name, d.weight_label, sum(1 for r in mine if r.correct), len(mine))
-        )
+        right = sum(1 for r in mine if r.correct)
+        out.append(PartScore(d.name, d.weight_label, right, len(mine)))
     return out
 
 
@@ -126,12 +156,10 @@ def report_reply(
         ),
         Context(text(rule)),
     ]
-    lines: list[Span] = [bold("By domain (your score · exam weight)")]
-    for d in domain_scores(content, attempt, answers):
-        score = (
-            "no questions" if d.percent is None else f"{d.right} of {d.total} ({d.percent:.0f}%)"
-        )
-        lines.append(Span(f"\n• {d.name}: {score} · weight {d.weight_label}"))
+    lines: list[Span] = [bold("By exam-guide section (your score · guide weight)")]
+    lines += [p.line() for p in section_scores(content, attempt, answers)]
+    lines += [Span("\n"), bold("\nBy study domain (what to practise · plan weight)")]
+    lines += [p.line() for p in domain_scores(content, attempt, answers) if p.total]
     blocks.append(Paragraph(tuple(lines)))
     missed = [r for r in answers if not r.correct]
     pages = max(1, -(-len(missed) // MISSED_PER_PAGE))
