@@ -120,7 +120,7 @@ def decide(
                 )
             ).all()
         }
-    excluded = content.stale | pulled(s, flag_threshold)
+    excluded = content.retired | pulled(s, flag_threshold)
     out: list[Planned] = []
     for d in todo:
         late = now - d.due_at
