@@ -70,7 +70,7 @@ from tests.slack.conftest import (
 )
 from tests.slack.fakeslack import FakeSlack
 
-TARGET = 1.5
+TARGET = 1.75  # today and click each at most 1.75 times the no-op handler over HTTP
 DAY_AFTER_SEED = datetime(2026, 3, 6, 12, tzinfo=UTC)  # seed covers 2026-01-05 + 60 days
 
 
