@@ -35,8 +35,8 @@ db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 app.add_typer(content_app, name="content")
 app.add_typer(db_app, name="db")
 
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)  # one line per problem, however narrow the terminal
+err = Console(stderr=True, soft_wrap=True)
 
 
 @content_app.command("check")
@@ -141,6 +141,14 @@ def content_flags(
         with store.transaction() as s:
             if review:
                 n = mark_reviewed(s, review, utcnow())
+                if n == 0:
+                    err.print(
+                        f"{review}: no open reports on this question; "
+                        "`studybot content flags` lists the reported ones",
+                        markup=False,
+                        highlight=False,
+                    )
+                    raise typer.Exit(1)
                 out.print(f"{review}: {n} report(s) marked reviewed; it is back in rotation.")
                 return
             rows = report(s, settings.flag_threshold, include_reviewed=show_all)

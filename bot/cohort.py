@@ -118,8 +118,9 @@ def streak(
 ) -> int:
     """Consecutive post days answered, ending today (or yesterday if today is still open).
 
-    Days that are not post days, group skip dates and the member's away days neither
-    extend nor break the streak. Every answer click walks up to a year of days, so the
+    Days that are not post days, group skip dates and the member's away days do not break
+    the streak, and a day answered always counts (going away never takes back a day
+    already earned). Every answer click walks up to a year of days, so the
     walk runs on day numbers (`date.toordinal()`), several times faster than on dates.
     """
     done = {d.toordinal() for d in answered}
@@ -131,16 +132,15 @@ def streak(
     weekday = today.weekday()
     count = 0
     while day >= first:
-        off = (
+        if day in done:
+            count += 1
+        elif not (
             weekday not in weekdays
             or day in skips
             or (aways and any(a <= day <= b for a, b in aways))
-        )
-        if not off:
-            if day in done:
-                count += 1
-            elif day != last:
-                break
+            or day == last
+        ):
+            break
         day -= 1
         weekday = weekday - 1 if weekday else 6
     return count

@@ -201,12 +201,20 @@ class Ctx:
         self.s.connection().execute(update(Membership).where(where).values(**values))
         self._membership = m.with_values(**values)
 
-    def ensure_member(self) -> bool:
-        """Make the caller a member (answering or studying implies joining); True if new."""
+    def ensure_member(self, *, rejoin: bool = False) -> bool:
+        """Make the caller a member (answering or studying implies joining); True if new.
+
+        A member who left stays out until they `join` again (`rejoin`): studying in the
+        channel is refused with how to come back, never a silent rejoin."""
         g = self.require_group()
         m = self.membership()
         if m is not None and m.active:
             return False
+        if m is not None and not rejoin:
+            raise UserError(
+                f"You left this study group. `{SLASH} join` brings you back; your answers "
+                "and points are kept."
+            )
         if m is None:
             key = {"group_id": g.id, "user_id": self.user.id}
             values = {**key, "workspace_id": g.workspace_id, "active": True, "joined_at": self.now}

@@ -243,3 +243,16 @@ def test_questions_have_four_choices_docs_and_a_guide(content: Content) -> None:
 def test_no_two_questions_share_a_prompt(content: Content) -> None:
     prompts = Counter(" ".join(q.prompt.lower().split()) for q in content.questions)
     assert [p for p, n in prompts.items() if n > 1] == []
+
+
+def test_content_check_prints_one_problem_per_line_however_narrow(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Piped into a script (or an 80-column terminal), each problem stays on one line."""
+    monkeypatch.setenv("COLUMNS", "60")
+    bad = GOOD.replace("guide_section: databricks-ml", "guide_section: a-section-nobody-defined")
+    result = CliRunner().invoke(app, ["content", "check", str(make_content(tmp_path, bad))])
+    assert result.exit_code == 1
+    (line,) = [x for x in result.output.splitlines() if "t-001" in x]
+    assert line.startswith("content/questions/associate/bad.yaml:1: t-001: unknown guide_section")
+    assert line.endswith("model-deployment, model-development)")

@@ -8,6 +8,7 @@ posts and quizzes until `studybot content flags --review ID` puts it back.
 from __future__ import annotations
 
 from collections.abc import Mapping
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from bot.context import Ctx
 
 MAX_REASON = 500
+QUESTION_ID = re.compile(r"^[a-z][a-z-]*-\d{1,4}$")  # looks like a-mt-012 or zz-999
 FROM_FEEDBACK = "reported from the answer feedback"
 
 
@@ -96,6 +98,12 @@ def flag(ctx: Ctx, args: Mapping[str, str]) -> Reply:
     if words and words[0].lower() in ctx.content.by_id:
         qid, where, choice = words[0].lower(), "command", None
         words = words[1:]
+    elif words and QUESTION_ID.match(words[0].lower()):
+        raise UserError(
+            f"There is no question {words[0]}. Give the id shown under a question (like "
+            f"a-mt-012), or leave it out to report the last question you answered: "
+            f"`{SLASH} flag <reason>`."
+        )
     else:
         last = _last_answered(ctx)
         if last is None:

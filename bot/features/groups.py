@@ -235,7 +235,7 @@ def settings_reply(ctx: Ctx, g: GroupRecord, title: str) -> Reply:
 @command("join", summary="Join this channel's study group", audience=Audience.ANYONE)
 def join(ctx: Ctx, _args: Mapping[str, str]) -> Reply:
     ctx.require_group()
-    if not ctx.ensure_member():
+    if not ctx.ensure_member(rejoin=True):
         return Reply.message(
             "You are already in this study group. Try ", code(f"{SLASH} today"), "."
         )

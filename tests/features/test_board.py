@@ -24,6 +24,21 @@ def test_streak_counts_post_days_and_survives_away(
     assert "Streak: 1 day." in reply.plain_text()
 
 
+def test_going_away_never_takes_back_a_day_already_answered(
+    alice: Chat, content: Content, clock: FakeClock
+) -> None:
+    """`away 3` after answering today used to drop the streak from 1 to 0."""
+    clock.set(2026, 3, 2, 12)
+    answer_today(alice, content)
+    assert "streak 1" in alice.send("/study leaderboard").plain_text()
+    alice.send("/study away 3")
+    assert "streak 1" in alice.send("/study leaderboard").plain_text()
+    clock.set(2026, 3, 4, 12)  # still away: the answered Monday stands
+    assert "streak 1" in alice.send("/study leaderboard").plain_text()
+    alice.send("/study away 0")
+    assert "streak 1" in alice.send("/study leaderboard").plain_text()
+
+
 def test_leaderboard_ranks_by_points_with_deterministic_ties(
     bot: StudyBot, lead: Chat, content: Content
 ) -> None:

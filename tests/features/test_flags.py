@@ -6,13 +6,16 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from typer.testing import CliRunner
 
+from bot.cli import app
 from bot.content.models import Content
 from bot.context import Ctx
 from bot.core import StudyBot
 from bot.store.db import Store
-from tests.helpers import Chat, question_in, wrong_letter
+from bot.store.models import Flag
+from tests.helpers import Chat, answer_today, question_in, wrong_letter
 
 
 def test_flag_the_last_answered_question(alice: Chat, content: Content) -> None:
@@ -97,3 +100,27 @@ def test_pulled_question_is_not_picked_for_the_day(
 
 def test_stale_guide_questions_are_listed(content: Content) -> None:
     assert content.stale == frozenset()  # the whole bank is written to the current guides
+
+
+def test_a_flag_on_an_unknown_id_is_refused_and_changes_nothing(
+    alice: Chat, content: Content, bot: StudyBot
+) -> None:
+    """`flag zz-999 …` used to update the report on the last answered question instead."""
+    _, qid = answer_today(alice, content)
+    alice.send(f"/study flag {qid} the key looks wrong")
+    text = alice.send("/study flag zz-999 nonsense id").plain_text()
+    assert "There is no question zz-999" in text and "like a-mt-012" in text
+    with bot.store.transaction() as s:
+        reasons = list(s.scalars(select(Flag.reason)))
+    assert reasons == ["the key looks wrong"]
+
+
+def test_reviewing_an_id_without_reports_fails_with_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STUDYBOT_DATABASE_URL", f"sqlite:///{tmp_path / 'f.db'}")
+    result = CliRunner().invoke(app, ["content", "flags", "--review", "zz-999"])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        "zz-999: no open reports on this question; `studybot content flags` lists the reported ones"
+    ]

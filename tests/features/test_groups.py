@@ -65,6 +65,18 @@ def test_join_leave_and_rejoin(alice: Chat) -> None:
     assert "Welcome to the study group" in alice.send("/study join").plain_text()
 
 
+def test_leaving_sticks_until_join(alice: Chat) -> None:
+    """`/study today` after `leave` used to rejoin the member without a word."""
+    alice.send("/study today")
+    alice.send("/study leave")
+    for line in ("/study today", "/study quiz", "/study progress"):
+        text = alice.send(line).plain_text()
+        assert "You left this study group. `/study join` brings you back" in text, line
+    assert "not in this study group" in alice.send("/study leave").plain_text()
+    assert "Welcome to the study group" in alice.send("/study join").plain_text()
+    assert "Question of the day" in alice.send("/study today").plain_text()
+
+
 def test_workspaces_are_isolated(bot: StudyBot, lead: Chat, content: Content) -> None:
     other = Chat(bot, user="lead", name="Lee", admin=True, workspace="W2")
     assert "no study group yet" in other.send("/study today").plain_text()
