@@ -97,3 +97,15 @@ def test_piped_session_survives_restart(tmp_path: Path) -> None:
     other = run_console(db, "/study today\n", "--as", "Grace")
     assert "Question of the day" in other.stdout
     assert "You joined this study group." in other.stdout
+
+
+def test_as_on_a_new_database_says_who_sets_the_group_up(tmp_path: Path) -> None:
+    """It used to answer "Only a group lead can change…" without naming the lead."""
+    result = run_console(tmp_path / "new.db", "/study today\n", "--as", "Grace")
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("No study group in this terminal yet. Its lead is you, ")
+    assert line.endswith(
+        "run `studybot console` (without --as) to set it up, then `--as Grace` joins it."
+    )
+    assert "Only a group lead" not in result.stdout

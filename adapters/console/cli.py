@@ -70,6 +70,15 @@ def console(
     interactive = sys.stdin.isatty()
     image_dir = Path(user_data_dir("studybot")) / "pictures"
 
+    if not session.has_group() and as_name is not None:
+        Console(stderr=True).print(
+            f"No study group in this terminal yet. Its lead is you, {owner}: run "
+            f"`studybot console` (without --as) to set it up, then `--as {as_name}` joins it.",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1)
     if not session.has_group():
         values = default_setup(local_today("UTC", bot.clock()))
         if interactive:

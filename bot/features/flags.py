@@ -7,8 +7,8 @@ posts and quizzes until `studybot content flags --review ID` puts it back.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import time, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.context import Ctx
@@ -25,7 +26,7 @@ from bot.seam import (
     code,
     text,
 )
-from bot.store.models import Group, Outbox
+from bot.store.models import Group, Outbox, User
 from bot.store.records import GroupRecord, WorkspaceRecord
 from bot.timeutil import (
     days_label,
@@ -113,6 +114,8 @@ def setup(ctx: Ctx, args: Mapping[str, str]) -> Reply:
             "the leads the group names). Nothing was changed."
         )
     values = _parse_settings(args)
+    if "leads" in values:
+        values["leads"] = _resolve_leads(ctx, values["leads"])
     created = g is None
     if g is None:
         tz = values.get("tz", DEFAULTS["tz"])
@@ -199,6 +202,55 @@ def _parse_settings(args: Mapping[str, str]) -> dict[str, Any]:
     return v
 
 
+# What a member's id looks like where the platform says who is meant (a mention).
+_PLATFORM_ID = {"slack": re.compile(r"^[UW][A-Z0-9]{4,}$"), "discord": re.compile(r"^\d{15,21}$")}
+_HOW_TO_NAME = {
+    "slack": "mention them (leads=@name)",
+    "discord": "mention them (leads=@name)",
+    "console": "use the name given to `studybot console --as NAME` (run it once first)",
+}
+
+
+def _resolve_leads(ctx: Ctx, names: list[str]) -> list[str]:
+    """Each lead as a member id the platform knows: a mention's id, or a member the bot has
+    met here, by id or by name (any case). Unknown names are refused, all of them named."""
+    users = list(
+        ctx.s.execute(
+            select(User.external_id, User.display_name).where(User.workspace_id == ctx.workspace.id)
+        )
+    )
+    pattern = _PLATFORM_ID.get(ctx.who.platform)
+    out: list[str] = []
+    unknown: list[str] = []
+    for name in names:
+        if any(uid == name for uid, _ in users) or (pattern and pattern.match(name)):
+            out.append(name)
+            continue
+        found = {uid for uid, shown in users if name.lower() in (uid.lower(), shown.lower())}
+        if len(found) == 1:
+            out.append(found.pop())
+        else:
+            unknown.append(name)
+    if unknown:
+        how = _HOW_TO_NAME.get(ctx.who.platform, "give their member ids")
+        raise UserError(
+            f"No member here is called {', '.join(unknown)}. To name a lead, {how}. "
+            "Nothing was changed."
+        )
+    return sorted(set(out))
+
+
+def _lead_names(ctx: Ctx, leads: list[str]) -> str:
+    shown = dict(
+        ctx.s.execute(
+            select(User.external_id, User.display_name).where(
+                User.workspace_id == ctx.workspace.id, User.external_id.in_(leads)
+            )
+        ).all()
+    )
+    return ", ".join(shown.get(uid, uid) for uid in leads)
+
+
 def settings_reply(ctx: Ctx, g: GroupRecord, title: str) -> Reply:
     track = ctx.content.track(g.track)
     cal = ctx.calendar()
@@ -215,7 +267,7 @@ def settings_reply(ctx: Ctx, g: GroupRecord, title: str) -> Reply:
         Field("Plan ends", text(fmt_date(cal.end - timedelta(days=1)))),
     ]
     if g.leads:
-        fields.append(Field("Leads", text(", ".join(g.leads))))
+        fields.append(Field("Leads", text(_lead_names(ctx, g.leads))))
     if g.skip_dates:
         fields.append(Field("Skip dates", text(", ".join(g.skip_dates))))
     if g.paused:

@@ -65,6 +65,20 @@ def test_join_leave_and_rejoin(alice: Chat) -> None:
     assert "Welcome to the study group" in alice.send("/study join").plain_text()
 
 
+def test_leads_are_members_the_platform_knows(bot: StudyBot, lead: Chat) -> None:
+    """`leads=Grace` used to be stored as typed (and `--as Grace`, id grace, refused);
+    `leads=Nobody` was accepted."""
+    grace = Chat(bot, user="grace", name="Grace")
+    grace.send("/study join")
+    text = lead.send("/study setup leads=Grace").plain_text()
+    assert "Leads: Grace" in text
+    assert "Study group updated" in grace.send("/study setup time=09:00").plain_text()
+    refused = lead.send("/study setup leads=Grace,Nobody,Zed").plain_text()
+    assert "No member here is called Nobody, Zed" in refused
+    assert "`studybot console --as NAME`" in refused and "Nothing was changed" in refused
+    assert "Leads: Grace" in lead.send("/study setup").plain_text()
+
+
 def test_leaving_sticks_until_join(alice: Chat) -> None:
     """`/study today` after `leave` used to rejoin the member without a word."""
     alice.send("/study today")
