@@ -71,12 +71,13 @@ def group_pace(ctx: Ctx, cal: Calendar) -> str | None:
     expected = cal.elapsed_fraction(today)
     total_days = (cal.end - cal.start).days
     diff = round((done - expected) * total_days)
-    share = f"The group has ticked {done:.0%} of the phase checklists; the calendar expects "
-    share += f"{expected:.0%}"
+    share = "Group pace, from every member's checklists: the group has ticked "
+    share += f"{done:.0%} of the phase checklists; the calendar expects {expected:.0%}"
+    mine = f" Your own pace is in `{SLASH} progress`."
     if abs(diff) <= 2:
-        return share + ": on pace."
+        return share + ": on pace." + mine
     word = "ahead" if diff > 0 else "behind"
-    return share + f": about {abs(diff)} days {word}."
+    return share + f": about {abs(diff)} days {word}." + mine
 
 
 @command(

@@ -51,26 +51,18 @@ def progress(ctx: Ctx, _args: Mapping[str, str]) -> Reply:
     today = ctx.today()
     uid = ctx.user.id
 
-    # domain -> [right, answered], and the same by exam-guide section
-    tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    # The answers readiness counts (the last 90 days of daily, quiz, review and mock-exam
+    # answers), so the lines, the chart and the estimate agree.
+    hist = readiness.history(ctx.s, uid, ctx.now)
+    tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # domain -> [right, answered]
     by_section: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    answers = ctx.s.execute(
-        select(Answer.question_id, Answer.correct).where(
-            Answer.user_id == uid, Answer.group_id == g.id
-        )
-    ).all()
-    quiz = ctx.s.execute(
-        select(QuizAnswer.question_id, QuizAnswer.correct).where(
-            QuizAnswer.user_id == uid, QuizAnswer.group_id == g.id
-        )
-    ).all()
-    for qid, correct in [*answers, *quiz]:
-        q = ctx.content.by_id.get(qid)
+    for a in hist:
+        q = ctx.content.by_id.get(a.question_id)
         if q is None or q.track != track.id:
             continue
         for counts in (tally[q.domain], by_section[q.guide_section]):
             counts[1] += 1
-            counts[0] += int(bool(correct))
+            counts[0] += int(a.correct)
 
     board = standings(ctx, g, "all")
     me = next((r for r in board if r.user_id == uid), None)
@@ -114,7 +106,10 @@ def progress(ctx: Ctx, _args: Mapping[str, str]) -> Reply:
             ProgressBar(label, sum(1 for it in items if it.id.upper() in checked), len(items))
         )
 
-    lines: list[Span] = [bold("Accuracy by exam-guide section (your answers · guide weight)")]
+    lines: list[Span] = [
+        bold("Accuracy by exam-guide section (your answers · guide weight)"),
+        Span("\nFrom the last 90 days: daily, quiz, review and mock-exam answers."),
+    ]
     for sec in track.guide_sections:
         lines += [Span(f"\n• {sec.name}: {_accuracy(by_section[sec.id])} · {sec.weight_label}")]
     lines += [Span("\n"), bold("\nBy study domain (what to practise · plan weight)")]
@@ -122,7 +117,7 @@ def progress(ctx: Ctx, _args: Mapping[str, str]) -> Reply:
         lines += [Span(f"\n• {d.name}: {_accuracy(tally[d.id])} · {d.weight_label}")]
     blocks.append(Paragraph(tuple(lines)))
 
-    blocks += _learning_blocks(ctx, track, cal, today, checked)
+    blocks += _learning_blocks(ctx, track, cal, today, checked, hist)
 
     weak = _weakest(track, tally)
     if weak:
@@ -137,18 +132,22 @@ def progress(ctx: Ctx, _args: Mapping[str, str]) -> Reply:
 
 
 def _learning_blocks(
-    ctx: Ctx, track: Track, cal: Calendar, today: date, checked: set[str]
+    ctx: Ctx,
+    track: Track,
+    cal: Calendar,
+    today: date,
+    checked: set[str],
+    hist: list[readiness.Answered],
 ) -> list[Block]:
     """Readiness, due reviews, pacing and the next three things to do."""
     g = ctx.require_group()
     uid = ctx.user.id
-    hist = readiness.history(ctx.s, uid, ctx.now)
     line_f = readiness.pass_line(track)
     ready = readiness.readiness(ctx.content, track, hist, ctx.now, line_f)
     excluded = ctx.content.retired | pulled(ctx.s, ctx.flag_threshold)
     due = review_cards.due_count(ctx.s, uid, ctx.now, excluded)
     answered_ids = (
-        {a.question_id for a in hist}
+        {a.question_id for a in hist if not a.blank}  # a question left blank is not studied
         | set(ctx.s.scalars(select(Answer.question_id).where(Answer.user_id == uid)))
         | set(ctx.s.scalars(select(QuizAnswer.question_id).where(QuizAnswer.user_id == uid)))
     )
@@ -179,7 +178,7 @@ def _learning_blocks(
         Field("Estimated exam score", text(est)),
         Field("Due for review", text(f"{due} card{'s' if due != 1 else ''}")),
         Field(
-            "Pace",
+            "Your pace",
             text(
                 f"{pace.label} (the calendar has you in phase {pace.expected_phase}; "
                 f"your work is in phase {pace.actual_phase})"

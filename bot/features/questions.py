@@ -82,7 +82,7 @@ def question_blocks(
     if buttons:
         blocks.append(answer_buttons(q, pick))
     domain = content.track(q.track).domain(q.domain)
-    blocks.append(_question_footer(q, domain.name if domain else q.domain))
+    blocks.append(_question_footer(q, domain.name if domain else q.domain, buttons))
     return blocks
 
 
@@ -100,14 +100,12 @@ def _question_body(q: Question, selection: str) -> tuple[Block, ...]:
 
 
 @functools.lru_cache(maxsize=1024)
-def _question_footer(q: Question, domain: str) -> Context:
+def _question_footer(q: Question, domain: str, buttons: bool = True) -> Context:
+    head = f"{domain} · {DIFFICULTY.get(q.difficulty, '')} · "
+    if not buttons:  # an answered question: nothing left to press
+        return Context(text(head, q.id))
     how = "Pick the letters, then Submit." if q.multi else "Answer with a button."
-    return Context(
-        text(
-            f"{domain} · {DIFFICULTY.get(q.difficulty, '')} · ",
-            f"{q.id} · {how}",
-        )
-    )
+    return Context(text(head, f"{q.id} · {how}"))
 
 
 def answer_buttons(q: Question, pick: Pick) -> Buttons:
@@ -130,7 +128,8 @@ def feedback_blocks(
     q: Question, selection: str, correct: bool, points: int, extra: str = "", where: str = "daily"
 ) -> list[Block]:
     if correct:
-        head = f"✅ Correct: {selection}" + (f"  (+{points} points)" if points else "")
+        gained = f"  (+{points} point{'s' if points != 1 else ''})" if points else ""
+        head = f"✅ Correct: {selection}{gained}"
     else:
         head = f"❌ Not quite: you chose {selection}; the answer is {q.answer_text()}"
     blocks: list[Block] = [Heading(head), *_explanation(q)]

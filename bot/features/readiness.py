@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Generic, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.cohort import Calendar
@@ -52,10 +52,12 @@ class Answered:
     question_id: str
     correct: bool
     at: datetime
+    blank: bool = False  # a mock-exam question left unanswered (counted as wrong)
 
 
 def history(s: Session, user_id: int, now: datetime, days: int = WINDOW_DAYS) -> list[Answered]:
-    """The member's answers of the last `days`: daily, quiz, review and closed mock exams."""
+    """The member's answers of the last `days`: daily, quiz, review and closed mock exams
+    (their blank questions as wrong answers)."""
     since = as_utc(now) - timedelta(days=days)
     out: list[Answered] = []
     for qid, correct, at, owner in (
@@ -70,17 +72,25 @@ def history(s: Session, user_id: int, now: datetime, days: int = WINDOW_DAYS) ->
     ):
         rows = s.execute(select(qid, correct, at).where(owner == user_id, at >= since))
         out += [Answered(q, bool(c), as_utc(t)) for q, c, t in rows]
+    # Every question of a closed mock exam counts, a blank one as wrong (as the exam does),
+    # at the time it was answered or else when the exam closed.
     exam_rows = s.execute(
-        select(ExamAnswer.question_id, ExamAnswer.correct, ExamAnswer.answered_at)
+        select(
+            ExamAnswer.question_id,
+            ExamAnswer.correct,
+            func.coalesce(ExamAnswer.answered_at, ExamAttempt.finished_at),
+            ExamAnswer.answered_at.is_(None),
+        )
         .join(ExamAttempt, ExamAttempt.id == ExamAnswer.attempt_id)
         .where(
             ExamAttempt.user_id == user_id,
             ExamAttempt.status != "open",
-            ExamAnswer.answered_at.is_not(None),
-            ExamAnswer.answered_at >= since,
+            ExamAttempt.finished_at >= since,
         )
     )
-    out += [Answered(q, bool(c), as_utc(t)) for q, c, t in exam_rows if t is not None]
+    out += [
+        Answered(q, bool(c), as_utc(t), blank=bool(b)) for q, c, t, b in exam_rows if t is not None
+    ]
     return out
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
@@ -52,8 +53,9 @@ def review(ctx: Ctx, args: Mapping[str, str]) -> Reply:
     cards = due_cards(ctx.s, ctx.content, ctx.user.id, ctx.now, excluded, n)
     if not cards:
         nxt = next_due(ctx.s, ctx.user.id, ctx.now)
+        tz = ctx.member_tz()
         when = (
-            f"The next card is due {nxt:%a %d %b %Y %H:%M} UTC."
+            f"The next card is due {as_utc(nxt).astimezone(ZoneInfo(tz)):%a %d %b %Y %H:%M} ({tz})."
             if nxt
             else "Answer the daily question or a quiz and missed questions come back here."
         )

@@ -161,3 +161,12 @@ def test_old_questions_close(alice: Chat, content: Content, clock: FakeClock) ->
     clock.set(2026, 3, 5, 12)
     letter = q.answer[0]
     assert "is closed" in alice.press(letter, reply).plain_text()
+
+
+def test_an_answered_question_no_longer_says_to_answer_with_a_button(
+    alice: Chat, content: Content
+) -> None:
+    answer_today(alice, content)
+    text = alice.send("/study today").plain_text()
+    assert "You answered on" in text
+    assert "Answer with a button" not in text and "then Submit" not in text

@@ -25,3 +25,14 @@ def test_checklist_check_and_uncheck(alice: Chat) -> None:
     assert "☑ P1-2" in alice.send("/study checklist").plain_text()
     assert "Unticked: P1-2" in alice.send("/study uncheck P1-2").plain_text()
     assert "No checklist item 'Z9'" in alice.send("/study check Z9").plain_text()
+
+
+def test_the_plan_says_whose_pace_it_shows(lead: Chat, alice: Chat, clock: FakeClock) -> None:
+    """`plan` said "about 16 days behind" and `progress` "11 days behind", unlabelled."""
+    lead.send("/study setup exam=2026-06-30")
+    alice.send("/study join")
+    clock.set(2026, 3, 20, 12)
+    plan = alice.send("/study plan").plain_text()
+    assert "Group pace, from every member's checklists" in plan
+    assert "Your own pace is in `/study progress`." in plan
+    assert "Your pace: " in alice.send("/study progress").plain_text()

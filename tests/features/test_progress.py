@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import date
 
 from PIL import Image as PILImage
@@ -54,7 +55,7 @@ def test_progress_shows_readiness_reviews_pace_and_a_chart(
     assert "Estimated exam score: " in text and "80% interval" in text
     assert "from 1 answers" in text
     assert "Due for review: 0 cards" in text
-    assert "Pace: on track (the calendar has you in phase 1" in text
+    assert "Your pace: on track (the calendar has you in phase 1" in text
     assert "Next three things to do" in text
     assert "No official pass mark is published; 70% is a practice line." in text
     images = [b for b in reply.blocks if isinstance(b, Image)]
@@ -88,5 +89,32 @@ def test_progress_counts_an_exam_that_timed_out(
         reply = answer_exam_question(alice, content, reply, right=True)
     clock.advance(hours=2)
     text = alice.send("/study progress").plain_text()
-    assert "from 3 answers" in text
+    assert "from 48 answers" in text  # the 45 left blank count, as wrong, as in the exam
     assert "timed out" in alice.send("/study exams").plain_text()
+
+
+def test_a_poor_mock_exam_lowers_the_estimate_and_every_view_counts_it(
+    alice: Chat, content: Content, clock: FakeClock
+) -> None:
+    """A 5-of-48 exam used to raise the estimate from 54% to 68% (blanks were not counted)
+    while the domain lines still said "no answers yet"."""
+
+    def estimate(text: str) -> int:
+        m = re.search(r"Estimated exam score: (\d+)%", text)
+        assert m is not None, text
+        return int(m.group(1))
+
+    answer_today(alice, content, right=True)
+    before = estimate(alice.send("/study progress").plain_text())
+    reply = alice.send("/study exam")
+    for _ in range(5):
+        reply = answer_exam_question(alice, content, reply, right=True)
+    submit = alice.press("Review & submit", reply)
+    alice.press("Submit", submit)
+    text = alice.send("/study progress").plain_text()
+    assert estimate(text) < before
+    assert "from 49 answers" in text
+    sections = text.split("By study domain")[0]
+    assert "no answers yet" not in sections  # every section had exam questions
+    total = sum(int(n) for n in re.findall(r"\d+% of (\d+) ·", sections))
+    assert total == 49  # the lines count what the estimate counts

@@ -23,7 +23,8 @@ def test_quiz_runs_through_a_set_with_capped_points(alice: Chat, content: Conten
             reply = alice.press(q.answer[0], reply)
         text = reply.plain_text()
         assert "✅ Correct" in text
-        earned += 1 if "(+1 points)" in text else 0
+        earned += 1 if "(+1 point)" in text else 0
+        assert "(+1 points)" not in text
         if i < 6:
             assert f"Practice {i + 2} of 7" in text
     assert "Practice set done: 7 of 7 right" in reply.plain_text()

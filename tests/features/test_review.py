@@ -142,3 +142,16 @@ def test_a_first_review_is_what_fsrs_itself_computes(rating: Rating, when: datet
     )
     assert (got.due, got.last_review) == (expected.due, expected.last_review)
     assert first_review(rating, when) is not got  # each caller gets its own card
+
+
+def test_the_next_due_card_is_shown_in_the_members_timezone(
+    bot: StudyBot, alice: Chat, content: Content
+) -> None:
+    """It used to say "… 12:00 UTC" to a member who had set Asia/Kolkata."""
+    q = single(content, difficulty=2)
+    pin_daily(bot, alice, content, q, date(2026, 3, 2))
+    alice.press(wrong_letter(q), alice.send("/study today"))
+    alice.send("/study tz Asia/Kolkata")
+    text = alice.send("/study review").plain_text()
+    assert "The next card is due Tue 03 Mar 2026 17:30 (Asia/Kolkata)." in text
+    assert "UTC" not in text
