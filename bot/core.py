@@ -85,7 +85,7 @@ class StudyBot:
         try:
             cmd = registry.get(inv.command)
         except UserError as e:
-            return Reply.message(str(e))
+            return Reply.refusal(str(e))
         return self._run(inv.who, lambda ctx: cmd.handler(ctx, inv.args)).reply()
 
     def handle_text(self, who: Who, line: str) -> Reply:
@@ -93,7 +93,7 @@ class StudyBot:
         try:
             cmd, args = registry.parse(line)
         except UserError as e:
-            return Reply.message(str(e))
+            return Reply.refusal(str(e))
         return self._run(who, lambda ctx: cmd.handler(ctx, args)).reply()
 
     def press(self, action: Action) -> Reply:
@@ -131,7 +131,7 @@ class StudyBot:
                         outcome = outcome.reply(ctx)
                 return Recorded(self, who, now, outcome)
             except UserError as e:
-                return Recorded(self, who, now, Reply.message(str(e)))
+                return Recorded(self, who, now, Reply.refusal(str(e)))
             except OperationalError as e:  # e.g. a serialization failure: retry the action
                 if attempt == 2:
                     log.exception("store error")

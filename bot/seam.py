@@ -179,12 +179,16 @@ class Reply:
     """A platform-neutral message.
 
     `replace` asks the adapter to replace the message the pressed button sat on (toggling
-    a multi-answer choice, paging a leaderboard) instead of sending a new one.
+    a multi-answer choice, paging a leaderboard) instead of sending a new one. `refused`
+    marks the answer to something the core would not do (a third pick on a two-answer
+    question, someone else's button): it never replaces the screen, whose buttons stay
+    usable.
     """
 
     blocks: tuple[Block, ...]
     visibility: Visibility = Visibility.EPHEMERAL
     replace: bool = False
+    refused: bool = False
 
     @staticmethod
     def of(
@@ -195,6 +199,10 @@ class Reply:
     @staticmethod
     def message(*parts: Inline, visibility: Visibility = Visibility.EPHEMERAL) -> Reply:
         return Reply((Paragraph(text(*parts)),), visibility)
+
+    @staticmethod
+    def refusal(message: str) -> Reply:
+        return Reply((Paragraph(text(message)),), Visibility.EPHEMERAL, refused=True)
 
     def buttons(self) -> list[Button]:
         return [b for blk in self.blocks if isinstance(blk, Buttons) for b in blk.buttons]

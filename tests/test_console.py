@@ -1,4 +1,4 @@
-"""The terminal adapter: numbered buttons, piped stdin, a file that survives restarts."""
+"""The terminal adapter: buttons by stable keys, piped stdin, a file that survives restarts."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from tests.helpers import FakeClock, question_in
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_numbers_press_buttons_of_the_last_reply(
+def test_letters_answer_and_report_takes_its_own_word(
     bot: StudyBot, content: Content, clock: FakeClock
 ) -> None:
     me = ConsoleSession(bot, "Ada Lovelace", is_admin=True)
@@ -27,20 +27,68 @@ def test_numbers_press_buttons_of_the_last_reply(
     reply = me.send("/study today")
     assert reply is not None
     q = question_in(content, reply)
+    assert [k for k, _ in me.buttons][: len(q.letters())] == list(q.letters().lower())
     if q.multi:
-        n = q.letters().index(q.answer[0]) + 1
-        me.send(str(n))
-        m = q.letters().index(q.answer[1]) + 1
-        me.send(f"answer {m}")
-        out = me.send(str(len(q.letters()) + 1))
+        me.send(q.answer[0].lower())
+        out = me.send("1")  # Submit is 1 on every screen that has it
+        assert out is not None and "Pick" not in out.plain_text()
     else:
-        out = me.send(f"answer {q.letters().index(q.answer[0]) + 1}")
-    assert out is not None and out.plain_text().startswith("✅ Correct")
-    assert [b.label for b in out.buttons()] == ["⚑ Report a problem"]
-    assert "is reported to the maintainers" in me.send("1").plain_text()
-    assert "no buttons" in me.press(1).plain_text()
+        out = me.send(f"answer {q.answer[0]}")
+    assert out is not None and out.plain_text().startswith(("✅ Correct", "❌"))
+    assert me.buttons[0][0] == "report"
+    slip = me.send("1")  # a number meant for the next question never files a report
+    assert slip is not None and slip.refused and "There is no button 1 here" in slip.plain_text()
+    assert "is reported to the maintainers" in me.send("report").plain_text()
+    assert "no buttons" in me.press("a").plain_text()
     hint = me.send("hello")
     assert hint is not None and "Commands start with /study" in hint.plain_text()
+
+
+def test_a_quiz_keeps_its_keys_from_question_to_question(
+    bot: StudyBot, content: Content, clock: FakeClock
+) -> None:
+    """`/study quiz 2`, `1`, `1` used to report the first question instead of answering
+    the second: after an answer the report button took 1 and the letters moved up."""
+    me = ConsoleSession(bot, "Ada", is_admin=True)
+    me.setup(default_setup(clock().date()))
+    reply = me.send("/study quiz 2")
+    for position in (1, 2):
+        assert reply is not None
+        assert f"Practice {position} of 2" in reply.plain_text()
+        q = question_in(content, reply)
+        assert [k for k, _ in me.buttons if k != "report"][:4] == ["a", "b", "c", "d"]
+        slip = me.send("1")  # no number answers or reports anything on a quiz screen
+        assert slip is not None and slip.refused
+        reply = me.send(" ".join(x.lower() for x in q.answer))
+        if q.multi:
+            reply = me.send("1")
+        assert reply is not None and reply.plain_text().startswith("✅ Correct")
+        assert me.buttons[0][0] == "report"
+    assert "Practice set done: 2 of 2 right" in reply.plain_text()
+
+
+def test_a_refused_press_keeps_the_screen_and_its_buttons(
+    bot: StudyBot, content: Content, clock: FakeClock
+) -> None:
+    """A third pick on a two-answer exam question used to leave nothing to press."""
+    me = ConsoleSession(bot, "Ada", is_admin=True)
+    me.setup(default_setup(clock().date()))
+    screen = me.send("/study exam")
+    assert screen is not None
+    seen = 0
+    while "(Choose two.)" not in screen.plain_text():
+        assert dict(me.buttons).get("3") is not None, "Next ▶ is 3 on every question"
+        screen = me.send("3")
+        assert screen is not None
+        seen += 1
+        assert seen < 48, "no two-answer question in this mock"
+    refused = me.send("a b c")
+    assert refused is not None and refused.refused
+    assert "untick" in refused.plain_text()
+    keys = dict(me.buttons)
+    assert {"a", "b", "c", "d", "4", "5"} <= set(keys)  # the same screen, still usable
+    review = me.send("5")
+    assert review is not None and "review before you submit" in review.plain_text()
 
 
 def test_other_members_via_as(bot: StudyBot, clock: FakeClock) -> None:
@@ -83,7 +131,7 @@ def run_console(db: Path, lines: str, *extra: str) -> subprocess.CompletedProces
 
 def test_piped_session_survives_restart(tmp_path: Path) -> None:
     db = tmp_path / "study.db"
-    first = run_console(db, "/study today\n1\n/study check S2\n")
+    first = run_console(db, "/study today\na\n1\n/study check S2\n")
     assert first.returncode == 0, first.stderr
     assert "Study group created" in first.stdout
     assert "Question of the day" in first.stdout
@@ -109,3 +157,34 @@ def test_as_on_a_new_database_says_who_sets_the_group_up(tmp_path: Path) -> None
         "run `studybot console` (without --as) to set it up, then `--as Grace` joins it."
     )
     assert "Only a group lead" not in result.stdout
+
+
+def test_the_first_run_wizard_checks_each_answer_where_it_is_asked() -> None:
+    """`2026-13-45`, `Mars/Olympus`, `25:99` and `next month` used to be accepted at their
+    prompts and one error at the end threw every answer away."""
+    import io
+
+    from rich.console import Console
+
+    from adapters.console.cli import _guided_setup
+
+    shown = io.StringIO()
+    answers = io.StringIO(
+        "associate\n2026-13-45\n2026-03-02\nMars/Olympus\nEurope/Berlin\n25:99\n08:30\n"
+        "next month\n2026-02-01\n2026-06-01\n"
+    )
+    values = _guided_setup(
+        Console(file=shown, width=200),
+        {"track": "associate", "start": "2026-03-01", "tz": "UTC", "time": "09:00"},
+        stream=answers,
+    )
+    assert values == {
+        "track": "associate",
+        "start": "2026-03-02",
+        "tz": "Europe/Berlin",
+        "time": "08:30",
+        "exam": "2026-06-01",
+    }
+    out = shown.getvalue()
+    assert out.count("Try again.") == 5  # each bad answer asked again, with what is accepted
+    assert "The exam date must come after the start date 2026-03-02" in out

@@ -310,3 +310,67 @@ async def test_a_scripted_discord_session_sends_what_was_recorded(
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+def test_a_keyed_terminal_session_replies_as_recorded(
+    bot: StudyBot, content: Content, clock: FakeClock
+) -> None:
+    """The terminal as a member types it: letters for choices, the same number for the same
+    button on every screen, `report` for a report, and refused presses that keep the
+    screen (quiz, today single and multi-answer, review, the mock exam, setup)."""
+    from adapters.console.session import ConsoleSession, default_setup
+
+    steps: list[Any] = []
+    lead = ConsoleSession(bot, "Lee", is_admin=True)
+    alice = ConsoleSession(bot, "Alice", is_admin=False)
+
+    def type_(who: ConsoleSession, line: str) -> Reply:
+        reply = who.send(line)
+        assert reply is not None
+        keys = [k for k, _ in who.buttons]
+        steps.append(
+            {"who": who.who.user_id, "input": line, "keys": keys, "reply": reply_json(reply)}
+        )
+        return reply
+
+    def answer_on_screen(who: ConsoleSession, reply: Reply, right: bool = True) -> Reply:
+        q = question_in(content, reply)
+        letters = list(q.answer) if right else [wrong_letter(q), *q.answer[1:]]
+        reply = type_(who, " ".join(x.lower() for x in letters))
+        return type_(who, "1") if q.multi else reply  # Submit is 1
+
+    steps.append(
+        {
+            "who": "lee",
+            "input": "(first run)",
+            "reply": reply_json(
+                lead.setup({**default_setup(clock().date()), "tz": "UTC", "exam": "2026-06-30"})
+            ),
+        }
+    )
+    type_(alice, "/study join")
+    today = type_(alice, "/study today")
+    answer_on_screen(alice, today)
+    type_(alice, "1")  # refused: no button 1 under the feedback
+    type_(alice, "report")
+    quiz = type_(alice, "/study quiz 3")
+    type_(alice, "9")  # refused, the question stays
+    quiz = answer_on_screen(alice, quiz, right=False)
+    answer_on_screen(alice, quiz)
+    type_(alice, "/study quiz")  # the unfinished set is offered
+    type_(alice, "/study review")
+    exam = type_(alice, "/study exam")
+    exam = type_(alice, "a")
+    for _ in range(47):
+        if "(Choose two.)" in exam.plain_text():
+            break
+        exam = type_(alice, "3")  # Next ▶
+    if "(Choose two.)" in exam.plain_text():
+        type_(alice, "a b c")  # the third pick is refused; the screen stays
+    type_(alice, "4")  # ⚑ Flag
+    type_(alice, "5")  # Review & submit
+    type_(alice, "6")  # Submit exam
+    type_(alice, "9")  # More missed ▶
+    type_(lead, "/study setup leads=Alice")
+    type_(alice, "/study setup time=07:30")
+    check_golden("terminal_keys", steps)

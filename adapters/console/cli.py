@@ -6,8 +6,9 @@ import getpass
 import logging
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TextIO
 
 import typer
 from platformdirs import user_data_dir
@@ -19,17 +20,21 @@ from adapters.console.render import print_reply
 from adapters.console.session import ConsoleSession, default_setup
 from bot.bootstrap import build
 from bot.content import ContentError
+from bot.errors import UserError
 from bot.registry import SLASH
+from bot.seam import Reply
 from bot.settings import Settings
-from bot.timeutil import local_today
+from bot.timeutil import local_today, parse_date, parse_time, parse_tz
 from scheduler.clock import Clock
 from scheduler.worker import DeliveryConfig, Worker
 
 CLOCK_INTERVAL = 5.0  # seconds: the terminal's clock is cheap, so it looks often
+PROMPT = "study> "
 
 BANNER = (
     "studybot console: a local study group. Type {slash} help for the commands, "
-    "{slash} today for today's question; a number presses a button; Ctrl-D or 'quit' leaves."
+    "{slash} today for today's question; a letter picks a choice, a number presses another "
+    "button, `report` reports the question; Ctrl-D or 'quit' leaves."
 )
 
 
@@ -86,7 +91,12 @@ def console(
         print_reply(out, session.setup(values), image_dir)
 
     # The clock and delivery run here too: due posts appear in this terminal.
-    messenger = ConsoleMessenger(out, image_dir, session.who.user_id)
+    def shown(reply: Reply) -> None:
+        session.remember(reply)
+        if interactive:  # the post printed over the prompt: show it again
+            out.print(PROMPT, end="", markup=False, highlight=False)
+
+    messenger = ConsoleMessenger(out, image_dir, session.who.user_id, shown)
     clock = Clock(bot.store, bot.content, flag_threshold=settings.flag_threshold)
     worker = Worker(
         bot.store, bot.content, {"console": messenger}, config=DeliveryConfig(channel_gap=0)
@@ -105,6 +115,8 @@ def console(
             reply = session.send(line)
             if reply is not None:
                 print_reply(out, reply, image_dir)
+                if reply.refused and session.buttons:
+                    out.print("(The buttons above still work.)", style="dim")
     except KeyboardInterrupt:
         pass
     finally:
@@ -133,22 +145,58 @@ def _lines(interactive: bool):  # type: ignore[no-untyped-def]
         return
     while True:
         try:
-            yield input("study> ")
+            yield input(PROMPT)
         except EOFError:
             return
 
 
-def _guided_setup(out: Console, values: dict[str, str]) -> dict[str, str]:
+def _ask(
+    out: Console,
+    label: str,
+    default: str,
+    check: Callable[[str], object],
+    stream: TextIO | None = None,
+) -> str:
+    """Ask until the answer passes `check` (the core's own parser), saying what is wrong."""
+    while True:
+        answer = Prompt.ask(label, default=default, console=out, stream=stream).strip()
+        try:
+            check(answer)
+        except UserError as e:
+            out.print(f"{e} Try again.", style="red", markup=False, highlight=False)
+            continue
+        return answer
+
+
+def _guided_setup(
+    out: Console, values: dict[str, str], stream: TextIO | None = None
+) -> dict[str, str]:
+    """The first run's questions, each checked where it is asked with the rules `setup`
+    applies; nothing is saved until the end, and a typo loses only that one answer."""
     out.print("First run: let's set up your study group (Enter keeps the default).", style="bold")
     values["track"] = Prompt.ask(
-        "Track", choices=["associate", "professional"], default=values["track"], console=out
+        "Track",
+        choices=["associate", "professional"],
+        default=values["track"],
+        console=out,
+        stream=stream,
     )
-    values["start"] = Prompt.ask(
-        "Cohort start date (YYYY-MM-DD)", default=values["start"], console=out
+    values["start"] = _ask(
+        out,
+        "Cohort start date (YYYY-MM-DD)",
+        values["start"],
+        lambda v: parse_date(v, "start date"),
+        stream,
     )
-    values["tz"] = Prompt.ask("Timezone (Area/City)", default=values["tz"], console=out)
-    values["time"] = Prompt.ask("Daily question time (HH:MM)", default=values["time"], console=out)
-    exam = Prompt.ask("Exam date (YYYY-MM-DD, blank for none)", default="", console=out)
-    if exam.strip():
-        values["exam"] = exam.strip()
+    values["tz"] = _ask(out, "Timezone (Area/City)", values["tz"], parse_tz, stream)
+    values["time"] = _ask(out, "Daily question time (HH:MM)", values["time"], parse_time, stream)
+    start = parse_date(values["start"], "start date")
+
+    def exam_after_start(v: str) -> None:
+        if v and parse_date(v, "exam date") <= start:
+            raise UserError(f"The exam date must come after the start date {start}.")
+
+    exam = _ask(out, "Exam date (YYYY-MM-DD, blank for none)", "", exam_after_start, stream)
+    if exam:
+        values["exam"] = exam
     return values

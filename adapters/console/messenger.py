@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
@@ -15,16 +16,27 @@ from bot.seam import ChannelTarget, Context, MessageRef, Reply, UserTarget, plai
 class ConsoleMessenger:
     """Prints channel posts and the local user's DMs; other members' DMs are noted briefly."""
 
-    def __init__(self, console: Console, image_dir: Path, user_id: str) -> None:
+    def __init__(
+        self,
+        console: Console,
+        image_dir: Path,
+        user_id: str,
+        shown: Callable[[Reply], None] | None = None,
+    ) -> None:
         self.console = console
         self.image_dir = image_dir
         self.user_id = user_id
+        # After a post is printed: its buttons become the ones a key presses, and the
+        # prompt the post printed over is shown again.
+        self.shown = shown
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
     def post(self, target: ChannelTarget, reply: Reply) -> MessageRef:
         with self._lock:
             print_reply(self.console, reply, self.image_dir)
+            if self.shown is not None:
+                self.shown(reply)
             return MessageRef(target.workspace_id, target.channel_id, str(next(self._ids)))
 
     def update(self, ref: MessageRef, reply: Reply) -> None:
@@ -45,6 +57,8 @@ class ConsoleMessenger:
         with self._lock:
             if user.user_id == self.user_id:
                 print_reply(self.console, reply, self.image_dir)
+                if self.shown is not None:
+                    self.shown(reply)
             else:
                 self.console.print(f"(studybot sent {user.user_id} a direct message)", style="dim")
             return MessageRef(user.workspace_id, user.user_id, str(next(self._ids)))

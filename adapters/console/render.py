@@ -15,6 +15,7 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
+from adapters.console import keys
 from bot.seam import (
     Block,
     Button,
@@ -68,8 +69,9 @@ def bar(done: int, total: int) -> str:
 def render(reply: Reply, image_dir: Path, channel: str = "study-group") -> Rendered:
     parts: list[RenderableType] = []
     buttons: list[Button] = []
+    labels = [k for k, _ in keys.keyed(reply.buttons())]
     for block in reply.blocks:
-        parts.append(_block(block, buttons, image_dir))
+        parts.append(_block(block, buttons, labels, image_dir))
     title = {
         Visibility.CHANNEL: f"#{channel}",
         Visibility.EPHEMERAL: "only you can see this",
@@ -81,7 +83,9 @@ def render(reply: Reply, image_dir: Path, channel: str = "study-group") -> Rende
     )
 
 
-def _block(block: Block, buttons: list[Button], image_dir: Path) -> RenderableType:
+def _block(
+    block: Block, buttons: list[Button], labels: list[str], image_dir: Path
+) -> RenderableType:
     if isinstance(block, Heading):
         return Text(block.text, style="bold")
     if isinstance(block, Paragraph):
@@ -106,7 +110,7 @@ def _block(block: Block, buttons: list[Button], image_dir: Path) -> RenderableTy
                 if b.style is ButtonStyle.PRIMARY
                 else ("bold red" if b.style is ButtonStyle.DANGER else "bold")
             )
-            line.append(f"[{len(buttons)}] ", style="yellow")
+            line.append(f"[{labels[len(buttons) - 1]}] ", style="yellow")
             line.append(b.label, style=style)
             line.append("   ")
         return line

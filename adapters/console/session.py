@@ -1,4 +1,4 @@
-"""The terminal workspace: one local group, numbered buttons, no study logic.
+"""The terminal workspace: one local group, buttons pressed by key, no study logic.
 
 `ConsoleSession.send(line)` is the in-memory backend tests use (push a line, read the
 reply); the interactive loop in `cli.py` only adds input and Rich output around it.
@@ -11,13 +11,13 @@ import re
 from datetime import date
 from pathlib import Path
 
+from adapters.console import keys
 from bot.core import StudyBot
 from bot.registry import SLASH
 from bot.seam import Action, Button, Invocation, Reply, Who
 
 WORKSPACE = "console"
 CHANNEL = "study-group"
-_NUMBER = re.compile(r"^(?:answer\s+|press\s+)?(\d{1,2})$", re.IGNORECASE)
 
 
 def user_id_for(name: str) -> str:
@@ -56,7 +56,8 @@ class ConsoleSession:
             display_name=name,
             is_admin=is_admin,
         )
-        self.buttons: list[Button] = []
+        self.buttons: list[tuple[str, Button]] = []  # the last screen's, by key
+        self.multi = False  # the last screen asks for several letters
 
     def has_group(self) -> bool:
         return self.bot.has_group(self.who)
@@ -67,36 +68,51 @@ class ConsoleSession:
         return reply
 
     def send(self, line: str) -> Reply | None:
-        """One line of input: a command, a button number, or something we explain."""
+        """One line of input: a command, the keys of buttons, or something we explain."""
         line = line.strip()
         if not line:
             return None
-        m = _NUMBER.match(line)
-        if m:
-            return self.press(int(m.group(1)))
+        pressed = keys.parse(line)
+        if pressed is not None:
+            return self.press(*pressed)
         if line.lower().startswith(SLASH):
             reply = self.bot.handle_text(self.who, line)
         else:
             reply = Reply.message(
-                f"Commands start with {SLASH} (try {SLASH} help); a number presses a button "
-                "of the last reply."
+                f"Commands start with {SLASH} (try {SLASH} help); a letter picks a choice and "
+                "a number presses one of the other buttons of the last reply."
             )
         self.remember(reply)
         return reply
 
-    def press(self, n: int) -> Reply:
-        if not 1 <= n <= len(self.buttons):
-            if not self.buttons:
-                return Reply.message("The last reply has no buttons to press.")
-            return Reply.message(f"Press a button from 1 to {len(self.buttons)}.")
-        b = self.buttons[n - 1]
-        reply = self.bot.press(Action(self.who, b.action_id, b.value))
-        self.remember(reply)
+    def press(self, *pressed: str | int) -> Reply:
+        """Press buttons of the last screen by key (several letters pick in turn)."""
+        wanted = [str(k).lower() for k in pressed]
+        if not self.buttons:
+            return Reply.message("The last reply has no buttons to press.")
+        if len(wanted) > 1 and not self.multi:
+            return Reply.refusal("This question takes one letter: press one choice.")
+        reply: Reply | None = None
+        for key in wanted:
+            b = dict(self.buttons).get(key)
+            if b is None:
+                shown = ", ".join(k for k, _ in self.buttons)
+                return reply or Reply.refusal(
+                    f"There is no button {key} here. Press one of: {shown}."
+                )
+            reply = self.bot.press(Action(self.who, b.action_id, b.value))
+            self.remember(reply)
+            if reply.refused:
+                break
+        assert reply is not None
         return reply
 
     def remember(self, reply: Reply) -> None:
-        """A bare number presses a button of the last reply (README, "Try it in two minutes")."""
-        self.buttons = reply.buttons()
+        """Keys press buttons of the last screen; a refusal leaves that screen usable."""
+        if reply.refused:
+            return
+        self.buttons = keys.keyed(reply.buttons())
+        self.multi = "(Choose" in reply.plain_text()
 
 
 def default_setup(today: date) -> dict[str, str]:

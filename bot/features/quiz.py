@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -13,8 +14,8 @@ from bot.errors import UserError
 from bot.features import questions as qv
 from bot.features import review_cards
 from bot.features.flags import pulled
-from bot.registry import SLASH, Audience, Kind, Param, button, command
-from bot.seam import Block, Divider, Heading, Paragraph, Reply, text
+from bot.registry import SLASH, Audience, ButtonValue, Kind, Param, button, command
+from bot.seam import Block, Buttons, ButtonStyle, Divider, Heading, Paragraph, Reply, text
 from bot.store.db import insert_ignore
 from bot.store.models import Answer, QuizAnswer, QuizSession
 from bot.timeutil import as_utc, parse_positive_int
@@ -32,6 +33,23 @@ class QuizPick(qv.Pick):
     kind = "q"
 
 
+@dataclass(frozen=True)
+class QuizResume(ButtonValue):
+    """Continue an unfinished set (`<set id>`) or, with set id 0, start a new one."""
+
+    set_id: int
+    actions = ("quiz.resume",)
+
+    def encode(self) -> str:
+        return str(self.set_id)
+
+    @classmethod
+    def decode(cls, value: str) -> QuizResume:
+        if not value.isdigit():
+            raise UserError(STALE)
+        return cls(int(value))
+
+
 @command(
     "quiz",
     summary="A private practice set (default 5, at most 20), unseen questions first",
@@ -43,8 +61,74 @@ class QuizPick(qv.Pick):
     examples=("/study quiz", "/study quiz model-training 10", "/study quiz 3"),
 )
 def quiz(ctx: Ctx, args: Mapping[str, str]) -> Reply:
-    g = ctx.require_group()
+    """A new set; `/study quiz` alone first offers to finish an unfinished one."""
+    ctx.require_group()
     ctx.ensure_member()
+    if not args:
+        unfinished = _unfinished(ctx)
+        if unfinished is not None:
+            session, done = unfinished
+            total = len(session.question_ids)
+            return Reply.of(
+                Paragraph(
+                    text(
+                        f"You have an unfinished practice set: {done} of {total} answered. "
+                        "Continue it, or start a new one?"
+                    )
+                ),
+                Buttons(
+                    (
+                        QuizResume(session.id).button(
+                            "Continue the set", style=ButtonStyle.PRIMARY
+                        ),
+                        QuizResume(0).button("New set"),
+                    )
+                ),
+            )
+    return _new_set(ctx, args)
+
+
+@button(QuizResume)
+def resume(ctx: Ctx, v: QuizResume) -> Reply:
+    if v.set_id == 0:
+        return _new_set(ctx, {})
+    session, _ = qv.owned_at(
+        ctx,
+        QuizSession,
+        f"{v.set_id}.0",
+        stale=STALE,
+        others=f"That practice set belongs to someone else. Start your own with `{SLASH} quiz`.",
+        missing="That practice set has no questions.",
+    )
+    answered = _answered_positions(ctx, session.id)
+    left = [i for i in range(len(session.question_ids)) if i not in answered]
+    if not left:
+        return Reply.of(*_summary(ctx, session))
+    return Reply.of(*_question(ctx, session, left[0]))
+
+
+def _answered_positions(ctx: Ctx, session_id: int) -> set[int]:
+    return set(
+        ctx.s.scalars(select(QuizAnswer.position).where(QuizAnswer.session_id == session_id))
+    )
+
+
+def _unfinished(ctx: Ctx) -> tuple[QuizSession, int] | None:
+    """The caller's latest set in this group, if some of its questions are unanswered."""
+    session = ctx.s.scalars(
+        select(QuizSession)
+        .where(QuizSession.user_id == ctx.user.id, QuizSession.group_id == ctx.require_group().id)
+        .order_by(QuizSession.created_at.desc(), QuizSession.id.desc())
+        .limit(1)
+    ).first()
+    if session is None:
+        return None
+    done = len(_answered_positions(ctx, session.id))
+    return (session, done) if done < len(session.question_ids) else None
+
+
+def _new_set(ctx: Ctx, args: Mapping[str, str]) -> Reply:
+    g = ctx.require_group()
     track = ctx.track()
     domain, n_raw = args.get("domain"), args.get("n")
     if domain and domain.isdigit() and not n_raw:  # `/study quiz 10`

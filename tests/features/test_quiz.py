@@ -59,3 +59,16 @@ def test_someone_elses_quiz_buttons_are_refused(bot: StudyBot, alice: Chat, lead
     reply = alice.send("/study quiz 2")
     text = lead.press("A", reply).plain_text()
     assert "belongs to someone else" in text
+
+
+def test_an_unfinished_set_is_offered_before_a_new_one(alice: Chat, content: Content) -> None:
+    """A set left at question 9 (say, after a refused press) could not be found again."""
+    reply = alice.send("/study quiz 3")
+    q = question_in(content, reply)
+    alice.press(q.answer[0] if not q.multi else "Submit", reply)
+    offer = alice.send("/study quiz")
+    assert "You have an unfinished practice set: 1 of 3 answered" in offer.plain_text()
+    assert "Practice 2 of 3" in alice.press("Continue the set", offer).plain_text()
+    fresh = alice.press("New set", alice.send("/study quiz"))
+    assert "Practice 1 of 5" in fresh.plain_text()
+    assert "Practice 1 of 2" in alice.send("/study quiz 2").plain_text()  # asked for: new at once
