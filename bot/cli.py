@@ -24,14 +24,21 @@ from bot.settings import Settings
 from bot.store.db import Store, make_engine, upgrade
 
 app = typer.Typer(
+    rich_markup_mode=None,  # plain click help: options as --rate POSTS, no <bool> column
     help="studybot: a study group for the Databricks ML certifications.",
     no_args_is_help=True,
     add_completion=False,
 )
 content_app = typer.Typer(
-    help="Check and describe the content (questions, curriculum).", no_args_is_help=True
+    rich_markup_mode=None,
+    help="Check and describe the content (questions, curriculum).",
+    no_args_is_help=True,
 )
-db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+db_app = typer.Typer(
+    rich_markup_mode=None,
+    help="Database migrations.",
+    no_args_is_help=True,
+)
 app.add_typer(content_app, name="content")
 app.add_typer(db_app, name="db")
 
@@ -41,7 +48,9 @@ err = Console(stderr=True, soft_wrap=True)
 
 @content_app.command("check")
 def content_check(
-    directory: Annotated[Path | None, typer.Argument(help="content directory")] = None,
+    directory: Annotated[
+        Path | None, typer.Argument(metavar="DIRECTORY", help="content directory")
+    ] = None,
 ) -> None:
     """Validate content; list every problem as file:line: id: problem."""
     root = directory or Settings().content_dir
@@ -97,7 +106,9 @@ def _print_sections(content: Content) -> None:
 @content_app.command("stats")
 def content_stats(
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
-    directory: Annotated[Path | None, typer.Option("--dir", help="content directory")] = None,
+    directory: Annotated[
+        Path | None, typer.Option("--dir", metavar="DIRECTORY", help="content directory")
+    ] = None,
 ) -> None:
     """Distribution by track, domain, area, phase, difficulty and answer position."""
     root = directory or Settings().content_dir
@@ -127,7 +138,8 @@ def content_stats(
 @content_app.command("flags")
 def content_flags(
     review: Annotated[
-        str | None, typer.Option("--review", help="mark a question's reports reviewed")
+        str | None,
+        typer.Option("--review", metavar="QUESTION_ID", help="mark a question's reports reviewed"),
     ] = None,
     show_all: Annotated[bool, typer.Option("--all", help="include reviewed reports")] = False,
 ) -> None:
@@ -184,8 +196,10 @@ def db_upgrade() -> None:
 
 @app.command("serve")
 def serve(
-    platform: Annotated[str, typer.Argument(help="slack or discord")],
-    port: Annotated[int | None, typer.Option(help="HTTP port (Slack's HTTP mode)")] = None,
+    platform: Annotated[str, typer.Argument(metavar="PLATFORM", help="slack or discord")],
+    port: Annotated[
+        int | None, typer.Option(metavar="PORT", help="HTTP port (Slack's HTTP mode)")
+    ] = None,
 ) -> None:
     """Run one platform adapter on its own (the `web` and `discord` processes)."""
     found = {ep.name: ep for ep in entry_points(group="studybot.serve")}

@@ -69,8 +69,12 @@ def _clock(bot: StudyBot, settings: Settings, grace_hours: float) -> Clock:
 
 
 def clock(
-    interval: Annotated[float, typer.Option(help="seconds between ticks")] = 30.0,
-    grace_hours: Annotated[float, typer.Option(help="catch-up window after downtime")] = 6.0,
+    interval: Annotated[
+        float, typer.Option(metavar="SECONDS", help="seconds between ticks")
+    ] = 30.0,
+    grace_hours: Annotated[
+        float, typer.Option(metavar="HOURS", help="catch-up window after downtime")
+    ] = 6.0,
 ) -> None:
     """Run the clock (one active; on PostgreSQL others wait as standbys)."""
     logging.getLogger().setLevel(logging.INFO)
@@ -84,6 +88,7 @@ RateOption = Annotated[
     typer.Option(
         min=0.2,
         max=100.0,
+        metavar="POSTS",
         help="starting posts a second per workspace; the worker learns the real limit",
     ),
 ]
@@ -158,8 +163,12 @@ def status() -> None:
 
 
 def run(
-    interval: Annotated[float, typer.Option(help="seconds between clock ticks")] = 30.0,
-    grace_hours: Annotated[float, typer.Option(help="catch-up window after downtime")] = 6.0,
+    interval: Annotated[
+        float, typer.Option(metavar="SECONDS", help="seconds between clock ticks")
+    ] = 30.0,
+    grace_hours: Annotated[
+        float, typer.Option(metavar="HOURS", help="catch-up window after downtime")
+    ] = 6.0,
     rate: RateOption = RateConfig.rate,
 ) -> None:
     """One process for a small install: the adapters whose tokens are set, clock, delivery."""

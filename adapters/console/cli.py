@@ -44,12 +44,14 @@ def register(app: typer.Typer) -> None:
 
 def console(
     as_name: Annotated[
-        str | None, typer.Option("--as", help="act as another member of the same local group")
+        str | None,
+        typer.Option("--as", metavar="NAME", help="act as another member of the same local group"),
     ] = None,
     database_url: Annotated[
         str | None,
         typer.Option(
             "--db",
+            metavar="URL",
             help="database URL (default: STUDYBOT_DATABASE_URL or a file in your data directory)",
         ),
     ] = None,

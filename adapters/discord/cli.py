@@ -86,14 +86,18 @@ class _NoCore:
 
 def register(app: typer.Typer) -> None:
     """The `studybot.cli` entry point: adds `studybot discord ...`."""
-    discord_app = typer.Typer(help="Discord: sync the /study commands.", no_args_is_help=True)
+    discord_app = typer.Typer(
+        rich_markup_mode=None, help="Discord: sync the /study commands.", no_args_is_help=True
+    )
 
     @discord_app.command("sync")
     def sync(
         guild: Annotated[
             int | None,
             typer.Option(
-                "--guild", help="sync to this server only (shows at once); default: global"
+                "--guild",
+                metavar="SERVER_ID",
+                help="sync to this server only (shows at once); default: global",
             ),
         ] = None,
         dry_run: Annotated[

@@ -8,7 +8,7 @@ import typer
 
 from adapters.slack.manifest import manifest_yaml, write
 
-slack_app = typer.Typer(help="Slack adapter tools.", no_args_is_help=True)
+slack_app = typer.Typer(rich_markup_mode=None, help="Slack adapter tools.", no_args_is_help=True)
 
 
 @slack_app.command("manifest")
@@ -16,8 +16,9 @@ def manifest_command(
     url: Annotated[
         str | None,
         typer.Option(
+            metavar="URL",
             help="public base URL for HTTP mode, e.g. https://study.example.com "
-            "(default: a Socket Mode manifest)"
+            "(default: a Socket Mode manifest)",
         ),
     ] = None,
     write_file: Annotated[
