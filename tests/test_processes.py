@@ -56,3 +56,13 @@ def test_deliver_and_run_take_a_starting_rate_within_range(env: str) -> None:
         assert "--rate" in result.output and "100" in result.output
         ok = CliRunner().invoke(app, [cmd, "--rate", "3"])
         assert "No platform is configured" in ok.output  # the rate itself was accepted
+
+
+@pytest.mark.parametrize("command", [[], ["deliver"], ["run"], ["clock"], ["content", "flags"]])
+def test_help_names_the_values_an_option_takes(command: list[str]) -> None:
+    """`--help` used to show `<bool>` beside every flag and `<float range>` for --rate."""
+    result = CliRunner().invoke(app, [*command, "--help"])
+    assert result.exit_code == 0
+    assert "<bool>" not in result.output and "range>" not in result.output
+    if command in (["deliver"], ["run"]):
+        assert "--rate POSTS" in result.output
