@@ -188,3 +188,34 @@ def test_the_first_run_wizard_checks_each_answer_where_it_is_asked() -> None:
     out = shown.getvalue()
     assert out.count("Try again.") == 5  # each bad answer asked again, with what is accepted
     assert "The exam date must come after the start date 2026-03-02" in out
+
+
+def test_a_clock_post_can_be_answered_by_its_keys_and_the_prompt_returns(
+    tmp_path: Path, bot: StudyBot, content: Content, clock: FakeClock
+) -> None:
+    """The daily post printed over the prompt and its buttons could not be pressed."""
+    import io
+
+    from rich.console import Console
+
+    from adapters.console.messenger import ConsoleMessenger
+    from bot.seam import ChannelTarget
+
+    me = ConsoleSession(bot, "Ada", is_admin=True)
+    me.setup(default_setup(clock().date()))
+    screen = me.send("/study today")
+    assert screen is not None
+    printed = io.StringIO()
+    console = Console(file=printed, width=120)
+
+    def shown(reply: Reply) -> None:
+        me.remember(reply)
+        console.print("study> ", end="")
+
+    me.send("/study help")  # the last reply now has no buttons
+    assert me.buttons == []
+    ConsoleMessenger(console, tmp_path, me.who.user_id, shown).post(
+        ChannelTarget("console", "study-group"), screen
+    )
+    assert printed.getvalue().endswith("study> ")
+    assert [k for k, _ in me.buttons] == list(question_in(content, screen).letters().lower())

@@ -207,3 +207,19 @@ def test_answer_on_the_clocks_channel_post(
     assert sent["response_type"] == "ephemeral" and sent["replace_original"] is False
     assert "Correct" in a.text() and "You joined this study group" in a.text()
     assert _answers(bot) == 1
+
+
+def test_a_refused_click_leaves_the_screen_it_was_pressed_on(
+    ali: SlackUser, lee: SlackUser
+) -> None:
+    """Pressing someone else's practice button is refused in a new ephemeral message; the
+    message with the buttons is not replaced, and its owner's press still works."""
+    ali.command("quiz 1")
+    shown = ali.last
+    assert shown is not None
+    refused = lee.click("A", blocks=shown.blocks)
+    assert "belongs to someone else" in refused.text()
+    assert refused.message["replace_original"] is False
+    assert refused.message["response_type"] == "ephemeral"
+    mine = ali.click("A", blocks=shown.blocks)
+    assert "Correct" in mine.text() or "Not quite" in mine.text()
