@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from importlib.metadata import entry_points
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from bot.content import check_content, stats
 from bot.content.models import Content
+from bot.operator_errors import describe
 from bot.settings import Settings
 from bot.store.db import Store, make_engine, upgrade
 
@@ -215,12 +219,47 @@ def _load_plugins() -> None:
         ep.load()(app)
 
 
+@app.callback(invoke_without_command=True)
+def _root(
+    ctx: typer.Context,
+    version: Annotated[bool, typer.Option("--version", help="print the version and exit")] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="show tracebacks (also STUDYBOT_DEBUG=1)")
+    ] = False,
+) -> None:
+    if version:
+        out.print(f"studybot {package_version('studybot')}", highlight=False)
+        raise typer.Exit()
+    if debug:
+        os.environ["STUDYBOT_DEBUG"] = "1"
+    if ctx.invoked_subcommand is None:
+        out.print(ctx.get_help(), highlight=False, markup=False)
+
+
 def main() -> None:
+    """Every process's entry: an operator's mistake is one line on stderr and exit 1."""
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     _load_plugins()
-    app()
+    try:
+        code = app(standalone_mode=False)  # an Exit comes back as its code
+    except click.exceptions.Exit as e:
+        raise SystemExit(e.exit_code) from None
+    except click.exceptions.Abort:
+        raise SystemExit(130) from None
+    except click.ClickException as e:
+        e.show()
+        raise SystemExit(e.exit_code) from None
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+    except Exception as e:
+        if os.environ.get("STUDYBOT_DEBUG") == "1":
+            raise
+        err.print(f"studybot: {describe(e)}", markup=False, highlight=False)
+        raise SystemExit(1) from None
+    if isinstance(code, int) and code:
+        raise SystemExit(code)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ The names are a contract with self-hosters (README, "Configuration"): never rena
 
 from __future__ import annotations
 
+import sysconfig
 from pathlib import Path
 
 from platformdirs import user_data_dir
@@ -12,6 +13,15 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_CONTENT = Path(__file__).resolve().parent.parent / "content"
+# Where `pip install` puts the content that ships with the package (pyproject's data-files).
+INSTALLED_CONTENT = Path(sysconfig.get_paths()["data"]) / "share" / "studybot" / "content"
+
+
+def default_content_dir() -> Path:
+    """content/ of a checkout (where authors edit it), else the installed copy."""
+    if (REPO_CONTENT / "curriculum.yaml").is_file():
+        return REPO_CONTENT
+    return INSTALLED_CONTENT
 
 
 def default_database_url() -> str:
@@ -25,7 +35,7 @@ class Settings(BaseSettings):
 
     database_url: str = Field(default_factory=default_database_url, alias="STUDYBOT_DATABASE_URL")
     flag_threshold: int = Field(default=3, ge=1, alias="STUDYBOT_FLAG_THRESHOLD")
-    content_dir: Path = Field(default=REPO_CONTENT, alias="STUDYBOT_CONTENT_DIR")
+    content_dir: Path = Field(default_factory=default_content_dir, alias="STUDYBOT_CONTENT_DIR")
 
     slack_bot_token: SecretStr | None = Field(default=None, alias="SLACK_BOT_TOKEN")
     slack_signing_secret: SecretStr | None = Field(default=None, alias="SLACK_SIGNING_SECRET")

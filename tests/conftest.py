@@ -17,6 +17,16 @@ ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("STUDYBOT_TEST_POSTGRES_URL")
 
 
+@pytest.fixture(autouse=True)
+def _home_in_tmp(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests write only into temporary directories: the user data folder (the console's
+    database and pictures) of every test, and of the processes it starts, is a temporary
+    HOME, never the real one."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+
+
 @pytest.fixture(scope="session")
 def content() -> Content:
     return load_content(ROOT / "content")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from adapters.console.render import render
@@ -219,3 +220,13 @@ def test_a_clock_post_can_be_answered_by_its_keys_and_the_prompt_returns(
     )
     assert printed.getvalue().endswith("study> ")
     assert [k for k, _ in me.buttons] == list(question_in(content, screen).letters().lower())
+
+
+def test_a_session_writes_nothing_outside_its_home(tmp_path: Path) -> None:
+    """`make test` used to save pictures into the real ~/.local/share/studybot."""
+    home = Path(os.environ["HOME"])
+    result = run_console(tmp_path / "p.db", "/study today\na\n/study progress\n")
+    assert result.returncode == 0, result.stderr
+    pictures = list(home.glob(".local/share/studybot/pictures/*.png"))
+    assert pictures, "the progress chart is saved under the (temporary) HOME"
+    assert str(home).startswith(tempfile.gettempdir())

@@ -144,7 +144,14 @@ def check_content(root: Path | str) -> tuple[Content | None, list[Problem]]:
     root = Path(root)
     r = _Reader(root)
     if not root.is_dir():
-        r.add(root, 0, "-", "content directory not found")
+        what = "is a file, not a folder" if root.exists() else "not found"
+        r.add(
+            root,
+            0,
+            "-",
+            f"content directory {what}: {root} (set STUDYBOT_CONTENT_DIR to the folder that "
+            "holds curriculum.yaml)",
+        )
         return None, r.problems
 
     cur_path = root / "curriculum.yaml"
