@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import calendar as cal_mod
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -47,6 +47,7 @@ CHANNEL_SPACING = timedelta(seconds=1.1)  # Slack allows about one post per seco
 class PlanResult:
     enqueued: int = 0
     skipped: int = 0
+    planned: list[Planned] = field(default_factory=list)  # the rows written, in order
 
 
 @dataclass
@@ -183,6 +184,7 @@ def write(s: Session, planned: list[Planned], now: datetime) -> PlanResult:
         )
         if not inserted:
             continue
+        result.planned.append(p)
         if p.status == "pending":
             result.enqueued += 1
         else:
