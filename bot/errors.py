@@ -6,3 +6,11 @@ class UserError(Exception):
 
     Raised inside a transaction, it rolls the transaction back, so nothing is half-written.
     """
+
+
+class OperatorError(Exception):
+    """A mistake in how the bot was started (settings, tokens, ports), found where it shows.
+
+    The message is the whole line an operator sees: what is wrong, which setting, what is
+    accepted or what to check. It never holds a secret's value.
+    """

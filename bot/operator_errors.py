@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
 from bot.content.loader import ContentError
+from bot.errors import OperatorError
 
 _SECRET = re.compile(r"token|secret|password|key", re.IGNORECASE)
 _URL_IN_TEXT = re.compile(r"\b[a-z][a-z0-9+]*://[^\s'\"]+", re.IGNORECASE)
@@ -35,6 +36,8 @@ def redact(text: str) -> str:
 
 def describe(exc: BaseException) -> str:
     """The one line an operator sees for `exc`."""
+    if isinstance(exc, OperatorError):
+        return str(exc)
     if isinstance(exc, ContentError):
         return "; ".join(str(p) for p in exc.problems[:3]) + (
             f" (and {len(exc.problems) - 3} more: `studybot content check`)"

@@ -23,6 +23,7 @@ import typer
 import yarl
 from discord.gateway import DiscordWebSocket
 
+from adapters.discord import startup
 from adapters.discord.client import Core, make_client, shard_count_from_env
 from adapters.discord.tree import commands_payload
 from bot.content import load_content
@@ -47,9 +48,7 @@ def use_gateway(url: str | None) -> None:
 
 
 def _token(settings: Settings) -> str:
-    if settings.discord_token is None:
-        raise typer.BadParameter("DISCORD_TOKEN is not set", param_hint="DISCORD_TOKEN")
-    return settings.discord_token.get_secret_value()
+    return startup.token(settings)
 
 
 async def sync_commands(
@@ -116,7 +115,8 @@ def register(app: typer.Typer) -> None:
             content = load_content(settings.content_dir)
             sys.stdout.write(json.dumps(commands_payload(content), indent=2) + "\n")
             return
-        names = asyncio.run(sync_commands(settings, guild, clear=clear))
+        with startup.operator_errors(settings):
+            names = asyncio.run(sync_commands(settings, guild, clear=clear))
         where = f"server {guild}" if guild else "all servers (global; may take a while)"
         if clear:
             typer.echo(f"Removed the commands from {where}.")
@@ -175,5 +175,6 @@ def serve(settings: Settings, port: int | None) -> None:
     """The `studybot.serve` entry point: the `discord` process (gateway only, no HTTP port)."""
     if port is not None:
         log.info("studybot serve discord uses the gateway; --port %s is ignored", port)
-    with contextlib.suppress(KeyboardInterrupt):
+    _token(settings)  # before the database and content load: the likeliest mistake first
+    with contextlib.suppress(KeyboardInterrupt), startup.operator_errors(settings):
         asyncio.run(run_gateway(settings))

@@ -28,6 +28,7 @@ from adapters.discord.buttons import StudyButton
 from adapters.discord.render import render
 from adapters.discord.tree import study_group
 from bot.content.models import Content
+from bot.errors import OperatorError
 from bot.seam import Action, Context, Invocation, Reply, Visibility, Who, text
 
 log = logging.getLogger(__name__)
@@ -278,10 +279,11 @@ def shard_count_from_env(env: dict[str, str] | None = None) -> int | str | None:
         return None
     if raw.lower() == "auto":
         return "auto"
-    n = int(raw)
-    if n < 1:
-        raise ValueError("DISCORD_SHARD_COUNT must be at least 1 or 'auto'")
-    return n
+    if not raw.isdigit() or int(raw) < 1:
+        raise OperatorError(
+            f"DISCORD_SHARD_COUNT must be a whole number from 1, or auto (got {raw!r})"
+        )
+    return int(raw)
 
 
 def make_client(

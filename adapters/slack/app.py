@@ -28,11 +28,23 @@ from sqlalchemy import Engine
 from adapters.slack.directory import Directory
 from adapters.slack.listeners import FAILED, SENT_DM, SlackFrontEnd, safe_render
 from adapters.slack.messenger import SlackMessenger
+from adapters.slack.modes import Mode, configured, slack_mode
 from bot.core import StudyBot
 from bot.settings import Settings
 from bot.store.db import make_engine
 
 log = logging.getLogger(__name__)
+
+
+class _NotTheTokenWarning(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment itself and then warns that the
+    client we pass (which carries that same token) wins: true, and not news to anyone."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+logging.getLogger("slack_bolt.App").addFilter(_NotTheTokenWarning())
 
 BOT_SCOPES = (
     "commands",
@@ -81,10 +93,6 @@ def web_client(api_url: str, token: str | None = None, *, retry_rate_limits: boo
     return WebClient(token=token, base_url=base, retry_handlers=handlers, timeout=10)
 
 
-def oauth_mode(settings: Settings) -> bool:
-    return bool(settings.slack_client_id and settings.slack_client_secret)
-
-
 def _secret(value: Any) -> str | None:
     return value.get_secret_value() if value is not None else None
 
@@ -117,12 +125,13 @@ def installed_clients(store: InstallationStore, api_url: str) -> Callable[[str],
 def make_messenger(settings: Settings) -> SlackMessenger | None:
     """The `studybot.messenger` entry point: the clock's Slack messenger when Slack is
     configured (a bot token, or OAuth installations in the database), else None."""
-    if oauth_mode(settings):
+    if not configured(settings):
+        return None
+    if slack_mode(settings, serving=False) is Mode.OAUTH:
         store = installation_store(settings, make_engine(settings.database_url))
         return SlackMessenger(installed_clients(store, settings.slack_api_url))
     token = _secret(settings.slack_bot_token)
-    if not token:
-        return None
+    assert token is not None  # slack_mode() said so
     plain = web_client(settings.slack_api_url, token, retry_rate_limits=False)
     return SlackMessenger(lambda _workspace_id: plain)
 
@@ -136,9 +145,8 @@ def create_app(
 ) -> SlackApp:
     """Build the Bolt app: single-token mode with SLACK_BOT_TOKEN, multi-workspace OAuth
     with SLACK_CLIENT_ID/SLACK_CLIENT_SECRET (installations in the study database)."""
+    mode = slack_mode(settings)
     signing_secret = _secret(settings.slack_signing_secret)
-    if not signing_secret and not settings.slack_app_token:
-        raise ValueError("SLACK_SIGNING_SECRET is required for Slack's HTTP mode")
     frontend = SlackFrontEnd(bot, directory=directory)
     api_url = settings.slack_api_url
     common: dict[str, Any] = {
@@ -146,7 +154,7 @@ def create_app(
         "process_before_response": True,
         "name": "studybot",
     }
-    if oauth_mode(settings):
+    if mode is Mode.OAUTH:
         from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 
         engine = engine or bot.store.engine
@@ -174,8 +182,7 @@ def create_app(
         return SlackApp(app, frontend, SlackMessenger(installed_clients(store, api_url)), store)
 
     token = _secret(settings.slack_bot_token)
-    if not token:
-        raise ValueError("set SLACK_BOT_TOKEN, or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET")
+    assert token is not None  # slack_mode() said so
     app = App(client=web_client(api_url, token, retry_rate_limits=True), **common)
     plain = web_client(api_url, token, retry_rate_limits=False)
     frontend.attach(app)

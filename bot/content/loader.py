@@ -44,6 +44,8 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
+        if not self.file:  # the content folder itself: the message names it
+            return self.message
         return f"{self.file}:{self.line}: {self.id}: {self.message}"
 
 
@@ -145,12 +147,14 @@ def check_content(root: Path | str) -> tuple[Content | None, list[Problem]]:
     r = _Reader(root)
     if not root.is_dir():
         what = "is a file, not a folder" if root.exists() else "not found"
-        r.add(
-            root,
-            0,
-            "-",
-            f"content directory {what}: {root} (set STUDYBOT_CONTENT_DIR to the folder that "
-            "holds curriculum.yaml)",
+        r.problems.append(
+            Problem(
+                "",
+                0,
+                "-",
+                f"content directory {what}: {root} (set STUDYBOT_CONTENT_DIR to the folder that "
+                "holds curriculum.yaml)",
+            )
         )
         return None, r.problems
 

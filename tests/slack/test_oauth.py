@@ -10,7 +10,8 @@ import httpx
 import pytest
 from slack_bolt.request import BoltRequest
 
-from adapters.slack.app import SlackApp, create_app, oauth_mode
+from adapters.slack.app import SlackApp, create_app
+from adapters.slack.modes import Mode, slack_mode
 from bot.core import StudyBot
 from bot.seam import ChannelTarget, Reply, TargetGone
 from tests.slack.conftest import SlackUser, command_body, signed_headers, slack_settings
@@ -28,7 +29,7 @@ def oauth_slack(bot: StudyBot, fake: FakeSlack) -> Iterator[SlackApp]:
     settings = slack_settings(
         fake, SLACK_BOT_TOKEN=None, SLACK_CLIENT_ID="111.222", SLACK_CLIENT_SECRET="client-secret"
     )
-    assert oauth_mode(settings)
+    assert slack_mode(settings) is Mode.OAUTH
     app = create_app(bot, settings)
     yield app
     app.frontend.drain()
