@@ -62,6 +62,14 @@ def manifest(base_url: str | None = None) -> dict[str, Any]:
         },
         "features": {
             "bot_user": {"display_name": APP_NAME, "always_online": True},
+            # The weekly DMs and progress reports arrive in the app's Messages tab, which
+            # must be on for them to show; members talk to the bot with /study, so the tab
+            # is read-only.
+            "app_home": {
+                "home_tab_enabled": False,
+                "messages_tab_enabled": True,
+                "messages_tab_read_only_enabled": True,
+            },
             "slash_commands": [command],
         },
         "oauth_config": oauth,

@@ -79,3 +79,10 @@ def test_cli_prints_the_manifest() -> None:
     out = CliRunner().invoke(app, ["slack", "manifest", "--url", "https://x.example"])
     assert out.exit_code == 0, out.output
     assert "https://x.example/slack/events" in out.output
+
+
+def test_the_messages_tab_is_on_for_the_bots_dms() -> None:
+    """Without the App Home's Messages tab, weekly DMs and progress reports never show."""
+    home = yaml.safe_load(MANIFEST_PATH.read_text(encoding="utf-8"))["features"]["app_home"]
+    assert home["messages_tab_enabled"] is True
+    assert home["messages_tab_read_only_enabled"] is True  # members use /study, not chat
