@@ -156,6 +156,17 @@ class Image:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file the reply carries (a member's data export); each platform delivers it as a
+    file: Slack uploads it, Discord attaches it, the terminal saves it and prints where."""
+
+    data: bytes
+    filename: str
+    mime: str
+    title: str
+
+
+@dataclass(frozen=True)
 class Context:
     text: Text
 
@@ -165,7 +176,9 @@ class Divider:
     pass
 
 
-Block = Heading | Paragraph | Fields | ProgressBar | Buttons | Image | Context | Divider
+Block = (
+    Heading | Paragraph | Fields | ProgressBar | Buttons | Image | Attachment | Context | Divider
+)
 
 
 class Visibility(StrEnum):
@@ -225,6 +238,8 @@ def _block_plain(b: Block) -> str:
         return " ".join(f"[{x.label}]" for x in b.buttons)
     if isinstance(b, Image):
         return f"(image: {b.alt})"
+    if isinstance(b, Attachment):
+        return f"(file: {b.filename}, {b.title})"
     return "---"
 
 

@@ -76,6 +76,7 @@ def console(
     session = ConsoleSession(bot, name, is_admin=as_name is None)
     interactive = sys.stdin.isatty()
     image_dir = Path(user_data_dir("studybot")) / "pictures"
+    file_dir = image_dir.parent / "files"  # a member's data export (/study mydata)
 
     if not session.has_group() and as_name is not None:
         Console(stderr=True).print(
@@ -116,7 +117,7 @@ def console(
                 break
             reply = session.send(line)
             if reply is not None:
-                print_reply(out, reply, image_dir)
+                print_reply(out, reply, image_dir, file_dir)
                 if reply.refused and session.buttons:
                     out.print("(The buttons above still work.)", style="dim")
     except KeyboardInterrupt:

@@ -17,6 +17,7 @@ from rich.text import Text
 
 from adapters.console import keys
 from bot.seam import (
+    Attachment,
     Block,
     Button,
     Buttons,
@@ -66,11 +67,18 @@ def bar(done: int, total: int) -> str:
     return "█" * filled + "░" * (BAR_WIDTH - filled)
 
 
-def render(reply: Reply, image_dir: Path, channel: str = "study-group") -> Rendered:
+def render(
+    reply: Reply, image_dir: Path, channel: str = "study-group", file_dir: Path | None = None
+) -> Rendered:
+    """Pictures are saved in `image_dir`, files (a data export) in `file_dir` (default the
+    same), and their paths printed."""
     parts: list[RenderableType] = []
     buttons: list[Button] = []
     labels = [k for k, _ in keys.keyed(reply.buttons())]
     for block in reply.blocks:
+        if isinstance(block, Attachment):
+            parts.append(_save(block, file_dir or image_dir))
+            continue
         parts.append(_block(block, buttons, labels, image_dir))
     title = {
         Visibility.CHANNEL: f"#{channel}",
@@ -123,7 +131,16 @@ def _block(
     return Rule(style="grey50")
 
 
-def print_reply(console: Console, reply: Reply, image_dir: Path) -> list[Button]:
-    r = render(reply, image_dir)
+def _save(file: Attachment, folder: Path) -> Text:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / Path(file.filename).name  # a name, never a path the reply chose
+    path.write_bytes(file.data)
+    return Text(f"📎 {file.title}: saved to {path}", style="dim")
+
+
+def print_reply(
+    console: Console, reply: Reply, image_dir: Path, file_dir: Path | None = None
+) -> list[Button]:
+    r = render(reply, image_dir, file_dir=file_dir)
     console.print(r.renderable)
     return r.buttons

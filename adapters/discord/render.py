@@ -21,6 +21,7 @@ import discord
 
 from adapters.discord.buttons import ButtonSpec, custom_id, fits
 from bot.seam import (
+    Attachment,
     Block,
     Buttons,
     ButtonStyle,
@@ -131,12 +132,13 @@ class _Draft:
 
 @dataclass
 class Rendered:
-    """One Discord message: embeds, button rows and attachments."""
+    """One Discord message: embeds, button rows and attachments (pictures and files)."""
 
     embeds: list[discord.Embed]
     rows: list[list[ButtonSpec]]
     images: list[Image] = field(default_factory=list)
     content: str | None = None
+    attachments: list[Attachment] = field(default_factory=list)
 
     def custom_ids(self) -> list[str]:
         return [b.custom_id for row in self.rows for b in row]
@@ -157,9 +159,13 @@ class Rendered:
         return view
 
     def files(self) -> list[discord.File]:
-        return [
+        pictures = [
             discord.File(io.BytesIO(img.png), filename=img.filename, description=img.alt[:1024])
             for img in self.images
+        ]
+        return pictures + [
+            discord.File(io.BytesIO(a.data), filename=a.filename, description=a.title[:1024])
+            for a in self.attachments
         ]
 
     def send_kwargs(self) -> dict[str, Any]:
@@ -207,14 +213,19 @@ def render(reply: Reply, notice: str | None = None) -> Rendered:
     drafts: list[_Draft] = [_Draft()]
     rows: list[list[ButtonSpec]] = []
     images: list[Image] = []
+    attachments: list[Attachment] = []
     seen_ids: set[str] = set()
     for block in reply.blocks:
+        if isinstance(block, Attachment):  # a file beside the message, named in its text
+            attachments.append(block)
+            drafts[-1].parts.append(f"-# 📎 {escape(block.title)}: {_code(block.filename)}")
+            continue
         _add(block, drafts, rows, images, seen_ids)
     embeds = _pack([d for d in drafts if not d.empty()], reply.visibility)
     if len(rows) > ROWS_MAX:
         log.error("reply has %d button rows; Discord shows %d", len(rows), ROWS_MAX)
         rows = rows[:ROWS_MAX]
-    return Rendered(embeds, rows, images, notice)
+    return Rendered(embeds, rows, images, notice, attachments)
 
 
 def _add(

@@ -22,7 +22,7 @@ from adapters.slack.ack import WORKING, AckGuard, guard_of
 from adapters.slack.directory import Directory
 from adapters.slack.followups import WORKERS, FollowUps, ResponseUrls
 from adapters.slack.inbound import Caller, channel_id, channel_of, command_of, press_of, user_of
-from adapters.slack.messenger import open_dm, post_rendered, upload_images
+from adapters.slack.messenger import open_dm, post_rendered, upload_files
 from adapters.slack.render import ACTION_PATTERN, Rendered, render
 from bot.core import Recorded, StudyBot
 from bot.registry import SLASH
@@ -33,6 +33,10 @@ log = logging.getLogger(__name__)
 PLATFORM = "slack"
 SENT_DM = "I sent you a direct message."
 FAILED = "Sorry, something went wrong on our side. Please try again in a minute."
+FILE_FAILED = (
+    "I could not send you {names} ({error}). Allow direct messages from the app and "
+    "run the command again."
+)
 
 
 def safe_render(reply: Reply) -> Rendered:
@@ -113,8 +117,10 @@ class SlackFrontEnd:
             return
         kind = "in_channel" if reply.visibility is Visibility.CHANNEL else "ephemeral"
         ack(response_type=kind, blocks=r.blocks, text=r.text)
-        if r.images:
-            self.followups.after_ack(guard, self._upload, client, body, reply.visibility, r)
+        if r.uploads:
+            self.followups.after_ack(
+                guard, self._upload, client, body, reply.visibility, r, respond
+            )
 
     def _command_reply(self, body: Mapping[str, Any], client: WebClient, guard: AckGuard) -> Reply:
         try:
@@ -135,8 +141,8 @@ class SlackFrontEnd:
             return
         kind = "in_channel" if reply.visibility is Visibility.CHANNEL else "ephemeral"
         self._respond(respond, r, response_type=kind, replace_original=False)
-        if r.images:
-            self._upload(client, body, reply.visibility, r)
+        if r.uploads:
+            self._upload(client, body, reply.visibility, r, respond)
 
     # ------------------------------------------------------------ buttons
 
@@ -189,8 +195,8 @@ class SlackFrontEnd:
         else:
             kind = "ephemeral" if reply.visibility is Visibility.EPHEMERAL else "in_channel"
             self._respond(respond, r, response_type=kind, replace_original=False)
-        if r.images:
-            self._upload(client, body, reply.visibility, r)
+        if r.uploads:
+            self._upload(client, body, reply.visibility, r, respond)
 
     # ------------------------------------------------------------ delivery
 
@@ -219,14 +225,25 @@ class SlackFrontEnd:
             self._respond(respond, r, response_type="ephemeral", replace_original=False)
 
     def _upload(
-        self, client: WebClient, body: Mapping[str, Any], visibility: Visibility, r: Rendered
+        self,
+        client: WebClient,
+        body: Mapping[str, Any],
+        visibility: Visibility,
+        r: Rendered,
+        respond: Respond,
     ) -> None:
-        """Pictures: into the channel for channel posts, else into the caller's DMs."""
+        """Pictures and files: into the channel for channel posts, else into the caller's
+        DMs. A file that cannot reach them (a data export) is not silently lost: the
+        caller is told where it went wrong."""
         try:
             if visibility is Visibility.CHANNEL:
                 target = channel_id(body)
             else:
                 target = open_dm(client, user_of(body))
-            upload_images(client, target, r.images)
+            upload_files(client, target, r.uploads)
         except DeliveryError as e:
-            log.warning("picture upload failed: %s", e)
+            log.warning("upload failed: %s", e)
+            if r.files:
+                names = ", ".join(f.filename for f in r.files)
+                note = render(Reply.message(FILE_FAILED.format(names=names, error=e)))
+                self._respond(respond, note, response_type="ephemeral", replace_original=False)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import http.client
 import logging
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.error import URLError
 
@@ -18,6 +18,7 @@ from slack_sdk.errors import SlackApiError
 
 from adapters.slack.render import Rendered, escape, render, truncate
 from bot.seam import (
+    Attachment,
     ChannelTarget,
     DeliveryError,
     Image,
@@ -128,19 +129,21 @@ def post_rendered(
         unfurl_media=False,
         **extra,
     )
-    upload_images(client, channel, r.images)
+    upload_files(client, channel, r.uploads)
     return str(resp["ts"])
 
 
-def upload_images(client: WebClient, channel: str, images: list[Image]) -> None:
-    """Charts travel as files (Block Kit images need a public URL): files_upload_v2."""
-    for img in images:
+def upload_files(client: WebClient, channel: str, files: Sequence[Image | Attachment]) -> None:
+    """Charts and data exports travel as files (Block Kit images need a public URL):
+    files_upload_v2."""
+    for f in files:
+        data, title = (f.png, f.alt) if isinstance(f, Image) else (f.data, f.title)
         call(
             client.files_upload_v2,
             channel=channel,
-            file=img.png,
-            filename=img.filename,
-            title=truncate(escape(img.alt), 250),
+            file=data,
+            filename=f.filename,
+            title=truncate(escape(title), 250),
             request_file_info=False,
         )
 

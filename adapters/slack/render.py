@@ -36,6 +36,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.blocks import Block as SlackModel
 
 from bot.seam import (
+    Attachment,
     Block,
     Buttons,
     ButtonStyle,
@@ -50,6 +51,7 @@ from bot.seam import (
     Span,
     Style,
     Text,
+    Visibility,
 )
 
 MAX_BLOCKS = 50
@@ -186,7 +188,8 @@ def chunks(s: str, limit: int) -> list[str]:
 
 @dataclass
 class Rendered:
-    """Blocks as JSON-ready dicts, notification text, and pictures to upload separately.
+    """Blocks as JSON-ready dicts, notification text, and pictures and files to upload
+    separately.
 
     The dicts of repeated blocks are shared between messages (see `block_cache`): read them,
     send them, never change them in place."""
@@ -194,6 +197,11 @@ class Rendered:
     blocks: list[dict[str, Any]]
     text: str
     images: list[Image] = field(default_factory=list)
+    files: list[Attachment] = field(default_factory=list)
+
+    @property
+    def uploads(self) -> list[Image | Attachment]:
+        return [*self.images, *self.files]
 
 
 def bar(done: int, total: int) -> str:
@@ -221,7 +229,9 @@ def _button(label: str, action_id: str, value: str, style: ButtonStyle) -> Butto
     )
 
 
-def _models(block: Block, first_button: int) -> list[SlackModel]:
+def _models(
+    block: Block, first_button: int, visibility: Visibility = Visibility.EPHEMERAL
+) -> list[SlackModel]:
     """slack_sdk's block models for one core block; buttons are numbered from
     `first_button` (action ids must be unique within a message)."""
     if isinstance(block, Paragraph):
@@ -268,6 +278,12 @@ def _models(block: Block, first_button: int) -> list[SlackModel]:
         return [_section(truncate(line, SECTION_TEXT))]
     if isinstance(block, Image):
         return [_context([truncate(f"📈 {escape(block.alt)} (picture attached)", CONTEXT_TEXT)])]
+    if isinstance(block, Attachment):
+        # Only a channel post carries its files beside it: a private reply's go to the
+        # member's DMs (an ephemeral message cannot carry a file).
+        where = "attached" if visibility is Visibility.CHANNEL else "in your DMs with the app"
+        note = f"📎 {escape(block.title)}: `{escape(block.filename)}` ({where})"
+        return [_context([truncate(note, CONTEXT_TEXT)])]
     assert isinstance(block, Divider)
     return [DividerBlock()]
 
@@ -314,12 +330,17 @@ def fallback_text(reply: Reply) -> str:
 def render(reply: Reply) -> Rendered:
     """Block Kit for a reply, built with slack_sdk's block models."""
     images: list[Image] = []
+    files: list[Attachment] = []
     buttons = 0
     blocks: list[SlackBlock] = []
     for b in reply.blocks:
+        if isinstance(b, Attachment):
+            blocks.extend(m.to_dict() for m in _models(b, buttons, reply.visibility))
+            files.append(b)
+            continue
         blocks.extend((block_cache if isinstance(b, _REPEATING) else _dicts)(b, buttons))
         if isinstance(b, Buttons):
             buttons += len(b.buttons)
         elif isinstance(b, Image):
             images.append(b)
-    return Rendered(_fit(blocks), fallback_text(reply), images)
+    return Rendered(_fit(blocks), fallback_text(reply), images, files)
