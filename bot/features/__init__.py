@@ -10,6 +10,7 @@ from bot.features import (
     groups,
     help,
     members,
+    mydata,
     plan,
     progress,
     quiz,
@@ -33,5 +34,6 @@ FEATURES = [
     progress,
     flags,
     resources,
+    mydata,
 ]
 registry.arrange([m.__name__ for m in FEATURES])

@@ -325,7 +325,8 @@ def leave(ctx: Ctx, _args: Mapping[str, str]) -> Reply:
 
 def pause_gone_group(s: Session, group_id: int, error: str) -> tuple[UserTarget, Reply] | None:
     """A channel the bot can no longer post to: pause its group, drop its pending posts,
-    and say who to tell (the lead who created it) and what; None if the group is gone too.
+    and say who to tell (the lead who created it, else the first named lead) and what;
+    None if the group is gone too or names no lead (its creator asked to be forgotten).
     Any settings change by a lead resumes it (`setup`)."""
     group = GroupRecord.get(s, group_id)
     if group is None:
@@ -337,9 +338,12 @@ def pause_gone_group(s: Session, group_id: int, error: str) -> tuple[UserTarget,
         .where(Outbox.group_id == group.id, Outbox.status == "pending")
         .values(status="dead", last_error="group paused: channel gone")
     )
+    lead = group.created_by or next(iter(group.leads or []), "")
+    if not lead:
+        return None
     ws = WorkspaceRecord.get(s, group.workspace_id)
     assert ws is not None
-    return UserTarget(ws.external_id, group.created_by), _gone_notice(group.channel_id, error)
+    return UserTarget(ws.external_id, lead), _gone_notice(group.channel_id, error)
 
 
 def _gone_notice(channel_id: str, error: str) -> Reply:

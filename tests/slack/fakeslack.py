@@ -167,6 +167,7 @@ class FakeSlack:
         args: dict[str, Any] = dict(parse_qsl(parsed.query))
         if parsed.path.startswith("/upload/"):
             args["bytes"] = len(raw)
+            args["data"] = raw  # the file itself
         elif "application/json" in ctype and raw:
             args.update(json.loads(raw))
         elif raw:
