@@ -21,6 +21,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from bot import cli_data
 from bot.content import check_content, stats
 from bot.content.models import Content
 from bot.operator_errors import describe
@@ -40,11 +41,12 @@ content_app = typer.Typer(
 )
 db_app = typer.Typer(
     rich_markup_mode=None,
-    help="Database migrations.",
+    help="Database migrations, backups and restores.",
     no_args_is_help=True,
 )
 app.add_typer(content_app, name="content")
 app.add_typer(db_app, name="db")
+cli_data.register(app, db_app)  # db backup|restore, data export|forget
 
 out = Console(soft_wrap=True)  # one line per problem, however narrow the terminal
 err = Console(stderr=True, soft_wrap=True)
