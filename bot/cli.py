@@ -8,7 +8,6 @@ the `studybot.cli` entry-point group, so imports keep pointing into `bot/`.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sys
 from importlib.metadata import entry_points
@@ -21,9 +20,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from bot import cli_data
+from bot import cli_data, logs, metrics
 from bot.content import check_content, stats
 from bot.content.models import Content
+from bot.logs import LogLevel
+from bot.metrics import MetricsPort
 from bot.operator_errors import describe
 from bot.settings import Settings
 from bot.store.db import Store, make_engine, upgrade
@@ -206,14 +207,20 @@ def serve(
     port: Annotated[
         int | None, typer.Option(metavar="PORT", help="HTTP port (Slack's HTTP mode)")
     ] = None,
+    log_level: LogLevel = None,
+    metrics_port: MetricsPort = None,
 ) -> None:
-    """Run one platform adapter on its own (the `web` and `discord` processes)."""
+    """Run one platform adapter on its own (the `web` and `discord` processes); Slack's
+    HTTP mode also serves /metrics on its own port."""
     found = {ep.name: ep for ep in entry_points(group="studybot.serve")}
     if platform not in found:
         known = ", ".join(sorted(found)) or "none installed"
         err.print(f"Unknown platform {platform!r}; available: {known}.")
         raise typer.Exit(2)
-    found[platform].load()(Settings(), port)
+    settings = Settings()
+    logs.configure(log_level, settings)
+    metrics.serve(metrics_port)
+    found[platform].load()(settings, port)
 
 
 def _load_plugins() -> None:
@@ -240,9 +247,7 @@ def _root(
 
 def main() -> None:
     """Every process's entry: an operator's mistake is one line on stderr and exit 1."""
-    logging.basicConfig(
-        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure()  # the process commands configure again with their --log-level
     _load_plugins()
     try:
         code = app(standalone_mode=False)  # an Exit comes back as its code

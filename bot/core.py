@@ -17,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 import bot.features  # noqa: F401  (registers every command and button)
-from bot import registry
+from bot import metrics, registry
 from bot.content.models import Content
 from bot.context import AfterCommit, Ctx
 from bot.errors import UserError
@@ -85,26 +85,55 @@ class StudyBot:
         try:
             cmd = registry.get(inv.command)
         except UserError as e:
+            metrics.count_command(metrics.UNKNOWN, "refused")
             return Reply.refusal(str(e))
-        return self._run(inv.who, lambda ctx: cmd.handler(ctx, inv.args)).reply()
+        return self._counted(
+            metrics.count_command, cmd.name, inv.who, lambda ctx: cmd.handler(ctx, inv.args)
+        ).reply()
 
     def handle_text(self, who: Who, line: str) -> Reply:
         """Parse `[/study] <command> ...` (text platforms) and handle it."""
         try:
             cmd, args = registry.parse(line)
         except UserError as e:
+            metrics.count_command(_command_named(line), "refused")
             return Reply.refusal(str(e))
-        return self._run(who, lambda ctx: cmd.handler(ctx, args)).reply()
+        return self._counted(
+            metrics.count_command, cmd.name, who, lambda ctx: cmd.handler(ctx, args)
+        ).reply()
 
     def press(self, action: Action) -> Reply:
         """A button press and its reply, in one transaction."""
-        return self._run(action.who, self._pressed(action), whole=True).reply()
+        name = _action_named(action.action_id)
+        return self._counted(metrics.count_press, name, action.who, self._pressed(action)).reply()
 
     def record(self, action: Action) -> Recorded:
         """A button press up to its commit: an answer is recorded when this returns, and
         `reply()` then reads what the reply shows (a streak, say) in a read-only
         transaction of its own."""
-        return self._run(action.who, self._pressed(action), whole=False)
+        name = _action_named(action.action_id)
+        return self._counted(
+            metrics.count_press, name, action.who, self._pressed(action), whole=False
+        )
+
+    def _counted(
+        self,
+        count: Callable[[str, str], None],
+        name: str,
+        who: Who,
+        work: Work,
+        *,
+        whole: bool = True,
+    ) -> Recorded:
+        """`_run`, counted by name and outcome (one counter increment: the hot path
+        stays cheap)."""
+        try:
+            recorded = self._run(who, work, whole=whole)
+        except Exception:
+            count(name, "error")
+            raise
+        count(name, recorded.outcome)
+        return recorded
 
     @staticmethod
     def _pressed(action: Action) -> Work:
@@ -129,26 +158,47 @@ class StudyBot:
                     outcome = work(ctx)
                     if whole and isinstance(outcome, AfterCommit):
                         outcome = outcome.reply(ctx)
-                return Recorded(self, who, now, outcome)
+                refused = isinstance(outcome, Reply) and outcome.refused
+                return Recorded(self, who, now, outcome, "refused" if refused else "ok")
             except UserError as e:
-                return Recorded(self, who, now, Reply.refusal(str(e)))
+                return Recorded(self, who, now, Reply.refusal(str(e)), "refused")
             except OperationalError as e:  # e.g. a serialization failure: retry the action
                 if attempt == 2:
                     log.exception("store error")
-                    return Recorded(self, who, now, Reply.message(BUSY))
+                    return Recorded(self, who, now, Reply.message(BUSY), "busy")
                 log.warning("retrying after store error: %s", e.orig)
         raise AssertionError("unreachable")
 
 
-class Recorded:
-    """What a committed action replies: ready, or read from the store on demand."""
+def _command_named(line: str) -> str:
+    """The declared command a refused line names, for counting (else `unknown`)."""
+    words = line.split()
+    if words and words[0].lower() == registry.SLASH:
+        words = words[1:]
+    name = words[0].lower() if words else "help"
+    return name if name in registry.COMMANDS else metrics.UNKNOWN
 
-    __slots__ = ("_bot", "_now", "_outcome", "_who")
+
+def _action_named(action_id: str) -> str:
+    return action_id if action_id in registry.ROUTES else metrics.UNKNOWN
+
+
+class Recorded:
+    """What a committed action replies: ready, or read from the store on demand.
+    `outcome` says how it went, for the metrics: ok, refused or busy."""
+
+    __slots__ = ("_bot", "_now", "_outcome", "_who", "outcome")
 
     def __init__(
-        self, bot: StudyBot, who: Who, now: datetime, outcome: Reply | AfterCommit
+        self,
+        bot: StudyBot,
+        who: Who,
+        now: datetime,
+        outcome: Reply | AfterCommit,
+        status: str = "ok",
     ) -> None:
         self._bot, self._who, self._now, self._outcome = bot, who, now, outcome
+        self.outcome = status
 
     def reply(self) -> Reply:
         outcome = self._outcome

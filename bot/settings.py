@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sysconfig
 from pathlib import Path
+from typing import Literal
 
 from platformdirs import user_data_dir
 from pydantic import Field, SecretStr
@@ -36,6 +37,7 @@ class Settings(BaseSettings):
     database_url: str = Field(default_factory=default_database_url, alias="STUDYBOT_DATABASE_URL")
     flag_threshold: int = Field(default=3, ge=1, alias="STUDYBOT_FLAG_THRESHOLD")
     content_dir: Path = Field(default_factory=default_content_dir, alias="STUDYBOT_CONTENT_DIR")
+    log_format: Literal["text", "json"] = Field(default="text", alias="STUDYBOT_LOG_FORMAT")
 
     slack_bot_token: SecretStr | None = Field(default=None, alias="SLACK_BOT_TOKEN")
     slack_signing_secret: SecretStr | None = Field(default=None, alias="SLACK_SIGNING_SECRET")

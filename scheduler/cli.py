@@ -20,8 +20,11 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
+from bot import logs, metrics
 from bot.bootstrap import build
 from bot.core import StudyBot
+from bot.logs import LogLevel
+from bot.metrics import MetricsPort
 from bot.seam import Messenger
 from bot.settings import Settings
 from bot.store.models import Outbox
@@ -29,6 +32,7 @@ from bot.store.records import GroupRecord, WorkspaceRecord
 from bot.timeutil import utcnow
 from scheduler.clock import Clock
 from scheduler.due import next_due
+from scheduler.outbox import backlog
 from scheduler.rate import RateConfig
 from scheduler.worker import DeliveryConfig, Worker
 
@@ -68,6 +72,10 @@ def _clock(bot: StudyBot, settings: Settings, grace_hours: float) -> Clock:
     )
 
 
+def _serve_metrics(port: int | None, bot: StudyBot) -> None:
+    metrics.serve(port, lambda: backlog(bot.store, utcnow()))
+
+
 def clock(
     interval: Annotated[
         float, typer.Option(metavar="SECONDS", help="seconds between ticks")
@@ -75,12 +83,45 @@ def clock(
     grace_hours: Annotated[
         float, typer.Option(metavar="HOURS", help="catch-up window after downtime")
     ] = 6.0,
+    once: Annotated[
+        bool,
+        typer.Option(
+            "--once", help="run one tick (if no other clock leads), say what it planned, exit"
+        ),
+    ] = False,
+    log_level: LogLevel = None,
+    metrics_port: MetricsPort = None,
 ) -> None:
     """Run the clock (one active; on PostgreSQL others wait as standbys)."""
-    logging.getLogger().setLevel(logging.INFO)
     settings = Settings()
+    logs.configure(log_level, settings)
     bot = build(settings)
-    _clock(bot, settings, grace_hours).run(_stop_on_signals(), interval)
+    clock_ = _clock(bot, settings, grace_hours)
+    _serve_metrics(metrics_port, bot)
+    if once:
+        _tick_once(clock_)
+        return
+    clock_.run(_stop_on_signals(), interval)
+
+
+def _tick_once(clock_: Clock) -> None:
+    """One tick for cron and checks; a standby says so and plans nothing (exit 0)."""
+    if not clock_.try_lead():
+        out.print("Another clock is active: this one is a standby and planned nothing.")
+        return
+    try:
+        result = clock_.tick()
+    finally:
+        clock_.release()
+    out.print(
+        f"Clock tick: {result.enqueued} post(s) planned, "
+        f"{result.skipped} skipped (missed by more than the grace window).",
+        highlight=False,
+    )
+    for p in result.planned:
+        d = p.due
+        state = "planned" if p.status == "pending" else "skipped"
+        out.print(f"  {state} {d.key}, due {d.due_at:%Y-%m-%d %H:%M} UTC", highlight=False)
 
 
 RateOption = Annotated[
@@ -101,10 +142,12 @@ def _config(rate: float) -> DeliveryConfig:
 def deliver(
     once: Annotated[bool, typer.Option(help="deliver what is due now, then exit")] = False,
     rate: RateOption = RateConfig.rate,
+    log_level: LogLevel = None,
+    metrics_port: MetricsPort = None,
 ) -> None:
     """Run a delivery worker (any number on PostgreSQL; one on SQLite)."""
-    logging.getLogger().setLevel(logging.INFO)
     settings = Settings()
+    logs.configure(log_level, settings)
     bot = build(settings)
     found = messengers(settings)
     if not found:
@@ -114,6 +157,7 @@ def deliver(
         )
         raise typer.Exit(2)
     worker = Worker(bot.store, bot.content, found, config=_config(rate))
+    _serve_metrics(metrics_port, bot)
     if once:
         while worker.run_once():
             pass
@@ -170,10 +214,12 @@ def run(
         float, typer.Option(metavar="HOURS", help="catch-up window after downtime")
     ] = 6.0,
     rate: RateOption = RateConfig.rate,
+    log_level: LogLevel = None,
+    metrics_port: MetricsPort = None,
 ) -> None:
     """One process for a small install: the adapters whose tokens are set, clock, delivery."""
-    logging.getLogger().setLevel(logging.INFO)
     settings = Settings()
+    logs.configure(log_level, settings)
     bot = build(settings)
     stop = _stop_on_signals()
     found = messengers(settings)
@@ -185,6 +231,7 @@ def run(
             "SLACK_APP_TOKEN) or DISCORD_TOKEN. For a local try-out use `studybot console`."
         )
         raise typer.Exit(2)
+    _serve_metrics(metrics_port, bot)
     clock_ = _clock(bot, settings, grace_hours)
     threading.Thread(target=clock_.run, args=(stop, interval), name="clock", daemon=True).start()
     worker = Worker(bot.store, bot.content, found, config=_config(rate))

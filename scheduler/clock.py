@@ -16,17 +16,44 @@ from datetime import datetime, timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Connection, text
 
+from bot import metrics
 from bot.content.models import Content
 from bot.features.exam.grading import close_expired_exams
 from bot.store.db import Store, is_postgres
 from bot.timeutil import utcnow
-from scheduler.due import DEFAULT_GRACE, PlanResult, active_group_ids, decide, write
+from scheduler.due import DEFAULT_GRACE, Planned, PlanResult, active_group_ids, decide, write
 
 log = logging.getLogger(__name__)
 
 LOCK_KEY = 0x5354_5544_59  # "STUDY": the one advisory lock the clock takes
 STANDBY_POLL = 10.0
 CHUNK = 50  # groups planned per transaction: short write locks, early delivery
+
+
+def _planned(p: Planned) -> None:
+    """One line and one count per post written (a skipped one is logged where it is
+    decided, scheduler/due.py)."""
+    d = p.due
+    if p.status != "pending":
+        metrics.POSTS_SKIPPED.labels(d.kind).inc()
+        return
+    metrics.POSTS_PLANNED.labels(d.kind).inc()
+    group_id = d.group.id if d.group is not None else d.payload.get("group_id")
+    log.info(
+        "planned %s (group %s, %s, due %s)",
+        d.key,
+        group_id,
+        d.kind,
+        d.due_at.isoformat(),
+        extra={
+            "group_id": group_id,
+            "kind": d.kind,
+            "key": d.key,
+            "due_at": d.due_at.isoformat(),
+            "platform": d.workspace.platform,
+            "target": d.target_id,
+        },
+    )
 
 
 class Clock:
@@ -62,6 +89,9 @@ class Clock:
                 part = write(s, planned, now)
             result.enqueued += part.enqueued
             result.skipped += part.skipped
+            result.planned += part.planned
+            for p in part.planned:  # committed: each is in the outbox now
+                _planned(p)
         with (
             self.store.transaction() as s
         ):  # mock exams whose time ran out are submitted as they stand
@@ -70,6 +100,8 @@ class Clock:
             log.info("tick: submitted %d timed-out mock exam(s)", closed)
         if result.enqueued or result.skipped:
             log.info("tick: %d enqueued, %d skipped", result.enqueued, result.skipped)
+        else:
+            log.debug("tick: nothing due")
         return result
 
     # ------------------------------------------------------------------ leadership
@@ -124,7 +156,7 @@ class Clock:
             replace_existing=True,
             coalesce=True,
             max_instances=1,
-            misfire_grace_time=int(interval),
+            misfire_grace_time=max(1, int(interval)),  # APScheduler wants whole seconds
             next_run_time=utcnow(),
         )
         scheduler.start()
@@ -134,7 +166,10 @@ class Clock:
         try:
             self.tick()
         except Exception:
+            metrics.CLOCK_TICKS.labels("error").inc()
             log.exception("clock tick failed; the next tick tries again")
+        else:
+            metrics.CLOCK_TICKS.labels("ok").inc()
 
     def run(self, stop: threading.Event, interval: float = 30.0) -> None:
         """Block: wait to lead, tick until stopped."""

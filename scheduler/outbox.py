@@ -18,13 +18,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 
+from bot import metrics
 from bot.features.groups import pause_gone_group
 from bot.features.members import dms_closed
 from bot.seam import Reply, UserTarget
 from bot.store.db import Store, is_postgres
 from bot.store.models import Outbox, Workspace
+from bot.timeutil import as_utc
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,8 @@ class Claimed:
     local_date: date | None = None
     payload: Mapping[str, Any] = field(default_factory=dict)
     claimed_mono: float = field(default_factory=time.monotonic)  # when this worker claimed it
+    attempt: int = 1  # this claim's attempt (the first is 1)
+    planned_at: datetime | None = None  # when the clock wrote the row (the tick that found it due)
 
 
 class OutboxRows:
@@ -105,6 +109,8 @@ class OutboxRows:
                         row.group_id,
                         row.local_date,
                         dict(row.payload),
+                        attempt=row.attempts + 1,
+                        planned_at=row.created_at,
                     )
                 )
                 row.status, row.claimed_at, row.claimed_by = "sending", now, self.name
@@ -113,6 +119,7 @@ class OutboxRows:
 
     def sent(self, c: Claimed, message_id: str | None) -> None:
         """A delivered row, recorded with the others at the next `flush_sent`."""
+        now = self.clock()
         with self._lock:
             self._sent.append(
                 {
@@ -120,10 +127,16 @@ class OutboxRows:
                     "status": "sent",
                     "last_error": None,
                     "message_id": message_id,
-                    "sent_at": self.clock(),
+                    "sent_at": now,
                     "claimed_at": None,
                 }
             )
+        delay = None
+        if c.planned_at is not None:
+            delay = max(0.0, (now - as_utc(c.planned_at)).total_seconds())
+            metrics.POST_DELAY_SECONDS.labels(c.kind).observe(delay)
+        metrics.POSTS_SENT.labels(c.kind).inc()
+        report(c, "sent", delay=delay)
 
     @property
     def unflushed(self) -> bool:
@@ -156,6 +169,12 @@ class OutboxRows:
                     attempts=Outbox.attempts - 1,
                 )
             )
+
+    def skip(self, c: Claimed, reason: str) -> None:
+        """Nothing to post any more (the core composed nothing): the row is done."""
+        self.finish(c, "skipped", reason)
+        metrics.POSTS_SKIPPED.labels(c.kind).inc()
+        report(c, "skipped", reason)
 
     def finish(self, c: Claimed, status: str, error: str | None = None) -> None:
         with self.store.transaction() as s:
@@ -204,12 +223,15 @@ class OutboxRows:
         with self.store.transaction(read_only=True) as s:
             attempts = s.scalar(select(Outbox.attempts).where(Outbox.id == c.id)) or 0
         if attempts >= self.max_attempts:
-            log.error("post %s failed for good after %d attempts: %s", c.idem_key, attempts, error)
-            self.finish(c, "dead", f"gave up after {attempts} attempts: {error}"[:500])
+            given_up = f"gave up after {attempts} attempts: {error}"
+            self.finish(c, "dead", given_up[:500])
+            metrics.POSTS_FAILED.labels(c.kind).inc()
+            report(c, "failed", given_up, logging.ERROR)
             return
         delay = min(self.max_backoff, self.base_backoff * 2 ** (attempts - 1))
-        log.warning("post %s failed (attempt %d), retrying: %s", c.idem_key, attempts, error)
         self.retry(c, delay * (0.5 + random.random()), error)
+        metrics.POSTS_RETRIED.labels(c.kind).inc()
+        report(c, "retry", error, logging.WARNING)
 
     def gone(self, c: Claimed, error: str) -> tuple[UserTarget, Reply] | None:
         """Mark the row dead and apply the core's rule for where it was going: a gone
@@ -225,4 +247,51 @@ class OutboxRows:
                     dms_closed(s, c.workspace_pk, c.target_id)
             elif c.target_kind == "channel" and row.group_id is not None:
                 notify = pause_gone_group(s, row.group_id, error)
+        metrics.POSTS_FAILED.labels(c.kind).inc()
+        report(c, "failed", f"target gone: {error}", logging.WARNING)
         return notify
+
+
+def backlog(store: Store, now: datetime) -> tuple[int, float]:
+    """Posts waiting (pending or being sent), and the age in seconds of the oldest one due
+    by `now`, from when it was planned: the outbox gauges of /metrics (two indexed reads)."""
+    waiting = Outbox.status.in_(("pending", "sending"))
+    with store.transaction(read_only=True) as s:
+        count = s.scalar(select(func.count()).select_from(Outbox).where(waiting)) or 0
+        oldest = s.scalar(
+            select(func.min(Outbox.created_at)).where(waiting, Outbox.next_attempt_at <= now)
+        )
+    if oldest is None:
+        return count, 0.0
+    return count, max(0.0, (now - as_utc(oldest)).total_seconds())
+
+
+def report(
+    c: Claimed,
+    outcome: str,
+    error: str | None = None,
+    level: int = logging.INFO,
+    delay: float | None = None,
+) -> None:
+    """The one line for what became of a delivery (sent, skipped, retry, rate_limited or
+    failed), with the post's group, kind, key and attempt, and the platform's error."""
+    log.log(
+        level,
+        "post %s %s (group %s, %s, attempt %d)%s",
+        c.idem_key,
+        outcome,
+        c.group_id,
+        c.kind,
+        c.attempt,
+        f": {error}" if error else "",
+        extra={
+            "group_id": c.group_id,
+            "kind": c.kind,
+            "key": c.idem_key,
+            "outcome": outcome,
+            "attempt": c.attempt,
+            "platform": c.platform,
+            "error": error,
+            "delay_seconds": delay,
+        },
+    )

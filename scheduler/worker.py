@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from bot import metrics
 from bot.content.models import Content
 from bot.features.posts import compose
 from bot.seam import (
@@ -38,7 +39,7 @@ from bot.seam import (
 from bot.store.db import Store, is_postgres
 from bot.store.models import Outbox
 from bot.timeutil import utcnow
-from scheduler.outbox import Claimed, OutboxRows
+from scheduler.outbox import Claimed, OutboxRows, report
 from scheduler.rate import LocalRates, RateConfig, RateKeeper, SharedRates
 
 log = logging.getLogger(__name__)
@@ -155,7 +156,8 @@ class Worker:
         if retry_after is None:
             return
         self.rates.limited(c.workspace_pk, now, retry_after)
-        log.warning("post %s rate limited; retry after %gs", c.idem_key, retry_after)
+        metrics.RATE_LIMITED.labels(c.platform).inc()
+        report(c, "rate_limited", f"retry after {retry_after:g}s", logging.WARNING)
         if keep and retry_after <= self.config.max_hold:
             lanes.setdefault(c.workspace_pk, _Lane()).rows.appendleft(c)
         else:
@@ -188,8 +190,7 @@ class Worker:
                 row = s.get(Outbox, c.id)
                 reply = None if row is None else compose(s, self.content, self.clock(), row)
             if reply is None:
-                self.outbox.finish(c, "skipped", "nothing to post any more")
-                log.info("post %s skipped: nothing to post any more", c.idem_key)
+                self.outbox.skip(c, "nothing to post any more")
                 return None
             ref = self._send(messenger, c, reply)
         except RateLimited as e:
@@ -203,9 +204,6 @@ class Worker:
             self.outbox.backoff(c, f"{type(e).__name__}: {e}")
         else:
             self.outbox.sent(c, ref.message_id if ref else None)
-            log.info(
-                "post %s sent (%s, attempt %s)", c.idem_key, c.kind, "retry" if c.ambiguous else "1"
-            )
         return None
 
     def _send(self, messenger: Messenger, c: Claimed, reply: Reply) -> MessageRef | None:
@@ -251,7 +249,6 @@ class Worker:
 
     def _gone(self, c: Claimed, error: str) -> None:
         notify = self.outbox.gone(c, error)
-        log.warning("post %s: target gone (%s)", c.idem_key, error)
         if notify is None:
             return
         lead, notice = notify

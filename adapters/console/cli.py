@@ -18,9 +18,11 @@ from rich.prompt import Prompt
 from adapters.console.messenger import ConsoleMessenger
 from adapters.console.render import print_reply
 from adapters.console.session import ConsoleSession, default_setup
+from bot import logs
 from bot.bootstrap import build
 from bot.content import ContentError
 from bot.errors import UserError
+from bot.logs import ConsoleLogLevel
 from bot.registry import SLASH
 from bot.seam import Reply
 from bot.settings import Settings
@@ -55,13 +57,16 @@ def console(
             help="database URL (default: STUDYBOT_DATABASE_URL or a file in your data directory)",
         ),
     ] = None,
+    log_level: ConsoleLogLevel = None,
 ) -> None:
     """Run the study bot in this terminal: no tokens, no network."""
     out = Console(highlight=False)
-    logging.getLogger("scheduler").setLevel(logging.ERROR)  # skipped catch-ups are not news here
     settings = Settings()
     if database_url:
         settings.database_url = database_url
+    logs.configure(log_level, settings, quiet=True)  # log lines would break into the session
+    if log_level is None:
+        logging.getLogger("scheduler").setLevel(logging.ERROR)  # skipped catch-ups: not news
     try:
         bot = build(settings)
     except ContentError as e:

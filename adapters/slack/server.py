@@ -25,6 +25,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 import uvicorn
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from slack_bolt.adapter.asgi.base_handler import BaseSlackRequestHandler
 from slack_bolt.adapter.asgi.http_request import AsgiHttpRequest
 from slack_bolt.adapter.asgi.http_response import AsgiHttpResponse
@@ -37,6 +38,7 @@ from sqlalchemy import text
 
 from adapters.slack.ack import ACK_DEADLINE, AckGuard, guarded, stand_in
 from adapters.slack.app import SlackApp, create_app
+from bot import metrics
 from bot.bootstrap import build
 from bot.core import StudyBot
 from bot.settings import Settings
@@ -45,6 +47,7 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+METRICS_PATH = "/metrics"
 HOST = "0.0.0.0"  # HTTP mode runs behind a load balancer: listen on all interfaces
 THREADS = 32
 
@@ -57,6 +60,20 @@ class GuardedRequest(AsgiHttpRequest):
     def __init__(self, scope: scope_type, receive: Callable[..., Any]) -> None:
         super().__init__(scope, receive)
         self.guard = AckGuard()
+
+
+def _kind(req: BoltRequest) -> str:
+    """What a request is, for the ack-latency histogram."""
+    body = req.body
+    if "command" in body:
+        return "command"
+    return "press" if body.get("type") == "block_actions" else "other"
+
+
+def _acked(req: BoltRequest, started: float, stand_in: bool = False) -> None:
+    metrics.SLACK_ACK_SECONDS.labels(_kind(req)).observe(time.perf_counter() - started)
+    if stand_in:
+        metrics.SLACK_STAND_INS.inc()
 
 
 def _stop_waiting(answer: asyncio.Future[Any], guard: AckGuard) -> None:
@@ -113,6 +130,7 @@ class SlackAsgi(BaseSlackRequestHandler):
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn, req)
 
     async def dispatch(self, request: AsgiHttpRequest) -> BoltResponse:
+        started = time.perf_counter()
         req = await self._bolt_request(request)
         # __call__ passes a GuardedRequest and releases its guard once the answer is out;
         # any other caller gets a released guard, so follow-up work is never held back.
@@ -129,9 +147,11 @@ class SlackAsgi(BaseSlackRequestHandler):
             if not guard.expired:  # cancelled from outside: shutting down
                 raise
             log.info("no answer after %.1fs; acked for the listener", self.deadline)
+            _acked(req, started, stand_in=True)
             return stand_in(req)
         finally:
             timer.cancel()
+        _acked(req, started)
         return resp
 
     async def handle_installation(self, request: AsgiHttpRequest) -> BoltResponse:
@@ -151,6 +171,12 @@ class SlackAsgi(BaseSlackRequestHandler):
                 status=200 if ok else 503,
                 headers={"content-type": ["application/json"]},
                 body='{"ok": true}' if ok else '{"ok": false}',
+            )
+        if path == METRICS_PATH and method == "GET":
+            return AsgiHttpResponse(
+                status=200,
+                headers={"content-type": [CONTENT_TYPE_LATEST]},
+                body=generate_latest(REGISTRY).decode(),
             )
         return await super()._get_http_response(method, path, request)
 
@@ -176,16 +202,19 @@ class GuardedSocketModeHandler(SocketModeHandler):
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="slack-socket")
 
     def handle(self, client: Any, req: Any) -> None:
-        started = time.time()
+        started, clock = time.time(), time.perf_counter()
         bolt_req = BoltRequest(mode="socket_mode", body=req.payload, headers=build_headers(req))
         guard = guarded(bolt_req)
         answer = self._pool.submit(self.app.dispatch, bolt_req)
         try:
+            late = False
             try:
                 resp = answer.result(timeout=self.deadline)
             except FutureTimeout:
-                resp = stand_in(bolt_req) if guard.expire() else answer.result()
+                late = guard.expire()
+                resp = stand_in(bolt_req) if late else answer.result()
             send_response(client, req, resp, started)
+            _acked(bolt_req, clock, stand_in=late)
         finally:
             guard.release()
 
@@ -211,13 +240,19 @@ def asgi_app(slack: SlackApp, bot: StudyBot) -> SlackAsgi:
     return SlackAsgi(slack, database_health(bot))
 
 
-def http_server(asgi: Any, port: int, host: str = HOST, log_level: str = "info") -> uvicorn.Server:
-    """A uvicorn server for the ASGI app (run it with `.run()` or `.run(sockets=[...])`)."""
+def http_server(
+    asgi: Any, port: int, host: str = HOST, log_level: str | None = None
+) -> uvicorn.Server:
+    """A uvicorn server for the ASGI app (run it with `.run()` or `.run(sockets=[...])`).
+
+    uvicorn's loggers go through studybot's logging (bot/logs.py), as a library's: its
+    start-up lines only with --log-level debug, its errors always."""
     config = uvicorn.Config(
         asgi,
         host=host,
         port=port,
         lifespan="on",
+        log_config=None,
         log_level=log_level,
         access_log=False,
         proxy_headers=True,
