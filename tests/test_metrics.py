@@ -249,12 +249,24 @@ def test_deliver_serves_sent_posts_429s_and_delay_on_its_metrics_port(tmp_path: 
     assert value(page, "studybot_outbox_oldest_due_seconds") == 0
 
 
-def test_a_metrics_port_in_use_is_one_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        (["clock"], {}),
+        (["deliver"], {"SLACK_BOT_TOKEN": "xoxb-t"}),
+        (["run"], {"SLACK_BOT_TOKEN": "xoxb-t", "SLACK_SIGNING_SECRET": "s"}),
+        (["serve", "discord"], {"DISCORD_TOKEN": "t"}),
+    ],
+)
+def test_a_metrics_port_in_use_is_one_line(
+    tmp_path: Path, args: list[str], env: dict[str, str]
+) -> None:
     with socket.socket() as held:
         held.bind(("0.0.0.0", 0))
         held.listen()
         port = held.getsockname()[1]
-        r = run(tmp_path, ["clock", "--metrics-port", str(port)])
+        url = f"sqlite:///{tmp_path / 'm.db'}"
+        r = run(tmp_path, [*args, "--metrics-port", str(port)], STUDYBOT_DATABASE_URL=url, **env)
     assert r.returncode == 1
     assert r.stderr.splitlines() == [
         f"studybot: cannot serve metrics on --metrics-port {port} (already in use): "
