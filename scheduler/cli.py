@@ -151,7 +151,7 @@ def deliver(
     bot = build(settings)
     found = messengers(settings)
     if not found:
-        Console(stderr=True).print(
+        Console(stderr=True, soft_wrap=True).print(
             "No platform is configured: set SLACK_BOT_TOKEN (or the "
             "Slack OAuth settings) or DISCORD_TOKEN."
         )
@@ -226,7 +226,7 @@ def run(
     serve = {ep.name: ep for ep in entry_points(group="studybot.serve")}
     platforms = [p for p in found if p in serve]
     if not platforms:
-        Console(stderr=True).print(
+        Console(stderr=True, soft_wrap=True).print(
             "No platform is configured: set SLACK_BOT_TOKEN (with SLACK_SIGNING_SECRET or "
             "SLACK_APP_TOKEN) or DISCORD_TOKEN. For a local try-out use `studybot console`."
         )

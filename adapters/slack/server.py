@@ -34,14 +34,18 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.socket_mode.internals import build_headers, send_response
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
 from sqlalchemy import text
 
 from adapters.slack.ack import ACK_DEADLINE, AckGuard, guarded, stand_in
 from adapters.slack.app import SlackApp, create_app
+from adapters.slack.modes import Mode, check_bot_token, slack_api_rejection, slack_mode
 from bot import metrics
 from bot.bootstrap import build
 from bot.core import StudyBot
+from bot.errors import OperatorError
 from bot.settings import Settings
+from bot.store.db import trouble
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +75,7 @@ def _kind(req: BoltRequest) -> str:
 
 
 def _acked(req: BoltRequest, started: float, stand_in: bool = False) -> None:
-    metrics.SLACK_ACK_SECONDS.labels(_kind(req)).observe(time.perf_counter() - started)
+    metrics.observe_ack(_kind(req), time.perf_counter() - started)
     if stand_in:
         metrics.SLACK_STAND_INS.inc()
 
@@ -226,11 +230,12 @@ class GuardedSocketModeHandler(SocketModeHandler):
 def database_health(bot: StudyBot) -> Callable[[], bool]:
     def check() -> bool:
         try:
-            with bot.store.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
+            with bot.store.transaction(read_only=True) as s:
+                s.execute(text("SELECT 1"))
             return True
         except Exception as e:
-            log.warning("health check failed: %s", e)
+            if trouble(e) is None:  # an outage is one line from the store, not one a probe
+                log.warning("health check failed: %s", e)
             return False
 
     return check
@@ -276,30 +281,46 @@ def bound_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
 
 def mode(settings: Settings) -> str:
     """Socket Mode when an app-level token is set (no public URL needed), else HTTP."""
-    return "socket" if settings.slack_app_token else "http"
+    return "socket" if slack_mode(settings) is Mode.SOCKET else "http"
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """The HTTP port, bound before uvicorn starts so a taken port is the operator's line."""
+    try:
+        return bound_socket(host, port)
+    except OSError as e:
+        raise OperatorError(
+            f"cannot listen on port {port} ({e.strerror}): set PORT or --port to a free port"
+            + (" (ports below 1024 need root)" if port < 1024 else "")
+        ) from e
 
 
 def serve(settings: Settings, port: int | None = None, *, host: str = HOST) -> None:
     """The `studybot.serve` entry point for `slack`: blocks running the adapter."""
     logging.getLogger("slack_bolt").setLevel(logging.WARNING)
+    chosen = slack_mode(settings)
+    if settings.slack_bot_token is not None:
+        check_bot_token(settings)
+    sock = None if chosen is Mode.SOCKET else listening_socket(host, port or settings.port)
     bot = build(settings)
     slack = create_app(bot, settings)
     try:
-        if mode(settings) == "socket":
+        if sock is None:
             assert settings.slack_app_token is not None
             log.warning("studybot: Slack Socket Mode")
             handler = GuardedSocketModeHandler(
                 slack.app, settings.slack_app_token.get_secret_value()
             )
-            handler.start()  # type: ignore[no-untyped-call]
+            try:
+                handler.start()  # type: ignore[no-untyped-call]
+            except SlackApiError as e:
+                raise slack_api_rejection(e, "SLACK_APP_TOKEN") from e
             return
-        if settings.slack_signing_secret is None:
-            raise SystemExit("SLACK_SIGNING_SECRET is required for Slack's HTTP mode")
-        listen = port or settings.port
+        listen = sock.getsockname()[1]
         log.warning(
             "studybot: Slack HTTP mode on port %d (%s, %s)", listen, EVENTS_PATH, HEALTH_PATH
         )
-        http_server(asgi_app(slack, bot), listen, host=host).run()
+        http_server(asgi_app(slack, bot), listen, host=host).run(sockets=[sock])
     finally:
         slack.close()
         bot.store.dispose()
