@@ -9,6 +9,7 @@ prometheus_client is no platform, so the definitions live here in the core.
 from __future__ import annotations
 
 import errno
+import functools
 import logging
 from collections.abc import Callable, Iterator
 from typing import Annotated
@@ -83,12 +84,23 @@ CLOCK_TICKS = Counter(
 )
 
 
+# The labelled series of the hot path, looked up once: `labels()` costs several times the
+# increment. The keys are bounded (declared names, or `unknown`, times four outcomes).
+_command = functools.cache(COMMANDS.labels)
+_press = functools.cache(PRESSES.labels)
+_ack = functools.cache(SLACK_ACK_SECONDS.labels)
+
+
 def count_command(name: str, outcome: str) -> None:
-    COMMANDS.labels(name, outcome).inc()
+    _command(name, outcome).inc()
 
 
 def count_press(action: str, outcome: str) -> None:
-    PRESSES.labels(action, outcome).inc()
+    _press(action, outcome).inc()
+
+
+def observe_ack(kind: str, seconds: float) -> None:
+    _ack(kind).observe(seconds)
 
 
 class ErrorLines(logging.Handler):
