@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from bot.seam import Reply
 
 SLASH = "/study"
-TRACKS = ("associate", "professional")
 PERIODS = ("week", "month", "all")
 
 
@@ -43,6 +42,8 @@ class Kind(StrEnum):
     TZ = "timezone"
     DAYS = "days"
     CHOICE = "choice"
+    TRACK = "track"  # a track the content declares (its `choices` are extra words)
+    FILE = "file"  # an attached file (Discord's attachment option, the terminal's path)
 
 
 _FORMS = {
@@ -51,6 +52,8 @@ _FORMS = {
     Kind.TZ: "Area/City",
     Kind.DAYS: "mon,tue,...",
     Kind.INT: "N",
+    Kind.TRACK: "TRACK",
+    Kind.FILE: "FILE",
 }
 
 
@@ -64,12 +67,19 @@ class Param:
     choices: tuple[str, ...] = ()
     form: str = ""  # how a value looks in usage text, when the kind does not say
 
-    def usage(self) -> str:
+    def usage(self, tracks: tuple[str, ...] = ()) -> str:
+        """How the param is written; a track's values are the content's `tracks` (the
+        code knows none), `TRACK` where the content is not at hand."""
         if self.positional:
-            core = (
-                "|".join(self.choices) if self.kind is Kind.CHOICE and self.choices else self.name
-            )
+            if self.kind is Kind.CHOICE and self.choices:
+                core = "|".join(self.choices)
+            elif self.kind is Kind.TRACK:
+                core = "|".join((*(tracks or (self.name,)), *self.choices))
+            else:
+                core = self.name
             return f"<{core}>" if self.required else f"[{core}]"
+        if self.kind is Kind.TRACK:
+            return f"[{self.name}={'|'.join(tracks) or 'TRACK'}]"
         shown = "|".join(self.choices) or self.form or _FORMS.get(self.kind, self.name)
         return f"[{self.name}={shown}]"
 
@@ -85,6 +95,7 @@ class Command:
     handler: Handler
     params: tuple[Param, ...] = ()
     details: str = ""
+    # `{track}` and `{domain}` stand for ids the content declares (`examples_for`)
     examples: tuple[str, ...] = field(default_factory=tuple)
 
     @property
@@ -92,11 +103,16 @@ class Command:
         """Where the handler is declared in its module (orders a feature's commands)."""
         return self.handler.__code__.co_firstlineno
 
-    def usage(self) -> str:
-        return " ".join([SLASH, self.name, *(p.usage() for p in self.params)])
+    def usage(self, tracks: tuple[str, ...] = ()) -> str:
+        return " ".join([SLASH, self.name, *(p.usage(tracks) for p in self.params)])
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
+
+    def examples_for(self, ids: Mapping[str, str]) -> tuple[str, ...]:
+        """The examples with the content's ids in place of `{track}`, `{domain}`, ...:
+        the code names no track or domain of its own."""
+        return tuple(e.format_map(ids) for e in self.examples)
 
 
 COMMANDS: dict[str, Command] = {}  # in the order help lists them (see `arrange`)

@@ -178,6 +178,7 @@ def test_the_first_run_wizard_checks_each_answer_where_it_is_asked() -> None:
         Console(file=shown, width=200),
         {"track": "associate", "start": "2026-03-01", "tz": "UTC", "time": "09:00"},
         stream=answers,
+        tracks=["associate", "professional"],
     )
     assert values == {
         "track": "associate",

@@ -95,7 +95,7 @@ def console(
     if not session.has_group():
         values = default_setup(local_today("UTC", bot.clock()))
         if interactive:
-            values = _guided_setup(out, values)
+            values = _guided_setup(out, values, tracks=[t.id for t in bot.content.tracks])
         print_reply(out, session.setup(values), image_dir)
 
     # The clock and delivery run here too: due posts appear in this terminal.
@@ -177,15 +177,20 @@ def _ask(
 
 
 def _guided_setup(
-    out: Console, values: dict[str, str], stream: TextIO | None = None
+    out: Console,
+    values: dict[str, str],
+    stream: TextIO | None = None,
+    *,
+    tracks: list[str],
 ) -> dict[str, str]:
     """The first run's questions, each checked where it is asked with the rules `setup`
-    applies; nothing is saved until the end, and a typo loses only that one answer."""
+    applies; nothing is saved until the end, and a typo loses only that one answer. The
+    tracks offered are the content's."""
     out.print("First run: let's set up your study group (Enter keeps the default).", style="bold")
     values["track"] = Prompt.ask(
         "Track",
-        choices=["associate", "professional"],
-        default=values["track"],
+        choices=tracks,
+        default=values.get("track", tracks[0]),
         console=out,
         stream=stream,
     )

@@ -116,8 +116,8 @@ class ConsoleSession:
 
 
 def default_setup(today: date) -> dict[str, str]:
+    """The first run's settings; the track is left to `setup` (the content's first)."""
     return {
-        "track": "associate",
         "start": today.isoformat(),
         "tz": system_timezone(),
         "time": "09:00",

@@ -1,10 +1,10 @@
 """The `/study` command group, derived from the core's command registry.
 
 Every `Command` becomes a subcommand and every `Param` a typed option: INT as an integer,
-the rest as strings; CHOICE params, the track, the exam domains, the study areas and the
-command names of `help` as choices; timezones with autocomplete over the IANA names. The
-callbacks only collect the options as strings and pass them on: parsing and validation
-stay in the core, where every platform shares them.
+the rest as strings; CHOICE params, the tracks the content declares, the exam domains, the
+study areas and the command names of `help` as choices; timezones with autocomplete over
+the IANA names. The callbacks only collect the options as strings and pass them on:
+parsing and validation stay in the core, where every platform shares them.
 """
 
 from __future__ import annotations
@@ -38,8 +38,9 @@ def timezones() -> tuple[str, ...]:
 def choice_values(p: Param, content: Content) -> list[tuple[str, str]] | None:
     """(name shown, value) pairs for a param with a closed set of values, else None."""
     if p.kind is Kind.CHOICE and p.choices:
-        names = {t.id: t.name for t in content.tracks}
-        return [(names.get(c, c), c) for c in p.choices]
+        return [(c, c) for c in p.choices]
+    if p.kind is Kind.TRACK:  # the content's tracks, then the param's other words
+        return [(t.name, t.id) for t in content.tracks] + [(c, c) for c in p.choices]
     if p.name == "domain":
         seen: dict[str, str] = {}
         for t in content.tracks:

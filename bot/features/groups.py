@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot.context import Ctx
 from bot.errors import UserError
-from bot.registry import SLASH, TRACKS, Audience, Kind, Param, command
+from bot.registry import SLASH, Audience, Kind, Param, command
 from bot.seam import (
     Context,
     Field,
@@ -37,8 +37,9 @@ from bot.timeutil import (
     parse_time,
     parse_tz,
 )
+from bot.tracks import default_track, parse_track
 
-DEFAULTS = {"track": "associate", "tz": "UTC", "time": time(9, 0), "days": "mon,tue,wed,thu,fri"}
+DEFAULTS = {"tz": "UTC", "time": time(9, 0), "days": "mon,tue,wed,thu,fri"}  # track: content's
 MAX_LEADS = 20
 COLUMN = {  # a setting's name in `setup`, and its column
     "track": "track",
@@ -59,7 +60,7 @@ MAX_SKIPS = 100
     summary="Make this channel a study group or change its settings (group lead)",
     audience=Audience.LEAD,
     params=(
-        Param("track", Kind.CHOICE, "exam track", positional=False, choices=TRACKS),
+        Param("track", Kind.TRACK, "exam track", positional=False),
         Param("start", Kind.DATE, "cohort start date", positional=False),
         Param("tz", Kind.TZ, "the group's timezone", positional=False),
         Param("time", Kind.TIME, "local time of the daily question", positional=False),
@@ -89,11 +90,11 @@ MAX_SKIPS = 100
     ),
     details=(
         "Without arguments, shows the current settings. Any value can be changed later; "
-        "unchanged values stay. Defaults: track associate, start today, timezone UTC, "
-        "09:00, Mon–Fri, no exam date."
+        "unchanged values stay. Defaults: the first track the content lists, start today, "
+        "timezone UTC, 09:00, Mon–Fri, no exam date."
     ),
     examples=(
-        "/study setup track=associate start=2026-01-05 tz=Europe/Berlin time=08:30",
+        "/study setup track={track} start=2026-01-05 tz=Europe/Berlin time=08:30",
         "/study setup days=mon,wed,fri exam=2026-04-10",
         "/study setup skip=2026-12-24,2026-12-25",
     ),
@@ -104,7 +105,8 @@ def setup(ctx: Ctx, args: Mapping[str, str]) -> Reply:
         if g is None:
             raise UserError(
                 "This channel has no study group yet. Start one with "
-                f"`{SLASH} setup track=associate start=YYYY-MM-DD tz=Area/City` "
+                f"`{SLASH} setup track={default_track(ctx.content).id} start=YYYY-MM-DD "
+                "tz=Area/City` "
                 "(every value is optional)."
             )
         return settings_reply(ctx, g, "Study group settings")
@@ -113,7 +115,7 @@ def setup(ctx: Ctx, args: Mapping[str, str]) -> Reply:
             "Only a group lead can change the study group's settings (channel admins and "
             "the leads the group names). Nothing was changed."
         )
-    values = _parse_settings(args)
+    values = _parse_settings(ctx, args)
     if "leads" in values:
         values["leads"] = _resolve_leads(ctx, values["leads"])
     created = g is None
@@ -122,7 +124,7 @@ def setup(ctx: Ctx, args: Mapping[str, str]) -> Reply:
         g = ctx.create_group(
             workspace_id=ctx.workspace.id,
             channel_id=ctx.who.channel_id,
-            track=values.get("track", DEFAULTS["track"]),
+            track=values.get("track", default_track(ctx.content).id),
             start_date=values.get("start", local_today(tz, ctx.now)),
             tz=tz,
             post_time=values.get("time", DEFAULTS["time"]),
@@ -152,16 +154,12 @@ def setup(ctx: Ctx, args: Mapping[str, str]) -> Reply:
     return Reply(reply.blocks, Visibility.CHANNEL if created else Visibility.EPHEMERAL)
 
 
-def _parse_settings(args: Mapping[str, str]) -> dict[str, Any]:
+def _parse_settings(ctx: Ctx, args: Mapping[str, str]) -> dict[str, Any]:
     v: dict[str, Any] = {}
     for key, raw in args.items():
         raw = raw.strip()
         if key == "track":
-            if raw.lower() not in TRACKS:
-                raise UserError(
-                    f"Unknown track {raw!r}. Use track=associate or track=professional."
-                )
-            v["track"] = raw.lower()
+            v["track"] = parse_track(ctx.content, raw)
         elif key == "start":
             v["start"] = parse_date(raw, "start date")
         elif key == "tz":

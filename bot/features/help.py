@@ -9,6 +9,7 @@ from bot.context import Ctx
 from bot.errors import UserError
 from bot.registry import COMMANDS, SLASH, Audience, Kind, Param, command
 from bot.seam import Block, Context, Field, Fields, Heading, Paragraph, Reply, Span, code, text
+from bot.tracks import example_ids, track_ids
 
 
 @command(
@@ -29,21 +30,23 @@ def help_(ctx: Ctx, args: Mapping[str, str]) -> Reply:
         blocks: list[Block] = [
             Heading(f"{SLASH} {cmd.name}"),
             Paragraph(text(cmd.summary)),
-            Paragraph(text("Usage: ", code(cmd.usage()))),
+            Paragraph(text("Usage: ", code(cmd.usage(track_ids(ctx.content))))),
         ]
         if cmd.params:
             blocks.append(Fields(tuple(Field(p.name, text(p.help)) for p in cmd.params)))
         if cmd.details:
             blocks.append(Paragraph(text(cmd.details)))
         if cmd.examples:
-            blocks.append(Context(text("Examples: ", *_joined([code(e) for e in cmd.examples]))))
+            g = ctx.group
+            examples = cmd.examples_for(example_ids(ctx.content, g.track if g else None))
+            blocks.append(Context(text("Examples: ", *_joined([code(e) for e in examples]))))
         blocks.append(Context(text(f"Who: {cmd.audience.value}")))
         return Reply.of(*blocks)
     lines: list[Span] = []
     for i, c in enumerate(COMMANDS.values()):
         if i:
             lines.append(Span("\n"))
-        lines += [code(c.usage()), Span(f" — {c.summary}")]
+        lines += [code(c.usage(track_ids(ctx.content))), Span(f" — {c.summary}")]
     return Reply.of(
         Heading("Study bot commands"),
         Paragraph(tuple(lines)),

@@ -10,10 +10,11 @@ from sqlalchemy.orm import Session
 
 from bot.context import Ctx
 from bot.errors import UserError
-from bot.registry import SLASH, TRACKS, Audience, Kind, Param, command
+from bot.registry import SLASH, Audience, Kind, Param, command
 from bot.seam import Reply, bold, code
 from bot.store.models import Away, Pass, User
 from bot.timeutil import fmt_date, parse_date, parse_positive_int, parse_tz
+from bot.tracks import parse_track
 
 
 @command(
@@ -114,12 +115,7 @@ def dm(ctx: Ctx, args: Mapping[str, str]) -> Reply:
     audience=Audience.MEMBER,
     params=(
         Param("date", Kind.DATE, "the day you passed, YYYY-MM-DD", required=True),
-        Param(
-            "track",
-            Kind.CHOICE,
-            "associate or professional (default: the group's)",
-            choices=TRACKS,
-        ),
+        Param("track", Kind.TRACK, "the exam's track (default: the group's)"),
     ),
     examples=("/study passed 2026-05-20",),
 )
@@ -132,9 +128,7 @@ def passed(ctx: Ctx, args: Mapping[str, str]) -> Reply:
     when = parse_date(raw, "pass date")
     if when > ctx.today():
         raise UserError(f"{fmt_date(when)} is in the future; record a pass on or after the day.")
-    track = (args.get("track") or g.track).lower()
-    if track not in TRACKS:
-        raise UserError(f"Unknown track {track!r}. Use associate or professional.")
+    track = parse_track(ctx.content, args.get("track") or g.track, how="")
     row = ctx.s.scalar(select(Pass).where(Pass.user_id == ctx.user.id, Pass.track == track))
     if row is None:
         ctx.s.add(

@@ -55,10 +55,10 @@ class QuizResume(ButtonValue):
     summary="A private practice set (default 5, at most 20), unseen questions first",
     audience=Audience.MEMBER,
     params=(
-        Param("domain", Kind.WORD, "an exam domain of the group's track, e.g. model-training"),
+        Param("domain", Kind.WORD, "an exam domain of the group's track"),
         Param("n", Kind.INT, "how many questions, 1 to 20"),
     ),
-    examples=("/study quiz", "/study quiz model-training 10", "/study quiz 3"),
+    examples=("/study quiz", "/study quiz {domain} 10", "/study quiz 3"),
 )
 def quiz(ctx: Ctx, args: Mapping[str, str]) -> Reply:
     """A new set; `/study quiz` alone first offers to finish an unfinished one."""

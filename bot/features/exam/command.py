@@ -28,11 +28,14 @@ from bot.features.exam.grading import close
 from bot.features.exam.report import report
 from bot.features.exam.screens import review_page, show
 from bot.features.flags import pulled
-from bot.registry import SLASH, TRACKS, Audience, Kind, Param, button, command
+from bot.registry import SLASH, Audience, Kind, Param, button, command
 from bot.seam import Reply
 from bot.store.models import ExamAnswer, ExamAttempt
 from bot.store.records import GroupRecord
 from bot.timeutil import as_utc
+from bot.tracks import track_ids
+
+WORDS = ("flag", "submit")  # what `exam` takes besides a track
 
 
 @command(
@@ -42,25 +45,26 @@ from bot.timeutil import as_utc
     params=(
         Param(
             "track",
-            Kind.CHOICE,
-            "associate or professional (default: the group's); or flag, or submit",
-            choices=(*TRACKS, "flag", "submit"),
+            Kind.TRACK,
+            "a track (default: the group's); or flag, or submit",
+            choices=WORDS,
         ),
     ),
     details=(
-        "The real exam's question count and time limit (48 questions in 90 minutes for "
-        "the associate guide), drawn to the domain weights, avoiding questions you saw in "
-        "the last 14 days. Answers can change until you submit; when time runs out the "
-        "exam is submitted as it stands. One exam at a time; `/study exam` resumes it."
+        "The real exam's question count and time limit, as the track's exam guide sets "
+        "them, drawn to the guide's section weights, avoiding questions you saw in the "
+        "last 14 days. Answers can change until you submit; when time runs out the exam "
+        "is submitted as it stands. One exam at a time; `/study exam` resumes it."
     ),
-    examples=("/study exam", "/study exam professional", "/study exam flag"),
+    examples=("/study exam", "/study exam {other_track}", "/study exam flag"),
 )
 def exam(ctx: Ctx, args: Mapping[str, str]) -> Reply:
     """`exam` starts or resumes; `exam flag` marks the question on screen; `exam submit`."""
     word = (args.get("track") or "").strip().lower()
-    if word and word not in (*TRACKS, "flag", "submit"):
+    tracks = track_ids(ctx.content)
+    if word and word not in (*tracks, *WORDS):
         raise UserError(
-            f"Unknown exam option {word!r}. Use associate, professional, flag or submit: "
+            f"Unknown exam option {word!r}. Use {', '.join(tracks)}, flag or submit: "
             f"`{SLASH} exam`, `{SLASH} exam flag`."
         )
     attempt = open_attempt(ctx.s, ctx.user.id)
@@ -75,7 +79,7 @@ def exam(ctx: Ctx, args: Mapping[str, str]) -> Reply:
         if word == "submit":
             return review_page(ctx, attempt)
         note = "Resuming your exam in progress."
-        if word in TRACKS and word != attempt.track:
+        if word in tracks and word != attempt.track:
             note = (
                 f"You have a {attempt.track} exam in progress; submit it before starting "
                 f"another ({SLASH} exam submit)."
