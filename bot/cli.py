@@ -20,8 +20,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from bot import cli_data, logs, metrics
-from bot.content import check_content, stats
+from bot import cli_analytics, cli_data, logs, metrics
+from bot.content import check_content, load_content, stats
 from bot.content.models import Content
 from bot.logs import LogLevel
 from bot.metrics import MetricsPort
@@ -48,6 +48,7 @@ db_app = typer.Typer(
 app.add_typer(content_app, name="content")
 app.add_typer(db_app, name="db")
 cli_data.register(app, db_app)  # db backup|restore, data export|forget
+cli_analytics.register(content_app)  # content analytics
 
 out = Console(soft_wrap=True)  # one line per problem, however narrow the terminal
 err = Console(stderr=True, soft_wrap=True)
@@ -171,9 +172,11 @@ def content_flags(
                 out.print(f"{review}: {n} report(s) marked reviewed; it is back in rotation.")
                 return
             rows = report(s, settings.flag_threshold, include_reviewed=show_all)
+            content = load_content(settings.content_dir)
+            wrong = {w.question_id: w for w in cli_analytics.likely_wrong_keys(s, content)}
     finally:
         store.dispose()
-    if not rows:
+    if not rows and not wrong:
         out.print("No open reports.")
         return
     for r in rows:
@@ -186,6 +189,10 @@ def content_flags(
             picked = f", answered {chosen}" if chosen else ""
             out.print(f"  - {when:%Y-%m-%d} ({where}{picked}): ", end="", highlight=False)
             out.print(reason, markup=False, highlight=False)
+        if r.question_id in wrong:
+            out.print(f"  - {cli_analytics.wrong_key_line(wrong.pop(r.question_id))}", markup=False)
+    for w in wrong.values():  # no member reported these, but their answers point at the key
+        out.print(f"{w.question_id}: no reports; {cli_analytics.wrong_key_line(w)}", markup=False)
     out.print(
         f"Questions are pulled at {settings.flag_threshold} reports "
         "(STUDYBOT_FLAG_THRESHOLD); `studybot content flags --review ID` returns one."
