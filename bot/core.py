@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, select, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 import bot.features  # noqa: F401  (registers every command and button)
@@ -22,13 +22,14 @@ from bot.content.models import Content
 from bot.context import AfterCommit, Ctx
 from bot.errors import UserError
 from bot.seam import Action, Invocation, Reply, Who
-from bot.store.db import Store
+from bot.store.db import Store, reason, trouble
 from bot.store.models import User, Workspace
 from bot.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
 BUSY = "The study bot's database is busy; please try again."
+ATTEMPTS = {"conflict": 3, "down": 2, "busy": 1}  # tries per trouble: a lock timeout waited
 
 Work = Callable[[Ctx], "Reply | AfterCommit"]
 
@@ -63,11 +64,17 @@ class StudyBot:
 
     def stored_name(self, platform: str, workspace_id: str, user_id: str) -> str | None:
         """The display name the store holds for a user, or None for a user it has not met
-        (an adapter that learns names slowly asks before asking the platform)."""
-        with self.store.transaction(read_only=True) as s:
-            return s.scalar(
-                select(User.display_name).where(_the_user(platform, workspace_id, user_id))
-            )
+        or while the database is unavailable (an adapter that learns names slowly asks
+        before asking the platform)."""
+        try:
+            with self.store.transaction(read_only=True) as s:
+                return s.scalar(
+                    select(User.display_name).where(_the_user(platform, workspace_id, user_id))
+                )
+        except DBAPIError as e:
+            if trouble(e) is None:
+                raise
+            return None  # the store has logged the outage; the name is asked again later
 
     def remember_name(self, who: Who) -> None:
         """Store a display name the adapter learned after replying (Slack's `users.info`):
@@ -78,8 +85,12 @@ class StudyBot:
         if not name or stored is None or stored == name:
             return
         mine = _the_user(who.platform, who.workspace_id, who.user_id)
-        with self.store.transaction() as s:
-            s.execute(update(User).where(mine).values(display_name=name))
+        try:
+            with self.store.transaction() as s:
+                s.execute(update(User).where(mine).values(display_name=name))
+        except DBAPIError as e:
+            if trouble(e) is None:
+                raise  # unavailable: the name is stored with the member's next action
 
     def handle(self, inv: Invocation) -> Reply:
         try:
@@ -162,11 +173,18 @@ class StudyBot:
                 return Recorded(self, who, now, outcome, "refused" if refused else "ok")
             except UserError as e:
                 return Recorded(self, who, now, Reply.refusal(str(e)), "refused")
-            except OperationalError as e:  # e.g. a serialization failure: retry the action
-                if attempt == 2:
-                    log.exception("store error")
-                    return Recorded(self, who, now, Reply.message(BUSY), "busy")
-                log.warning("retrying after store error: %s", e.orig)
+            except DBAPIError as e:
+                # The database's weather, not a bug: a conflict or a connection a restart
+                # closed is tried again; an outage (the store logs it once) is "busy".
+                kind = trouble(e)
+                if kind is None:
+                    raise
+                if attempt + 1 < ATTEMPTS[kind]:
+                    log.debug("retrying after a %s database: %s", kind, reason(e))
+                    continue
+                if kind == "conflict":
+                    log.warning("gave up after %d conflicts: %s", attempt + 1, reason(e))
+                return Recorded(self, who, now, Reply.message(BUSY), "busy")
         raise AssertionError("unreachable")
 
 
@@ -208,6 +226,7 @@ class Recorded:
         try:
             with bot.store.transaction(read_only=True) as s:
                 return outcome.reply(bot._ctx(s, self._who, self._now))
-        except Exception:  # the action is committed: reply without what could not be read
-            log.exception("could not read the reply of a committed action")
+        except Exception as e:  # the action is committed: reply without what could not be read
+            if trouble(e) is None:  # an outage the store has logged needs no traceback
+                log.exception("could not read the reply of a committed action")
             return outcome.reply(None)

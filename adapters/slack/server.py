@@ -45,7 +45,6 @@ from bot.bootstrap import build
 from bot.core import StudyBot
 from bot.errors import OperatorError
 from bot.settings import Settings
-from bot.store.db import trouble
 
 log = logging.getLogger(__name__)
 
@@ -230,11 +229,11 @@ class GuardedSocketModeHandler(SocketModeHandler):
 def database_health(bot: StudyBot) -> Callable[[], bool]:
     def check() -> bool:
         try:
-            with bot.store.transaction(read_only=True) as s:
-                s.execute(text("SELECT 1"))
+            with bot.store.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
             return True
         except Exception as e:
-            if trouble(e) is None:  # an outage is one line from the store, not one a probe
+            if bot.store.availability.failed(e) is None:  # an outage: one line, not one a probe
                 log.warning("health check failed: %s", e)
             return False
 
