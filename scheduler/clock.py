@@ -3,7 +3,9 @@
 No per-group jobs: each tick asks the store what is due, so a `/study setup` change made
 by any process takes effect at the next tick. On PostgreSQL the active clock holds a
 session-level advisory lock; a standby polls for it and takes over within a minute of the
-active clock dying (its connection closes, and the lock with it).
+active clock dying (its connection closes, and the lock with it). A database restart ends
+the lock's session too: before each tick the active clock checks that it still holds the
+lock, takes it again if it is free, and steps down to standby if another clock took it.
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from contextlib import suppress
 from datetime import datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError
 
 from bot import metrics
 from bot.content.models import Content
@@ -26,6 +30,12 @@ from scheduler.due import DEFAULT_GRACE, Planned, PlanResult, active_group_ids, 
 log = logging.getLogger(__name__)
 
 LOCK_KEY = 0x5354_5544_59  # "STUDY": the one advisory lock the clock takes
+# Whether this session holds it: pg_locks shows a bigint key as two 32-bit halves.
+HOLDS_LOCK = text(
+    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
+    " AND pid = pg_backend_pid() AND objsubid = 1"
+    " AND classid::bigint = :hi AND objid::bigint = :lo)"
+)
 STANDBY_POLL = 10.0
 CHUNK = 50  # groups planned per transaction: short write locks, early delivery
 
@@ -71,6 +81,7 @@ class Clock:
         self.flag_threshold = flag_threshold
         self.clock = clock
         self._lock_conn: Connection | None = None
+        self._leading = False
 
     def tick(self) -> PlanResult:
         """Plan what is due now: a transaction per chunk of groups, so delivery can start on
@@ -107,39 +118,85 @@ class Clock:
     # ------------------------------------------------------------------ leadership
 
     def try_lead(self) -> bool:
-        """Take the advisory lock if free (always true on SQLite: one process)."""
+        """Take the advisory lock if free (always true on SQLite: one process). A database
+        that cannot be reached raises, with the lock's connection dropped."""
         if not is_postgres(self.store.engine):
             return True
-        if self._lock_conn is None:
-            self._lock_conn = self.store.engine.connect()
-            self._lock_conn.detach()  # its own session: closing it must really end it
-        got = bool(
-            self._lock_conn.execute(
-                text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}
-            ).scalar()
-        )
-        self._lock_conn.commit()
+        try:
+            if self._lock_conn is None:
+                self._lock_conn = self.store.engine.connect()
+                self._lock_conn.detach()  # its own session: closing it must really end it
+            got = bool(
+                self._lock_conn.execute(
+                    text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}
+                ).scalar()
+            )
+            self._lock_conn.commit()
+        except DBAPIError:
+            self._drop_lock()
+            raise
+        self._leading = got
         return got
+
+    def leads(self) -> bool:
+        """Whether this clock may plan now: it still holds the lock, or takes it again.
+
+        The lock lives in the lock connection's session, which a database restart ends;
+        a session that is gone is never reused (a new one would not hold the lock), and
+        whichever clock asks first after the restart leads."""
+        if not is_postgres(self.store.engine):
+            return True
+        conn, was_leading = self._lock_conn, self._leading
+        if conn is not None and was_leading:
+            try:
+                hi, lo = LOCK_KEY >> 32, LOCK_KEY & 0xFFFF_FFFF
+                held = bool(conn.execute(HOLDS_LOCK, {"hi": hi, "lo": lo}).scalar())
+                conn.commit()
+            except DBAPIError:
+                held = False
+                self._drop_lock()
+            if held:
+                return True
+        got = self.try_lead()
+        if was_leading and got:
+            log.warning("the clock's database session ended; it took the lead again")
+        elif was_leading:
+            log.warning("another clock took the lead; this one waits as a standby")
+        elif got:
+            log.warning("standby clock took over")
+        return got
+
+    def _drop_lock(self) -> None:
+        """Close the lock's connection; `_leading` keeps whether this clock led, so the
+        next tick knows to take the lead again (or that another clock took it)."""
+        conn, self._lock_conn = self._lock_conn, None
+        if conn is not None:
+            with suppress(DBAPIError):
+                conn.close()
 
     def release(self) -> None:
         if self._lock_conn is not None:
-            try:
+            with suppress(DBAPIError):  # a session the database already ended holds nothing
                 self._lock_conn.execute(text("SELECT pg_advisory_unlock_all()"))
                 self._lock_conn.commit()
-            finally:
-                self._lock_conn.close()  # a dead clock's session ends, and its lock with it
-                self._lock_conn = None
+            self._drop_lock()  # a dead clock's session ends, and its lock with it
+        self._leading = False
 
     def wait_for_lead(self, stop: threading.Event, poll: float = STANDBY_POLL) -> bool:
         announced = False
         while not stop.is_set():
-            if self.try_lead():
-                if announced:
-                    log.warning("standby clock took over")
-                return True
-            if not announced:
-                log.warning("another clock is active; this one waits as a standby")
-                announced = True
+            try:
+                if self.try_lead():
+                    if announced:
+                        log.warning("standby clock took over")
+                    return True
+            except DBAPIError as e:  # unreachable: logged once by the store, tried again
+                if self.store.availability.failed(e) is None:
+                    raise
+            else:
+                if not announced:
+                    log.warning("another clock is active; this one waits as a standby")
+                    announced = True
             stop.wait(poll)
         return False
 
@@ -164,10 +221,13 @@ class Clock:
 
     def _safe_tick(self) -> None:
         try:
+            if not self.leads():
+                return  # a standby now: another clock plans
             self.tick()
-        except Exception:
+        except Exception as e:
             metrics.CLOCK_TICKS.labels("error").inc()
-            log.exception("clock tick failed; the next tick tries again")
+            if self.store.availability.failed(e) in (None, "conflict"):
+                log.exception("clock tick failed; the next tick tries again")
         else:
             metrics.CLOCK_TICKS.labels("ok").inc()
 
