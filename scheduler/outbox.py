@@ -147,8 +147,13 @@ class OutboxRows:
         with self._lock:
             done, self._sent = self._sent, []
         if done:
-            with self.store.transaction() as s:
-                s.execute(update(Outbox), done)
+            try:
+                with self.store.transaction() as s:
+                    s.execute(update(Outbox), done)
+            except BaseException:  # kept for the next flush: a post sent is never sent again
+                with self._lock:
+                    self._sent[:0] = done
+                raise
 
     def release(self, rows: Iterable[Claimed], until: float) -> None:
         """Give claimed rows back untried (their claim counted no attempt) for `until`."""

@@ -36,7 +36,7 @@ from bot.seam import (
     Transient,
     UserTarget,
 )
-from bot.store.db import Store, is_postgres
+from bot.store.db import Store, is_postgres, reason, trouble
 from bot.store.models import Outbox
 from bot.timeutil import utcnow
 from scheduler.outbox import Claimed, OutboxRows, report
@@ -144,8 +144,9 @@ class Worker:
         while not stop.is_set():
             try:
                 _Dispatch(self, lanes, stop, idle).run()
-            except Exception:  # keep delivering other rows; the row's lease will expire
-                log.exception("delivery loop error")
+            except Exception as e:  # keep delivering other rows; the row's lease will expire
+                if self.store.availability.failed(e) in (None, "conflict"):
+                    log.exception("delivery loop error")  # an outage: the store said so once
                 stop.wait(idle)
         self.outbox.release([c for lane in lanes.values() for c in lane.rows], self._now())
 
@@ -173,8 +174,11 @@ class Worker:
         retry_after: float | None = None
         try:
             retry_after = self.deliver(c)
-        except BaseException:  # never lose the completion: the dispatcher counts on it
-            log.exception("delivering %s failed", c.idem_key)
+        except BaseException as e:  # never lose the completion: the dispatcher counts on it
+            if trouble(e) is None:
+                log.exception("delivering %s failed", c.idem_key)
+            else:  # its lease runs out, and the next claim checks whether it was posted
+                log.warning("post %s waits for the database: %s", c.idem_key, reason(e))
         finally:
             done.put((c, retry_after))
 
@@ -200,6 +204,8 @@ class Worker:
         except Transient as e:
             self.outbox.backoff(c, str(e) or "transient error")
         except Exception as e:
+            if trouble(e) is not None:
+                raise  # the database, not the post (deliver_one)
             log.exception("delivering %s failed", c.idem_key)
             self.outbox.backoff(c, f"{type(e).__name__}: {e}")
         else:
