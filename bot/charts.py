@@ -28,9 +28,13 @@ class DomainBar:
     answered: int
 
 
-def _figure(width: float, height: float) -> Any:
+def _figure(width: float, height: float, constrained: bool = True) -> Any:
+    """A figure; `constrained` lays it out for its labels, at the price of extra drawing
+    passes (a chart with fixed margins sets them itself)."""
     from matplotlib.figure import Figure
 
+    if not constrained:
+        return Figure(figsize=(width, height), dpi=DPI)
     return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
 
 
@@ -117,4 +121,64 @@ def leaderboard_chart(rows: Sequence[tuple[str, int]]) -> bytes:
     for y, p in zip(ys, pts, strict=True):
         ax.text(p, y, f" {p}", va="center", fontsize=8)
     ax.set_title("Top of the board", fontsize=10)
+    return _png(fig)
+
+
+@dataclass(frozen=True)
+class MemberReadiness:
+    name: str
+    estimate: float  # 0..1
+    low: float
+    high: float
+
+
+NAMED_ROWS = 40  # more members than this are drawn as an unlabelled spread
+
+
+def readiness_chart(
+    members: Sequence[MemberReadiness], pass_line: float, pass_label: str = "practice line"
+) -> bytes:
+    """Each member's estimated exam score with its 80% interval, lowest at the top, against
+    the pass line; a large group is drawn without names (the report lists them)."""
+    rows = sorted(members, key=lambda m: (m.estimate, m.name))
+    named = len(rows) <= NAMED_ROWS
+    height = 1.4 + 0.24 * max(1, len(rows)) if named else 6.0
+    fig = _figure(7.0, height, constrained=False)  # fixed margins: one drawing pass
+    left = 1.9 if named else 0.5  # inches: room for 24-character names
+    fig.subplots_adjust(left=left / 7.0, right=0.97, top=1 - 0.35 / height, bottom=0.6 / height)
+    ax = fig.subplots()
+    ys = list(range(len(rows)))
+    xs = [100 * m.estimate for m in rows]
+    below = [100 * (m.estimate - m.low) for m in rows]
+    above = [100 * (m.high - m.estimate) for m in rows]
+    colours = [GREEN if m.estimate >= pass_line else RED for m in rows]
+    if rows:
+        ax.errorbar(
+            xs,
+            ys,
+            xerr=[below, above],
+            fmt="none",
+            ecolor=GREY,
+            elinewidth=1 if named else 0.6,
+            capsize=2 if named else 0,
+        )
+        ax.scatter(xs, ys, c=colours, s=18 if named else 6, zorder=3)
+    if named:
+        ax.set_yticks(ys, [_short(m.name, 24) for m in rows], fontsize=8)
+    else:
+        ax.set_yticks([])
+        ax.set_ylabel(f"{len(rows)} members, lowest estimate at the top", fontsize=8)
+    ax.invert_yaxis()
+    ax.set_ylim(len(rows) - 0.5 if rows else 0.5, -0.5)
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("estimated exam score % (80% interval)")
+    ax.axvline(
+        100 * pass_line,
+        color="black",
+        linestyle="--",
+        linewidth=1,
+        label=f"{100 * pass_line:.0f}% {pass_label}",
+    )
+    ax.legend(loc="upper right", fontsize=7)  # the top rows are the lowest, on the left
+    ax.set_title("Readiness by member", fontsize=10)
     return _png(fig)

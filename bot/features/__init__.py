@@ -5,6 +5,7 @@ lists the commands feature by feature, in the order of `FEATURES`."""
 from bot import registry
 from bot.features import (
     board,
+    cohort_report,
     daily,
     flags,
     groups,
@@ -32,6 +33,7 @@ FEATURES = [
     plan,
     board,
     progress,
+    cohort_report,
     flags,
     resources,
     mydata,

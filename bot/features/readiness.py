@@ -20,7 +20,7 @@ share × its length) against the days elapsed since the cohort start gives "on t
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Generic, TypeVar
@@ -58,8 +58,19 @@ class Answered:
 def history(s: Session, user_id: int, now: datetime, days: int = WINDOW_DAYS) -> list[Answered]:
     """The member's answers of the last `days`: daily, quiz, review and closed mock exams
     (their blank questions as wrong answers)."""
+    return histories(s, [user_id], now, days).get(user_id, [])
+
+
+def histories(
+    s: Session, user_ids: Collection[int], now: datetime, days: int = WINDOW_DAYS
+) -> dict[int, list[Answered]]:
+    """`history` of several members at once (a lead's cohort report), in the same four
+    statements whatever their number."""
     since = as_utc(now) - timedelta(days=days)
-    out: list[Answered] = []
+    out: dict[int, list[Answered]] = {uid: [] for uid in user_ids}
+    if not out:
+        return out
+    ids = list(out)
     for qid, correct, at, owner in (
         (Answer.question_id, Answer.correct, Answer.answered_at, Answer.user_id),
         (QuizAnswer.question_id, QuizAnswer.correct, QuizAnswer.answered_at, QuizAnswer.user_id),
@@ -70,12 +81,14 @@ def history(s: Session, user_id: int, now: datetime, days: int = WINDOW_DAYS) ->
             ReviewAnswer.user_id,
         ),
     ):
-        rows = s.execute(select(qid, correct, at).where(owner == user_id, at >= since))
-        out += [Answered(q, bool(c), as_utc(t)) for q, c, t in rows]
+        rows = s.execute(select(owner, qid, correct, at).where(owner.in_(ids), at >= since))
+        for uid, q, c, t in rows:
+            out[uid].append(Answered(q, bool(c), as_utc(t)))
     # Every question of a closed mock exam counts, a blank one as wrong (as the exam does),
     # at the time it was answered or else when the exam closed.
     exam_rows = s.execute(
         select(
+            ExamAttempt.user_id,
             ExamAnswer.question_id,
             ExamAnswer.correct,
             func.coalesce(ExamAnswer.answered_at, ExamAttempt.finished_at),
@@ -83,14 +96,14 @@ def history(s: Session, user_id: int, now: datetime, days: int = WINDOW_DAYS) ->
         )
         .join(ExamAttempt, ExamAttempt.id == ExamAnswer.attempt_id)
         .where(
-            ExamAttempt.user_id == user_id,
+            ExamAttempt.user_id.in_(ids),
             ExamAttempt.status != "open",
             ExamAttempt.finished_at >= since,
         )
     )
-    out += [
-        Answered(q, bool(c), as_utc(t), blank=bool(b)) for q, c, t, b in exam_rows if t is not None
-    ]
+    for uid, q, right, t, b in exam_rows:
+        if t is not None:
+            out[uid].append(Answered(q, bool(right), as_utc(t), blank=bool(b)))
     return out
 
 
