@@ -247,8 +247,13 @@ def _chart(summary: CohortSummary) -> Image | None:
     above = sum(1 for m in drawn if m.estimate >= summary.line)
     none = len(summary.members) - len(drawn)
     alt = (
-        f"Chart: estimated exam score with its 80% interval for {len(drawn)} members against "
+        f"Chart: estimated exam score with its 80% interval for {len(drawn)} "
+        f"member{'s' if len(drawn) != 1 else ''} against "
         f"the {summary.line:.0%} {label}; {above} at or above it"
-        + (f"; {none} without answers in the last 90 days are not drawn." if none else ".")
+        + (f"; {none} without answers in the last 90 days {_are(none)} not drawn." if none else ".")
     )
     return Image(png, alt, "cohort.png")
+
+
+def _are(n: int) -> str:
+    return "is" if n == 1 else "are"
