@@ -36,6 +36,7 @@ CSV_COLUMNS = (
     "strongest_third",
     "strong_choices",
     "flags",
+    "min_attempts",
 )
 
 out = Console(soft_wrap=True, highlight=False)
@@ -71,7 +72,8 @@ def content_analytics(
             "--csv",
             help=(
                 "one row per question: id, track, key, attempts, facility, discrimination, "
-                "choices and strong_choices as A=3;B=1;..., strongest_third, flags joined by ';'"
+                "choices and strong_choices as A=3;B=1;..., strongest_third, flags joined by "
+                "';', min_attempts (the minimum the flags needed)"
             ),
         ),
     ] = False,
@@ -107,7 +109,7 @@ def content_analytics(
         }
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
     elif as_csv:
-        _write_csv(rows)
+        _write_csv(rows, min_attempts)
     else:
         _print_table(rows, content, min_attempts)
 
@@ -117,7 +119,7 @@ def letter_counts(counts: Mapping[str, int]) -> str:
     return ";".join(f"{k}={v}" for k, v in counts.items())
 
 
-def _write_csv(rows: Sequence[QuestionStats]) -> None:
+def _write_csv(rows: Sequence[QuestionStats], min_attempts: int) -> None:
     w = csv.writer(sys.stdout, lineterminator="\n")
     w.writerow(CSV_COLUMNS)
     for r in rows:
@@ -134,6 +136,7 @@ def _write_csv(rows: Sequence[QuestionStats]) -> None:
                 rec["strongest_third"],
                 letter_counts(r.strong_choices),
                 ";".join(r.flags),
+                min_attempts,
             ]
         )
 

@@ -224,7 +224,7 @@ def test_csv_has_one_row_per_question_with_the_columns(ops: StudyBot, content: C
         rec = as_json[r["id"]]
         assert (r["flags"].split(";") if r["flags"] else []) == rec["flags"]
         assert r["choices"] == ";".join(f"{k}={v}" for k, v in rec["choices"].items())
-        assert int(r["attempts"]) == rec["attempts"]
+        assert int(r["attempts"]) == rec["attempts"] and r["min_attempts"] == "10"
     assert rows[0]["flags"].split(";")[0] == "likely_wrong_key"
     help_text = studybot("content", "analytics", "--help").stdout
     assert "A=3;B=1" in help_text and "joined by ';'" in help_text
