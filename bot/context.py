@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from bot.cohort import Calendar, calendar
 from bot.content.models import Content, Track
+from bot.due_times import member_may_be_due, reschedule
 from bot.errors import UserError
 from bot.registry import SLASH
 from bot.seam import Reply, Who
@@ -156,10 +157,21 @@ class Ctx:
         return self._user
 
     def update_user(self, **values: Any) -> UserRecord:
-        """Change the caller's user row (and the record the handler reads)."""
+        """Change the caller's user row (and the record the handler reads); a new
+        timezone, or DMs turned on, can bring their groups' next due post forward."""
         user = self.user
         self.s.connection().execute(update(User).where(User.id == user.id).values(**values))
         self._user = user.with_values(**values)
+        if {"tz", "dm_enabled"} & values.keys() and self._user.dm_enabled:
+            groups = GroupRecord.all(
+                self.s,
+                Group.id.in_(
+                    select(Membership.group_id).where(
+                        Membership.user_id == user.id, Membership.active.is_(True)
+                    )
+                ),
+            )
+            member_may_be_due(self.s, self.content, self._user.tz, groups, self.now)
         return self._user
 
     @property
@@ -173,13 +185,16 @@ class Ctx:
         gid = self.s.connection().execute(insert(Group).returning(Group.id), values).scalar_one()
         self._group, self._membership = GroupRecord.get(self.s, gid), None
         assert self._group is not None
+        reschedule(self.s, self.content, self._group, self.now)
         return self._group
 
     def update_group(self, **values: Any) -> GroupRecord:
-        """Change the channel's group (and the record the handler reads)."""
+        """Change the channel's group (and the record the handler reads), and when its
+        posts are next due."""
         g = self.require_group()
         self.s.connection().execute(update(Group).where(Group.id == g.id).values(**values))
         self._group = g.with_values(**values)
+        reschedule(self.s, self.content, self._group, self.now)
         return self._group
 
     def require_group(self) -> GroupRecord:
@@ -224,6 +239,8 @@ class Ctx:
             assert m is not None
         if not m.active:
             self.update_membership(active=True)
+        if self.user.dm_enabled:  # their weekly DM may come before the group's next post
+            member_may_be_due(self.s, self.content, self.user.tz, [g], self.now)
         return True
 
     def is_lead(self) -> bool:

@@ -156,7 +156,9 @@ def deliver(
             "Slack OAuth settings) or DISCORD_TOKEN."
         )
         raise typer.Exit(2)
-    worker = Worker(bot.store, bot.content, found, config=_config(rate))
+    worker = Worker(
+        bot.store, bot.content, found, config=_config(rate), flag_threshold=settings.flag_threshold
+    )
     _serve_metrics(metrics_port, bot)
     if once:
         while worker.run_once():
@@ -234,7 +236,9 @@ def run(
     _serve_metrics(metrics_port, bot)
     clock_ = _clock(bot, settings, grace_hours)
     threading.Thread(target=clock_.run, args=(stop, interval), name="clock", daemon=True).start()
-    worker = Worker(bot.store, bot.content, found, config=_config(rate))
+    worker = Worker(
+        bot.store, bot.content, found, config=_config(rate), flag_threshold=settings.flag_threshold
+    )
     threading.Thread(target=worker.run_forever, args=(stop,), name="delivery", daemon=True).start()
     out.print(f"studybot running: {', '.join(platforms)}, clock and delivery.")
     for extra in platforms[1:]:

@@ -15,17 +15,30 @@ import threading
 from collections.abc import Callable
 from contextlib import suppress
 from datetime import datetime, timedelta
+from functools import partial
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from bot import metrics
 from bot.content.models import Content
+from bot.due_times import DueTimes
 from bot.features.exam.grading import close_expired_exams
 from bot.store.db import Store, is_postgres
 from bot.timeutil import utcnow
-from scheduler.due import DEFAULT_GRACE, Planned, PlanResult, active_group_ids, decide, write
+from scheduler.due import (
+    BATCH,
+    DEFAULT_GRACE,
+    Plan,
+    Planned,
+    PlanResult,
+    decide,
+    due_groups,
+)
+from scheduler.followups import ANSWERS_MARGIN, UPDATE_WINDOW, decide_followups
+from scheduler.plan_writes import write
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +50,6 @@ HOLDS_LOCK = text(
     " AND classid::bigint = :hi AND objid::bigint = :lo)"
 )
 STANDBY_POLL = 10.0
-CHUNK = 50  # groups planned per transaction: short write locks, early delivery
 
 
 def _planned(p: Planned) -> None:
@@ -82,27 +94,25 @@ class Clock:
         self.clock = clock
         self._lock_conn: Connection | None = None
         self._leading = False
+        self._answers_seen: datetime | None = None  # answers counted up to here (less a margin)
 
     def tick(self) -> PlanResult:
-        """Plan what is due now: a transaction per chunk of groups, so delivery can start on
-        the first chunk while later ones are planned, and a failure loses one chunk's tick."""
+        """Plan what is due now: only the groups whose next due instant has come, a
+        transaction per batch of them, so delivery can start on the first batch while
+        later ones are planned, and a failure loses one batch's tick (its groups stay
+        due, and the next tick plans them). Then the answer counts and reminders."""
         now = self.clock()
-        with self.store.transaction() as s:
-            ids = active_group_ids(s)
+        times = DueTimes(self.content)
+        with self.store.transaction(read_only=True) as s:
+            groups = due_groups(s, now)
         result = PlanResult()
-        for i in range(0, len(ids), CHUNK):
-            # Decide while only reading (no write lock), then write briefly.
-            with self.store.transaction(read_only=True) as s:
-                planned = decide(
-                    s, self.content, now, self.grace, self.flag_threshold, ids[i : i + CHUNK]
-                )
-            with self.store.transaction() as s:
-                part = write(s, planned, now)
-            result.enqueued += part.enqueued
-            result.skipped += part.skipped
-            result.planned += part.planned
-            for p in part.planned:  # committed: each is in the outbox now
-                _planned(p)
+        for i in range(0, len(groups), BATCH):
+            part = groups[i : i + BATCH]
+            plan = partial(decide, content=self.content, now=now, grace=self.grace, times=times)
+            self._plan(partial(plan, groups=part), now, result)
+        since = self._answers_seen or now - UPDATE_WINDOW
+        self._plan(lambda s: decide_followups(s, self.content, now, self.grace, since), now, result)
+        self._answers_seen = now - ANSWERS_MARGIN
         with (
             self.store.transaction() as s
         ):  # mock exams whose time ran out are submitted as they stand
@@ -114,6 +124,20 @@ class Clock:
         else:
             log.debug("tick: nothing due")
         return result
+
+    def _plan(
+        self, decide_part: Callable[[Session], Plan], now: datetime, result: PlanResult
+    ) -> None:
+        # Decide while only reading (no write lock), then write briefly.
+        with self.store.transaction(read_only=True) as s:
+            planned = decide_part(s)
+        with self.store.transaction() as s:
+            part = write(s, planned, now)
+        result.enqueued += part.enqueued
+        result.skipped += part.skipped
+        result.planned += part.planned
+        for p in part.planned:  # committed: each is in the outbox now
+            _planned(p)
 
     # ------------------------------------------------------------------ leadership
 

@@ -78,6 +78,7 @@ class Stop(Protocol):
 
 
 _Done = tuple[Claimed, float | None]  # a delivered row, and the Retry-After of a 429
+_WRITING = ("progress_dm", "daily")  # posts whose composing writes to the store
 
 
 class Worker:
@@ -91,9 +92,11 @@ class Worker:
         config: DeliveryConfig | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rates: RateKeeper | None = None,
+        flag_threshold: int = 3,
     ) -> None:
         self.store = store
         self.content = content
+        self.flag_threshold = flag_threshold  # reports that pull a question from the posts
         self.messengers = messengers
         self.clock = clock
         self.name = name or f"worker-{uuid.uuid4().hex[:8]}"
@@ -189,10 +192,14 @@ class Worker:
         the dispatcher, which holds the workspace and decides where the row waits."""
         messenger = self.messengers[c.platform]
         try:
-            # A progress DM may submit a timed-out exam (a write); other posts only read.
-            with self.store.transaction(read_only=c.kind != "progress_dm") as s:
+            # A progress DM may submit a timed-out exam, a daily post may choose its
+            # question (writes); other posts only read.
+            with self.store.transaction(read_only=c.kind not in _WRITING) as s:
                 row = s.get(Outbox, c.id)
-                reply = None if row is None else compose(s, self.content, self.clock(), row)
+                now = self.clock()
+                reply = (
+                    None if row is None else compose(s, self.content, now, row, self.flag_threshold)
+                )
             if reply is None:
                 self.outbox.skip(c, "nothing to post any more")
                 return None

@@ -107,7 +107,11 @@ def console(
     messenger = ConsoleMessenger(out, image_dir, session.who.user_id, shown)
     clock = Clock(bot.store, bot.content, flag_threshold=settings.flag_threshold)
     worker = Worker(
-        bot.store, bot.content, {"console": messenger}, config=DeliveryConfig(channel_gap=0)
+        bot.store,
+        bot.content,
+        {"console": messenger},
+        config=DeliveryConfig(channel_gap=0),
+        flag_threshold=settings.flag_threshold,
     )
     stop = threading.Event()
     _deliver_due(clock, worker)

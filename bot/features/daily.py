@@ -4,13 +4,14 @@ the clock's channel post)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
 from sqlalchemy import and_, bindparam, select
+from sqlalchemy.orm import Session
 
 from bot.cohort import is_post_day, next_post_day
-from bot.content.models import Question
+from bot.content.models import Content, Question
 from bot.context import AfterCommit, Ctx
 from bot.errors import UserError
 from bot.features import questions as qv
@@ -105,24 +106,37 @@ _DAILY_WITH_MINE = Prepared(
 
 def daily_for(ctx: Ctx, group: GroupRecord, day: date) -> DailyQuestion:
     """The group's question for a local date, created once (the unique key settles races)."""
+    return ensure_daily(ctx.s, ctx.content, group, day, ctx.now, ctx.flag_threshold)
+
+
+def ensure_daily(
+    s: Session,
+    content: Content,
+    group: GroupRecord,
+    day: date,
+    now: datetime,
+    flag_threshold: int,
+) -> DailyQuestion:
+    """The group's question for a local date, chosen by whoever needs it first: a member's
+    `/study today`, or the clock's post as it is composed."""
     params = {"group": group.id, "day": day}
-    row = ctx.s.scalar(_DAILY, params)
+    row = s.scalar(_DAILY, params)
     if row is None:
-        excluded = ctx.content.retired | pulled(ctx.s, ctx.flag_threshold)
-        chosen = pick_question(ctx.content, ctx.s, group, day, excluded)
+        excluded = content.retired | pulled(s, flag_threshold)
+        chosen = pick_question(content, s, group, day, excluded)
         insert_ignore(
-            ctx.s,
+            s,
             DailyQuestion,
             {
                 "workspace_id": group.workspace_id,
                 "group_id": group.id,
                 "local_date": day,
                 "question_id": chosen.id,
-                "created_at": ctx.now,
+                "created_at": now,
             },
             ["group_id", "local_date"],
         )
-        row = ctx.s.scalar(_DAILY, params)
+        row = s.scalar(_DAILY, params)
     assert row is not None
     return row
 

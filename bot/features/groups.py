@@ -330,7 +330,11 @@ def pause_gone_group(s: Session, group_id: int, error: str) -> tuple[UserTarget,
     if group is None:
         return None
     reason = f"posting failed: {error}"[:200]
-    s.execute(update(Group).where(Group.id == group.id).values(paused=True, paused_reason=reason))
+    s.execute(  # paused: nothing due until a lead's change resumes it and sets when
+        update(Group)
+        .where(Group.id == group.id)
+        .values(paused=True, paused_reason=reason, next_due_at=None)
+    )
     s.execute(
         update(Outbox)
         .where(Outbox.group_id == group.id, Outbox.status == "pending")

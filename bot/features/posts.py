@@ -18,7 +18,7 @@ from bot.content.models import Content
 from bot.context import Ctx
 from bot.features import questions as qv
 from bot.features.board import standings
-from bot.features.daily import SharedPick, title_of
+from bot.features.daily import SharedPick, ensure_daily, title_of
 from bot.features.progress import progress
 from bot.registry import SLASH
 from bot.seam import (
@@ -243,10 +243,22 @@ def recert_post(content: Content, track: str, passed_on: date) -> Reply:
     )
 
 
-def compose(s: Session, content: Content, now: datetime, post: Outbox) -> Reply | None:
+def compose(
+    s: Session, content: Content, now: datetime, post: Outbox, flag_threshold: int = 3
+) -> Reply | None:
     """The reply an outbox row posts, made now; None when there is nothing to post any
-    more (the group, the member or the exam date is gone, or the member turned DMs off)."""
+    more (the group, the member or the exam date is gone, or the member turned DMs off).
+
+    A daily post's question is chosen here unless a member's `/study today` chose it
+    first (`flag_threshold`: reports that pull a question), so it writes: the worker
+    composes it in a writing transaction."""
     p = post.payload
+    if post.kind == "daily" and "daily_id" not in p:
+        owner = GroupRecord.get(s, post.group_id or -1)
+        if owner is None:
+            return None
+        fresh = ensure_daily(s, content, owner, post.local_date, now, flag_threshold)
+        return daily_post(s, content, fresh)
     if post.kind in ("daily", "update"):
         daily = s.get(DailyQuestion, int(p["daily_id"]))
         return None if daily is None else daily_post(s, content, daily)

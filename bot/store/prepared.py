@@ -18,9 +18,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy import Connection, Dialect
+from sqlalchemy.engine.default import DefaultDialect
 from sqlalchemy.orm import Session
 
 Processor = Callable[[Any], Any] | None
@@ -116,3 +117,88 @@ class Prepared(Generic[R]):
         p = self._on(conn)
         rows = driver(conn).execute(p.sql, p.args(params)).fetchall()
         return [self.row_type(*p.row(raw)) for raw in rows]
+
+    def raw(self, s: Session, params: Mapping[str, Any]) -> list[Sequence[Any]]:
+        """The driver's rows as they come, for a caller that reads thousands and converts
+        only the values it has not met before (`convert`)."""
+        conn = connection(s)
+        p = self._on(conn)
+        return list(driver(conn).execute(p.sql, p.args(params)).fetchall())
+
+    def convert(self, s: Session, raw: Sequence[Any]) -> tuple[Any, ...]:
+        """One raw row with SQLAlchemy's type conversions."""
+        return self._on(connection(s)).row(raw)
+
+
+class InsertMany:
+    """An INSERT of many rows, a multi-row VALUES statement per chunk on the driver, with
+    what its RETURNING gives for the rows it inserted.
+
+    The clock writes ten thousand outbox rows at a morning's peak; SQLAlchemy's own
+    executemany took four times the driver's time for them (`bench.clock`). So the
+    single-row statement is compiled by SQLAlchemy once per dialect, with positional
+    parameters, and its VALUES group repeated for each row of a chunk. Values still go
+    through the columns' type conversions, each distinct value once per call: most repeat
+    from row to row (the instant, the date, the payload)."""
+
+    def __init__(self, stmt: Any, columns: Sequence[str], chunk: int = 500) -> None:
+        self.stmt, self.columns, self.chunk = stmt, tuple(columns), chunk
+        self._plans: dict[str, tuple[str, str, str, list[Processor], _Plan]] = {}
+
+    def _on(self, conn: Connection) -> tuple[str, str, str, list[Processor], _Plan]:
+        found = self._plans.get(conn.dialect.name)
+        if found is None:
+            dialect = conn.dialect
+            if not dialect.positional:  # e.g. psycopg's %(name)s: compile with %s instead
+                dialect = cast(type[DefaultDialect], type(dialect))(paramstyle="format")
+            compiled = self.stmt.compile(dialect=dialect, column_keys=list(self.columns))
+            if list(compiled.positiontup) != list(self.columns):
+                raise ValueError(f"InsertMany: give the columns as {compiled.positiontup}")
+            sql = compiled.string
+            start = sql.index(" VALUES (") + len(" VALUES ")
+            end = _closing(sql, start)
+            binds = [compiled.binds[name].type.dialect_impl(conn.dialect) for name in self.columns]
+            procs = [t.bind_processor(conn.dialect) for t in binds]
+            found = (
+                sql[:start],
+                sql[start:end],
+                sql[end:],
+                procs,
+                plan(self.stmt, conn.dialect, list(self.columns)),
+            )
+            self._plans[conn.dialect.name] = found
+        return found
+
+    def run(self, s: Session, rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
+        """Insert `rows` (values in `columns` order); the returned rows, converted."""
+        conn = connection(s)
+        head, group, tail, procs, single = self._on(conn)
+        memo: list[dict[Any, Any]] = [{} for _ in procs]
+        converting = [(i, p, memo[i]) for i, p in enumerate(procs) if p is not None]
+        cur = driver(conn)
+        out: list[tuple[Any, ...]] = []
+        for i in range(0, len(rows), self.chunk):
+            part = rows[i : i + self.chunk]
+            args: list[Any] = []
+            for row in part:
+                values = list(row)
+                for j, proc, seen in converting:
+                    v = values[j]
+                    key = id(v) if isinstance(v, dict | list) else v
+                    if key not in seen:
+                        seen[key] = proc(v)
+                    values[j] = seen[key]
+                args += values
+            sql = head + ", ".join([group] * len(part)) + tail
+            out += [single.row(raw) for raw in cur.execute(sql, args).fetchall()]
+        return out
+
+
+def _closing(sql: str, start: int) -> int:
+    """The index after the parenthesis that closes the one at `start`."""
+    depth = 0
+    for i in range(start, len(sql)):
+        depth += (sql[i] == "(") - (sql[i] == ")")
+        if depth == 0:
+            return i + 1
+    raise ValueError(f"unbalanced parentheses in {sql!r}")

@@ -44,6 +44,7 @@ class Answer(Base):
         UniqueConstraint("daily_id", "user_id", name="uq_answer_daily_user"),
         Index("ix_answers_board", "group_id", "local_date", "user_id", "points", "correct"),
         Index("ix_answers_member", "user_id", "group_id", "local_date"),
+        Index("ix_answers_answered_at", "answered_at"),  # the clock's "N answered" refresh
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

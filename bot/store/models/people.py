@@ -50,7 +50,11 @@ class Group(Base):
     """One channel's study group and its schedule."""
 
     __tablename__ = "groups"
-    __table_args__ = (UniqueConstraint("workspace_id", "channel_id", name="uq_group_channel"),)
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "channel_id", name="uq_group_channel"),
+        # the clock's tick reads only the groups whose next post has come (bot/due_times.py)
+        Index("ix_groups_next_due", "paused", "next_due_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
@@ -69,6 +73,8 @@ class Group(Base):
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(TS)
     updated_at: Mapped[datetime] = mapped_column(TS)
+    # nothing is left to plan before this instant; None: the clock works it out
+    next_due_at: Mapped[datetime | None] = mapped_column(TS)
 
 
 class Membership(Base):
@@ -111,7 +117,10 @@ class Pass(Base):
     """A member's recorded exam pass; the recertification reminder is due two years on."""
 
     __tablename__ = "passes"
-    __table_args__ = (UniqueConstraint("user_id", "track", name="uq_pass_user_track"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "track", name="uq_pass_user_track"),
+        Index("ix_passes_passed_on", "passed_on"),  # the clock's recertification look-up
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
