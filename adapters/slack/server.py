@@ -296,7 +296,6 @@ def listening_socket(host: str, port: int) -> socket.socket:
 
 def serve(settings: Settings, port: int | None = None, *, host: str = HOST) -> None:
     """The `studybot.serve` entry point for `slack`: blocks running the adapter."""
-    logging.getLogger("slack_bolt").setLevel(logging.WARNING)
     chosen = slack_mode(settings)
     if settings.slack_bot_token is not None:
         check_bot_token(settings)
@@ -306,7 +305,7 @@ def serve(settings: Settings, port: int | None = None, *, host: str = HOST) -> N
     try:
         if sock is None:
             assert settings.slack_app_token is not None
-            log.warning("studybot: Slack Socket Mode")
+            log.info("Slack Socket Mode")
             handler = GuardedSocketModeHandler(
                 slack.app, settings.slack_app_token.get_secret_value()
             )
@@ -316,8 +315,12 @@ def serve(settings: Settings, port: int | None = None, *, host: str = HOST) -> N
                 raise slack_api_rejection(e, "SLACK_APP_TOKEN") from e
             return
         listen = sock.getsockname()[1]
-        log.warning(
-            "studybot: Slack HTTP mode on port %d (%s, %s)", listen, EVENTS_PATH, HEALTH_PATH
+        log.info(
+            "Slack HTTP mode on port %d (%s, %s, %s)",
+            listen,
+            EVENTS_PATH,
+            HEALTH_PATH,
+            METRICS_PATH,
         )
         http_server(asgi_app(slack, bot), listen, host=host).run(sockets=[sock])
     finally:
