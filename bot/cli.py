@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bot import cli_analytics, cli_data, logs, metrics
-from bot.content import check_content, load_content, stats
+from bot.content import ContentError, check_content, load_content, stats
 from bot.content.models import Content
 from bot.logs import LogLevel
 from bot.metrics import MetricsPort
@@ -63,6 +63,8 @@ def content_check(
     """Validate content; list every problem as file:line: id: problem."""
     root = directory or Settings().content_dir
     content, problems = check_content(root)
+    if len(problems) == 1 and not problems[0].file:
+        raise ContentError(problems)  # no folder to check: main()'s one line says where
     if problems or content is None:
         for p in problems:
             err.print(str(p), markup=False, highlight=False)
@@ -122,9 +124,7 @@ def content_stats(
     root = directory or Settings().content_dir
     content, problems = check_content(root)
     if problems or content is None:
-        for p in problems:
-            err.print(str(p), markup=False, highlight=False)
-        raise typer.Exit(1)
+        raise ContentError(problems)
     data = stats(content)
     if as_json:
         sys.stdout.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
@@ -258,9 +258,10 @@ def main() -> None:
     _load_plugins()
     try:
         code = app(standalone_mode=False)  # an Exit comes back as its code
-    except click.exceptions.Exit as e:
+    except (click.exceptions.Exit, typer.Exit) as e:
         raise SystemExit(e.exit_code) from None
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, typer.Abort):  # Typer ships its own: catch both
+        err.print("studybot: cancelled", markup=False, highlight=False)
         raise SystemExit(130) from None
     except click.ClickException as e:
         e.show()
