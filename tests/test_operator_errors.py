@@ -322,3 +322,28 @@ def test_a_database_that_refuses(tmp_path: Path, path: str, says: str) -> None:
     line = one_line(result, "hunter2")
     assert line.startswith("studybot: the database refused or could not be reached: ")
     assert says in line and "check STUDYBOT_DATABASE_URL" in line
+
+
+def test_a_prompt_left_unanswered_is_cancelled_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """End of input at a confirmation is the operator walking away, not a crash."""
+    import io
+
+    import typer
+
+    from bot import cli
+
+    @cli.app.command("ask-for-test", hidden=True)
+    def ask() -> None:
+        typer.confirm("Sure?", abort=True)
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    monkeypatch.setattr("sys.argv", ["studybot", "ask-for-test"])
+    try:
+        with pytest.raises(SystemExit) as stop:
+            cli.main()
+    finally:
+        cli.app.registered_commands.pop()
+    assert stop.value.code == 130
+    assert capsys.readouterr().err.strip().splitlines()[-1] == "studybot: cancelled"
