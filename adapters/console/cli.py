@@ -20,7 +20,6 @@ from adapters.console.render import print_reply
 from adapters.console.session import ConsoleSession, default_setup
 from bot import logs
 from bot.bootstrap import build
-from bot.content import ContentError
 from bot.errors import UserError
 from bot.logs import ConsoleLogLevel
 from bot.registry import SLASH
@@ -67,15 +66,7 @@ def console(
     logs.configure(log_level, settings, quiet=True)  # log lines would break into the session
     if log_level is None:
         logging.getLogger("scheduler").setLevel(logging.ERROR)  # skipped catch-ups: not news
-    try:
-        bot = build(settings)
-    except ContentError as e:
-        for p in e.problems:
-            Console(stderr=True).print(str(p), markup=False, highlight=False)
-        Console(stderr=True).print(
-            "The content is invalid; fix it and start again.", style="bold red"
-        )
-        raise typer.Exit(1) from None
+    bot = build(settings)  # a mistake in the settings or content is main()'s one line
     owner = getpass.getuser() or "me"
     name = as_name or owner
     session = ConsoleSession(bot, name, is_admin=as_name is None)
