@@ -21,6 +21,7 @@ from bot import metrics, registry
 from bot.content.models import Content
 from bot.context import AfterCommit, Ctx
 from bot.errors import UserError
+from bot.features.home import screen as home_screen
 from bot.seam import Action, Invocation, Reply, Who
 from bot.store.db import Store, reason, trouble
 from bot.store.models import User, Workspace
@@ -113,6 +114,27 @@ class StudyBot:
             metrics.count_command, cmd.name, who, lambda ctx: cmd.handler(ctx, args)
         ).reply()
 
+    def home(
+        self, who: Who, channel_id: str | None = None, chosen_at: datetime | None = None
+    ) -> Reply:
+        """The caller's home screen (Slack's App Home; `bot/features/home.py`), in a
+        read-only transaction and counted as the command `home`: the group of
+        `channel_id` if they belong to it (chosen on the home at `chosen_at`: until they
+        study in another group), else the one they used last."""
+
+        def work(ctx: Ctx) -> Reply:
+            return home_screen(
+                ctx.s,
+                self.content,
+                ctx.now,
+                who,
+                channel_id,
+                self.flag_threshold,
+                chosen_at=chosen_at,
+            )
+
+        return self._counted(metrics.count_command, "home", who, work, read_only=True).reply()
+
     def press(self, action: Action) -> Reply:
         """A button press and its reply, in one transaction."""
         name = _action_named(action.action_id)
@@ -135,11 +157,12 @@ class StudyBot:
         work: Work,
         *,
         whole: bool = True,
+        read_only: bool = False,
     ) -> Recorded:
         """`_run`, counted by name and outcome (one counter increment: the hot path
         stays cheap)."""
         try:
-            recorded = self._run(who, work, whole=whole)
+            recorded = self._run(who, work, whole=whole, read_only=read_only)
         except Exception:
             count(name, "error")
             raise
@@ -157,14 +180,17 @@ class StudyBot:
     def _ctx(self, s: Session, who: Who, now: datetime) -> Ctx:
         return Ctx(s, content=self.content, now=now, who=who, flag_threshold=self.flag_threshold)
 
-    def _run(self, who: Who, work: Work, *, whole: bool = True) -> Recorded:
+    def _run(
+        self, who: Who, work: Work, *, whole: bool = True, read_only: bool = False
+    ) -> Recorded:
         """Run `work` in one transaction; `whole`: make its reply in it too, reads after
-        the writes included (one transaction, no second round of the store)."""
+        the writes included (one transaction, no second round of the store); `read_only`
+        for work that only reads."""
         now = self.clock()
         for attempt in range(3):
             try:
                 now = self.clock()
-                with self.store.transaction() as s:
+                with self.store.transaction(read_only=read_only) as s:
                     ctx = self._ctx(s, who, now)
                     outcome = work(ctx)
                     if whole and isinstance(outcome, AfterCommit):

@@ -57,6 +57,7 @@ class Style(StrEnum):
     CODE = "code"
     LINK = "link"
     USER = "user"  # a mention of one user the core chose to mention; never a group mention
+    CHANNEL = "channel"  # a channel by its id (a group's): shown with its name where possible
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ class Span:
     style: Style = Style.PLAIN
     url: str | None = None  # for LINK
     user_id: str | None = None  # for USER
+    channel_id: str | None = None  # for CHANNEL
 
 
 Text = tuple[Span, ...]
@@ -90,6 +92,11 @@ def link(label: str, url: str) -> Span:
 
 def mention(user_id: str, fallback: str) -> Span:
     return Span(fallback, Style.USER, user_id=user_id)
+
+
+def channel(channel_id: str) -> Span:
+    """A channel by id; a platform that cannot name it shows `#<id>`."""
+    return Span(f"#{channel_id}", Style.CHANNEL, channel_id=channel_id)
 
 
 def plain(t: Text) -> str:

@@ -76,6 +76,7 @@ SlackBlock = dict[str, Any]
 ACTION_PREFIX = "sb:"
 ACTION_PATTERN = re.compile(r"^sb:.+:\d+$")
 _SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_SLACK_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]+$")
 _SAFE_SCHEMES = ("https://", "http://", "mailto:")
 
 
@@ -133,6 +134,8 @@ def span_mrkdwn(span: Span) -> str:
         if span.user_id and _SLACK_USER_ID.match(span.user_id):
             return f"<@{span.user_id}>"
         return escape(f"@{span.text}")
+    if span.style is Style.CHANNEL and span.channel_id and _SLACK_CHANNEL_ID.match(span.channel_id):
+        return f"<#{span.channel_id}>"  # Slack shows the channel's name
     return escape(span.text)
 
 
