@@ -314,3 +314,12 @@ class KeyedMessenger(Protocol):
     def post_keyed(self, target: ChannelTarget, reply: Reply, key: str) -> MessageRef: ...
 
     def find_posted(self, target: ChannelTarget, key: str) -> MessageRef | None: ...
+
+
+@runtime_checkable
+class LinkingMessenger(Protocol):
+    """Optional: a messenger that can link to a message it posted, so a DM can point at
+    the channel post it is about (a member's reminder at the day's question). None when
+    it cannot; a link is never worth failing the DM for."""
+
+    def link(self, ref: MessageRef) -> str | None: ...

@@ -107,6 +107,16 @@ class DiscordMessenger:
                 **render(reply).edit_kwargs()
             )
 
+    def link(self, ref: MessageRef) -> str | None:
+        """The message's jump URL (made from its ids: no call to Discord)."""
+        ids = (ref.workspace_id, ref.channel_id, ref.message_id)
+        if not all(x.isdigit() for x in ids):
+            return None
+        channel = self.client.get_partial_messageable(
+            int(ref.channel_id), guild_id=int(ref.workspace_id)
+        )
+        return f"{channel.jump_url}/{ref.message_id}"
+
     async def adm(self, user: UserTarget, reply: Reply) -> MessageRef:
         async with mapped():
             dm = await self.client.create_dm(discord.Object(int(user.user_id)))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import http.client
 import logging
 import socket
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.error import URLError
@@ -63,6 +64,7 @@ DEFAULT_RETRY_AFTER = 30.0
 # Message metadata carrying the delivery worker's idempotency key (KeyedMessenger).
 METADATA_EVENT = "studybot_post"
 HISTORY_LIMIT = 100
+LINKS_KEPT = 1000  # permalinks remembered per process
 # History errors that only mean "cannot tell": the worker then posts as if unkeyed.
 UNREADABLE = frozenset({"not_in_channel", "missing_scope"})
 
@@ -154,6 +156,8 @@ class SlackMessenger:
 
     def __init__(self, client_for: ClientFor) -> None:
         self._client_for = client_for
+        self._links: dict[MessageRef, str] = {}  # every reminder of a day links one post
+        self._links_lock = threading.Lock()
 
     def _client(self, workspace_id: str) -> WebClient:
         try:
@@ -198,6 +202,28 @@ class SlackMessenger:
             if meta.get("event_type") == METADATA_EVENT and payload.get("key") == key:
                 return MessageRef(target.workspace_id, target.channel_id, str(msg["ts"]))
         return None
+
+    def link(self, ref: MessageRef) -> str | None:
+        """The message's permalink (`chat.getPermalink`, kept for the process: the members
+        reminded of one day's question share it); None when Slack cannot give one."""
+        with self._links_lock:
+            found = self._links.get(ref)
+        if found is not None:
+            return found
+        try:
+            client = self._client(ref.workspace_id)
+            resp = call(client.chat_getPermalink, channel=ref.channel_id, message_ts=ref.message_id)
+        except DeliveryError as e:
+            log.info("no permalink for %s in %s: %s", ref.message_id, ref.channel_id, e)
+            return None
+        url = resp.get("permalink")
+        if not isinstance(url, str) or not url.startswith("https://"):
+            return None
+        with self._links_lock:
+            if len(self._links) >= LINKS_KEPT:
+                self._links.clear()
+            self._links[ref] = url
+        return url
 
     def update(self, ref: MessageRef, reply: Reply) -> None:
         client = self._client(ref.workspace_id)

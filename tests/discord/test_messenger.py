@@ -11,6 +11,7 @@ from adapters.discord.cli import use_api
 from adapters.discord.messenger import DiscordMessenger, background_messenger, map_error
 from bot.seam import (
     ChannelTarget,
+    LinkingMessenger,
     MessageRef,
     Messenger,
     RateLimited,
@@ -118,3 +119,12 @@ async def test_connection_refused_is_transient(h: Harness, fake: FakeDiscord) ->
 def test_map_error_passes_unknown_errors() -> None:
     assert map_error(ValueError("x")) is None
     assert isinstance(map_error(discord.RateLimited(3.0)), RateLimited)
+
+
+async def test_a_posted_message_is_linked_by_its_jump_url(h: Harness, fake: FakeDiscord) -> None:
+    m = DiscordMessenger(h.client)
+    assert isinstance(m, LinkingMessenger)
+    ref = await m.apost(TARGET, hello())
+    assert m.link(ref) == f"https://discord.com/channels/{GUILD}/{CHANNEL}/{ref.message_id}"
+    assert m.link(MessageRef("console", "C1", "7")) is None  # not Discord's ids
+    assert [c for c in fake.calls if "channels" in c.path and c.method == "GET"] == []

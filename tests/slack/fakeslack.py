@@ -272,6 +272,10 @@ class FakeSlack:
                     msg["metadata"] = p["metadata"]
                 messages.append(msg)
             return {"ok": True, "messages": messages[: int(args.get("limit", 100))]}
+        if method == "chat.getPermalink":
+            channel, ts = args.get("channel"), str(args.get("message_ts", ""))
+            url = f"https://fake.slack.com/archives/{channel}/p{ts.replace('.', '')}"
+            return {"ok": True, "channel": channel, "permalink": url}
         if method == "files.getUploadURLExternal":
             return {"ok": True, "upload_url": f"{self.url}/upload/F1", "file_id": "F1"}
         if method == "files.completeUploadExternal":

@@ -11,6 +11,7 @@ from bot.seam import (
     Heading,
     Image,
     KeyedMessenger,
+    LinkingMessenger,
     MessageRef,
     Messenger,
     Paragraph,
@@ -176,3 +177,20 @@ def test_messenger_entry_point(fake: FakeSlack, tmp_path) -> None:  # type: igno
     assert om is not None
     with pytest.raises(TargetGone):  # nothing installed yet
         om.post(ChannelTarget("T2", "C1"), REPLY)
+
+
+def test_a_posted_message_is_linked_by_its_permalink_once(slack: SlackApp, fake: FakeSlack) -> None:
+    """A reminder points at the day's post: every member's reminder asks for one link."""
+    m = slack.messenger
+    assert isinstance(m, LinkingMessenger)
+    ref = m.post(ChannelTarget(TEAM, "C1"), REPLY)
+    url = f"https://fake.slack.com/archives/C1/p{ref.message_id.replace('.', '')}"
+    assert m.link(ref) == url and m.link(ref) == url
+    assert [c.args for c in fake.of("chat.getPermalink")] == [
+        {"channel": "C1", "message_ts": ref.message_id}
+    ]
+
+
+def test_a_link_slack_cannot_give_is_none(slack: SlackApp, fake: FakeSlack) -> None:
+    fake.error("chat.getPermalink", "message_not_found")
+    assert slack.messenger.link(MessageRef(TEAM, "C1", "1.2")) is None
