@@ -5,7 +5,9 @@ answered "Working on it…" at the deadline (ack.py), the reply goes out through
 `response_url` when it is ready. A click is acked once the core has recorded it (an
 answer is committed by then); its reply follows the ack through `response_url`. DMs and
 pictures follow the ack too (followups.py). Retries and double clicks are safe because
-the core records answers under unique keys.
+the core records answers under unique keys. The App Home's listener and the clicks on a
+Home or a modal are home.py's; every command and click asks it to refresh the caller's
+Home.
 """
 
 from __future__ import annotations
@@ -21,7 +23,16 @@ from slack_sdk import WebClient
 from adapters.slack.ack import WORKING, AckGuard, guard_of
 from adapters.slack.directory import Directory
 from adapters.slack.followups import WORKERS, FollowUps, ResponseUrls
-from adapters.slack.inbound import Caller, channel_id, channel_of, command_of, press_of, user_of
+from adapters.slack.home import HomeTab
+from adapters.slack.inbound import (
+    Caller,
+    channel_id,
+    channel_of,
+    command_of,
+    press_of,
+    user_of,
+    view_of,
+)
 from adapters.slack.messenger import open_dm, post_rendered, upload_files
 from adapters.slack.render import ACTION_PATTERN, Rendered, render
 from bot.core import Recorded, StudyBot
@@ -64,16 +75,19 @@ class SlackFrontEnd:
             self.directory.learned = self._learned
         if self.directory.stored is None:
             self.directory.stored = partial(self.bot.stored_name, PLATFORM)
+        self.home = HomeTab(bot, self.followups, partial(self._who, need_admin=True))
 
     def attach(self, app: App) -> None:
         app.command(SLASH)(self.on_command)
         app.action(ACTION_PATTERN)(self.on_action)
+        self.home.attach(app)
 
     def drain(self, timeout: float = 10.0) -> None:
         """Wait for the work that outlived its ack (tests, benchmarks, shutdown)."""
         self.followups.drain(timeout)
 
     def close(self) -> None:
+        self.home.close()
         self.followups.close()
         self.responses.close()
 
@@ -106,6 +120,8 @@ class SlackFrontEnd:
     ) -> None:
         guard = guard_of(context)
         reply = self._command_reply(body, client, guard)
+        if not reply.refused:
+            self.followups.after_ack(guard, self._home_changed, body, client)
         if not guard.claim():  # the transport answered "Working on it…" at the deadline
             ack(response_type="ephemeral", text=WORKING)  # not sent; Bolt expects an ack
             self.followups.after_ack(guard, self._deliver_late, reply, body, respond, client)
@@ -160,7 +176,11 @@ class SlackFrontEnd:
         recorded = self._press(body, client, guard)
         guard.claim()  # a click's ack carries nothing: the reply always follows it
         ack()
+        if view_of(body) is not None:  # on the App Home or a modal: no response_url
+            self.followups.after_ack(guard, self.home.deliver_press, recorded, body, client)
+            return
         self.followups.after_ack(guard, self._deliver_press, recorded, body, respond, client)
+        self.followups.after_ack(guard, self._home_changed, body, client)
 
     def _press(
         self, body: Mapping[str, Any], client: WebClient, guard: AckGuard
@@ -197,6 +217,10 @@ class SlackFrontEnd:
             self._respond(respond, r, response_type=kind, replace_original=False)
         if r.uploads:
             self._upload(client, body, reply.visibility, r, respond)
+
+    def _home_changed(self, body: Mapping[str, Any], client: WebClient) -> None:
+        team = str(body.get("team_id") or (body.get("team") or {}).get("id") or "")
+        self.home.changed(client, team, user_of(body))
 
     # ------------------------------------------------------------ delivery
 

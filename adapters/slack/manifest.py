@@ -14,6 +14,7 @@ import yaml
 
 import bot.features  # noqa: F401  (its modules declare the commands)
 from adapters.slack.app import BOT_SCOPES, REDIRECT_PATH, UNINSTALL_EVENTS
+from adapters.slack.home import HOME_EVENT
 from adapters.slack.server import EVENTS_PATH
 from bot.registry import COMMANDS, SLASH
 
@@ -45,7 +46,7 @@ def manifest(base_url: str | None = None) -> dict[str, Any]:
         "should_escape": True,
     }
     interactivity: dict[str, Any] = {"is_enabled": True}
-    events: dict[str, Any] = {"bot_events": list(UNINSTALL_EVENTS)}
+    events: dict[str, Any] = {"bot_events": [*UNINSTALL_EVENTS, HOME_EVENT]}
     oauth: dict[str, Any] = {"scopes": {"bot": list(BOT_SCOPES)}}
     if base_url:
         root = base_url.rstrip("/")
@@ -62,11 +63,11 @@ def manifest(base_url: str | None = None) -> dict[str, Any]:
         },
         "features": {
             "bot_user": {"display_name": APP_NAME, "always_online": True},
-            # The weekly DMs and progress reports arrive in the app's Messages tab, which
-            # must be on for them to show; members talk to the bot with /study, so the tab
-            # is read-only.
+            # The Home tab is each member's home screen (home.py). The weekly DMs and
+            # progress reports arrive in the app's Messages tab, which must be on for them
+            # to show; members talk to the bot with /study, so the tab is read-only.
             "app_home": {
-                "home_tab_enabled": False,
+                "home_tab_enabled": True,
                 "messages_tab_enabled": True,
                 "messages_tab_read_only_enabled": True,
             },

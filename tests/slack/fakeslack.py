@@ -276,6 +276,12 @@ class FakeSlack:
             channel, ts = args.get("channel"), str(args.get("message_ts", ""))
             url = f"https://fake.slack.com/archives/{channel}/p{ts.replace('.', '')}"
             return {"ok": True, "channel": channel, "permalink": url}
+        if method in ("views.publish", "views.open", "views.update"):
+            # a Home or a modal: Slack answers with the view as it now stands, with its id
+            view = args.get("view") or {}
+            view = json.loads(view) if isinstance(view, str) else view
+            vid = args.get("view_id") or f"V{next(self._ts):06d}"
+            return {"ok": True, "view": {**view, "id": vid, "hash": f"h{next(self._ts)}"}}
         if method == "files.getUploadURLExternal":
             return {"ok": True, "upload_url": f"{self.url}/upload/F1", "file_id": "F1"}
         if method == "files.completeUploadExternal":

@@ -64,7 +64,7 @@ def test_http_variant_has_request_urls() -> None:
 def test_uninstall_events_are_subscribed() -> None:
     data = yaml.safe_load(MANIFEST_PATH.read_text(encoding="utf-8"))
     events = data["settings"]["event_subscriptions"]
-    assert set(events["bot_events"]) == {"app_uninstalled", "tokens_revoked"}
+    assert set(events["bot_events"]) == {"app_uninstalled", "tokens_revoked", "app_home_opened"}
     assert "request_url" not in events  # Socket Mode
 
 
@@ -86,3 +86,12 @@ def test_the_messages_tab_is_on_for_the_bots_dms() -> None:
     home = yaml.safe_load(MANIFEST_PATH.read_text(encoding="utf-8"))["features"]["app_home"]
     assert home["messages_tab_enabled"] is True
     assert home["messages_tab_read_only_enabled"] is True  # members use /study, not chat
+
+
+def test_the_home_tab_is_on_and_its_event_subscribed() -> None:
+    """The App Home is each member's home screen: the tab, and the event that opens it."""
+    data = yaml.safe_load(MANIFEST_PATH.read_text(encoding="utf-8"))
+    assert data["features"]["app_home"]["home_tab_enabled"] is True
+    assert "app_home_opened" in data["settings"]["event_subscriptions"]["bot_events"]
+    http = manifest("https://study.example.com/")["settings"]["event_subscriptions"]
+    assert "app_home_opened" in http["bot_events"]
