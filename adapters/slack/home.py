@@ -232,8 +232,10 @@ class HomeTab:
         """views.publish of the member's Home (read now when `reply` is None); raises
         RateLimited for the refresher to back off."""
         with self._lock:
-            client = self._clients[key]
+            client = self._clients.get(key)
             channel, chosen = self._shown.get(key, ("", None))
+        if client is None:  # forgotten among thousands: their next action shows it again
+            return
         if reply is None:
             who = self._who_of(client, Caller(key[0], "", key[1], ""))
             reply = self.bot.home(who, channel if chosen else None, chosen)

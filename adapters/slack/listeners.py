@@ -120,8 +120,8 @@ class SlackFrontEnd:
     ) -> None:
         guard = guard_of(context)
         reply = self._command_reply(body, client, guard)
-        if not reply.refused:
-            self.followups.after_ack(guard, self._home_changed, body, client)
+        if not reply.refused:  # once acked: marking it costs a dict look-up, no pool task
+            guard.after(partial(self._home_changed, body, client))
         if not guard.claim():  # the transport answered "Working on it…" at the deadline
             ack(response_type="ephemeral", text=WORKING)  # not sent; Bolt expects an ack
             self.followups.after_ack(guard, self._deliver_late, reply, body, respond, client)
@@ -180,7 +180,7 @@ class SlackFrontEnd:
             self.followups.after_ack(guard, self.home.deliver_press, recorded, body, client)
             return
         self.followups.after_ack(guard, self._deliver_press, recorded, body, respond, client)
-        self.followups.after_ack(guard, self._home_changed, body, client)
+        guard.after(partial(self._home_changed, body, client))
 
     def _press(
         self, body: Mapping[str, Any], client: WebClient, guard: AckGuard
@@ -219,6 +219,7 @@ class SlackFrontEnd:
             self._upload(client, body, reply.visibility, r, respond)
 
     def _home_changed(self, body: Mapping[str, Any], client: WebClient) -> None:
+        """The caller's Home, if this process shows it, is published again soon."""
         team = str(body.get("team_id") or (body.get("team") or {}).get("id") or "")
         self.home.changed(client, team, user_of(body))
 

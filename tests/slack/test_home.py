@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from prometheus_client import REGISTRY
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.models.views import View
@@ -348,11 +349,20 @@ def test_two_quick_answers_make_one_refresh(
 def test_a_rate_limited_publish_is_tried_again_after_retry_after(
     ali: SlackUser, slack: SlackApp, fake: FakeSlack
 ) -> None:
+    def limited() -> float:
+        return REGISTRY.get_sample_value("studybot_rate_limited_total", {"platform": "slack"}) or 0
+
+    before = limited()
     fake.rate_limit("views.publish", retry_after=1)
     started = time.monotonic()
     assert open_home(slack, "UALICE").status == 200
     assert time.monotonic() - started < 0.5  # the ack never waits for Slack's limit
+    fake.wait_for("views.publish", 1)
+    slack.frontend.drain()
+    ali.command("quiz")  # a change while backing off joins the retry, not sooner
     first, second = fake.wait_for("views.publish", 2, timeout=5)
     assert second.at - first.at >= 0.9  # retried once Retry-After had passed
+    assert limited() == before + 1
     view = published(fake, slack, "UALICE", 2)
     assert "Your study home" in shown(view)
+    assert len(fake.of("views.publish")) == 2  # the quiz's refresh was the retry itself
