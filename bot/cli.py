@@ -20,7 +20,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from bot import cli_analytics, cli_data, logs, metrics
+from bot import cli_analytics, cli_data, cli_questions, logs, metrics
 from bot.content import ContentError, check_content, load_content, stats
 from bot.content.models import Content
 from bot.logs import LogLevel
@@ -48,6 +48,7 @@ db_app = typer.Typer(
 app.add_typer(content_app, name="content")
 app.add_typer(db_app, name="db")
 cli_data.register(app, db_app)  # db backup|restore, data export|forget
+cli_questions.register(content_app)  # content import|export: a group's own questions
 cli_analytics.register(content_app)  # content analytics
 
 out = Console(soft_wrap=True)  # one line per problem, however narrow the terminal

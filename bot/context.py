@@ -18,8 +18,8 @@ from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from bot.cohort import Calendar, calendar
-from bot.content.models import Content, Track
-from bot.due_times import member_may_be_due, reschedule
+from bot.content.models import Content, Question, Track
+from bot.due_times import member_may_be_due, reminders_may_be_due, reschedule
 from bot.errors import UserError
 from bot.registry import SLASH
 from bot.seam import Reply, Who
@@ -81,6 +81,7 @@ class Ctx:
         self._group: GroupRecord | None = None
         self._membership: MembershipRecord | None = None
         self._today: tuple[str, date] | None = None
+        self._bank: Content | None = None  # the group's view of the content, once read
 
     @classmethod
     def for_group(cls, s: Session, content: Content, now: datetime, group: GroupRecord) -> Ctx:
@@ -172,6 +173,8 @@ class Ctx:
                 ),
             )
             member_may_be_due(self.s, self.content, self._user.tz, groups, self.now)
+        if "tz" in values:  # their reminders move with their timezone
+            reminders_may_be_due(self.s, self.content, user.id, self.now)
         return self._user
 
     @property
@@ -239,6 +242,8 @@ class Ctx:
             assert m is not None
         if not m.active:
             self.update_membership(active=True)
+            if m.remind_at is not None:  # back in the group: their reminder is too
+                reminders_may_be_due(self.s, self.content, self.user.id, self.now, g.id)
         if self.user.dm_enabled:  # their weekly DM may come before the group's next post
             member_may_be_due(self.s, self.content, self.user.tz, [g], self.now)
         return True
@@ -287,3 +292,19 @@ class Ctx:
     def calendar(self) -> Calendar:
         g = self.require_group()
         return calendar(self.content.phases, g.start_date, g.exam_date)
+
+    @property
+    def bank(self) -> Content:
+        """The content as the caller's group sees it: the bank and the group's own
+        questions, never another group's (`bot/features/own_bank.py`)."""
+        if self._bank is None:
+            from bot.features.own_bank import view  # features import this module
+
+            g = self.group
+            self._bank = view(self.s, self.content, g.id if g else None)
+        return self._bank
+
+    def question(self, question_id: str) -> Question | None:
+        """A question the caller's group may see: the bank's without reading the store,
+        else one of the group's own."""
+        return self.content.by_id.get(question_id) or self.bank.by_id.get(question_id)

@@ -5,9 +5,13 @@ that instant must never be later than anything still to plan. The clock moves it
 planning a group; every change that can bring a post forward writes it in the change's
 own transaction: a group's settings (`reschedule`), and a member joining, changing
 timezone or turning DMs on (`member_may_be_due`, a member's weekly DM is due at the
-group's post time in the member's own timezone). A change looks back `LOOKBACK`, so what
-it makes due in the clock's catch-up days (the group's local yesterday and today) is still
-planned, or recorded as missed, exactly as the clock always did.
+group's post time in the member's own timezone), and a member setting a reminder, changing
+timezone or coming back (`reminders_may_be_due`, a reminder is due at the member's own
+time on the group's post days, never before the day's post). A settings change looks back
+`LOOKBACK`, so what it makes due in the clock's catch-up days (the group's local yesterday
+and today) is still planned, or recorded as missed, exactly as the clock always did; a
+reminder is planned only on the member's own day it is for (`scheduler/due.py`), so no
+catch-up sends one for a day that is over.
 
 Instants are worked out per local day with zoneinfo (the local post time of that very
 day), so DST changes and the date line need no special case: the stored value is never
@@ -100,6 +104,7 @@ class DueTimes:
         self._posts: dict[tuple[Schedule, date], tuple[ChannelPost, ...]] = {}
         self._instants: dict[tuple[date, time, str], datetime] = {}
         self._next: dict[tuple[Schedule, datetime], datetime | None] = {}
+        self._reminders: dict[tuple[Schedule, str, time, datetime], datetime | None] = {}
 
     def instant(self, day: date, at: time, tz: str) -> datetime:
         key = (day, at, tz)
@@ -115,6 +120,15 @@ class DueTimes:
             found = self._cals[key] = calendar(self.phases, sched.start_date, sched.exam_date)
         return found
 
+    @staticmethod
+    def asks(sched: Schedule, day: date) -> bool:
+        """Whether the group has a question on this local date."""
+        return (
+            day >= sched.start_date
+            and day.weekday() in post_weekdays(sched.post_days)
+            and day.isoformat() not in sched.skip_dates
+        )
+
     def channel_posts(self, sched: Schedule, day: date) -> tuple[ChannelPost, ...]:
         """What the channel gets on a local day, at the post time: the daily question on
         post days, phase starts and ends, exam countdowns, the weekly and monthly boards."""
@@ -124,8 +138,7 @@ class DueTimes:
             return found
         out: list[ChannelPost] = []
         if day >= sched.start_date:
-            weekdays = post_weekdays(sched.post_days)
-            if day.weekday() in weekdays and day.isoformat() not in sched.skip_dates:
+            if self.asks(sched, day):
                 out.append(ChannelPost("daily", day.isoformat(), {}))
             for span in self.calendar(sched).spans:
                 n = span.phase.number
@@ -177,6 +190,36 @@ class DueTimes:
             day += timedelta(days=7)
         return None
 
+    def reminder_at(self, sched: Schedule, zone: str, at: time, day: date) -> datetime | None:
+        """A member's reminder on their local `day`: at their time `at` in their timezone,
+        but never before the group posts that day's question (then it comes with the
+        post); None on a day without a question, or when that post comes only after the
+        member's day is over (their "today" has moved on to the next question)."""
+        if not self.asks(sched, day):
+            return None
+        due = max(self.instant(day, at, zone), self.instant(day, sched.post_time, sched.tz))
+        if due >= self.instant(day + timedelta(days=1), time(0), zone):
+            return None
+        return due
+
+    def next_reminder_due(
+        self, sched: Schedule, zone: str, at: time, after: datetime
+    ) -> datetime | None:
+        """A member's next reminder after `after` (members who share a time, a timezone
+        and a group's schedule share the sum)."""
+        key = (sched, zone, at, after)
+        if key in self._reminders:
+            return self._reminders[key]
+        found: datetime | None = None
+        first = max(after.astimezone(ZoneInfo(zone)).date(), sched.start_date)
+        for i in range(_HORIZON):
+            due = self.reminder_at(sched, zone, at, first + timedelta(days=i))
+            if due is not None and due > after:
+                found = due
+                break
+        self._reminders[key] = found
+        return found
+
     def dm_window_opens(self, sched: Schedule, after: datetime) -> datetime:
         """No member's weekly DM after `after` comes before this, in any timezone: the
         first summary day whose DMs are not all past, at the post time east-most."""
@@ -195,12 +238,19 @@ class DueTimes:
         created_at: datetime,
         after: datetime,
         zones: Iterable[str],
+        reminders: Iterable[tuple[str, time]] = (),
     ) -> datetime | None:
         """The group's next due instant after `after`: its next channel post, or a DM
-        member's weekly DM (`zones`: the timezones of the members who get one) if sooner.
-        Channel posts due before the group existed are never planned."""
+        member's weekly DM (`zones`: the timezones of the members who get one), or a
+        member's reminder (`reminders`: their timezones and times), if sooner. Channel
+        posts due before the group existed are never planned."""
         channel = self.next_channel_due(sched, max(after, created_at - timedelta(microseconds=1)))
         dms = [d for z in set(zones) if (d := self.next_dm_due(sched, z, after)) is not None]
+        dms += [
+            d
+            for z, at in set(reminders)
+            if (d := self.next_reminder_due(sched, z, at, after)) is not None
+        ]
         return min([d for d in (channel, *dms) if d is not None], default=None)
 
 
@@ -228,13 +278,29 @@ def dm_zones(s: Session, group_ids: list[int]) -> dict[int, set[str]]:
     return out
 
 
+def reminder_times(s: Session, group_id: int) -> set[tuple[str, time]]:
+    """The timezones (theirs or the group's) and times of the group's members' reminders."""
+    rows = s.execute(
+        select(User.tz, Group.tz, Membership.remind_at)
+        .join(User, User.id == Membership.user_id)
+        .join(Group, Group.id == Membership.group_id)
+        .where(
+            Membership.group_id == group_id,
+            Membership.remind_at.is_not(None),
+            Membership.active.is_(True),
+        )
+        .distinct()
+    )
+    return {(tz or group_tz, at) for tz, group_tz, at in rows if at is not None}
+
+
 def reschedule(s: Session, content: Content, g: GroupRecord, now: datetime) -> datetime | None:
     """Write a group's next due instant after its settings changed (None while paused)."""
     value: datetime | None = None
     if not g.paused:
         zones = dm_zones(s, [g.id])[g.id]
         value = DueTimes(content).next_due(
-            Schedule.of(g), as_utc(g.created_at), now - LOOKBACK, zones
+            Schedule.of(g), as_utc(g.created_at), now - LOOKBACK, zones, reminder_times(s, g.id)
         )
     s.connection().execute(update(Group).where(Group.id == g.id).values(next_due_at=value))
     return value
@@ -251,6 +317,41 @@ def member_may_be_due(
         if g.paused:
             continue
         due = times.next_dm_due(Schedule.of(g), zone or g.tz, now - LOOKBACK)
+        if due is None:
+            continue
+        conn.execute(
+            update(Group).where(Group.id == g.id, Group.next_due_at > due).values(next_due_at=due)
+        )
+
+
+def reminders_may_be_due(
+    s: Session, content: Content, user_id: int, now: datetime, group_id: int | None = None
+) -> None:
+    """A member set a reminder, changed timezone or came back (to `group_id`, else to any
+    of their groups): bring each group's next due instant forward to their next reminder
+    if it comes sooner. A reminder is never caught up from before the change."""
+    where = [
+        Membership.user_id == user_id,
+        Membership.active.is_(True),
+        Membership.remind_at.is_not(None),
+    ]
+    if group_id is not None:
+        where.append(Membership.group_id == group_id)
+    rows = s.execute(
+        select(Membership.group_id, Membership.remind_at, User.tz)
+        .join(User, User.id == Membership.user_id)
+        .where(*where)
+    ).all()
+    if not rows:
+        return
+    groups = {g.id: g for g in GroupRecord.all(s, Group.id.in_([r[0] for r in rows]))}
+    times = DueTimes(content)
+    conn = s.connection()
+    for gid, at, tz in rows:
+        g = groups[gid]
+        if g.paused or at is None:
+            continue
+        due = times.next_reminder_due(Schedule.of(g), tz or g.tz, at, now)
         if due is None:
             continue
         conn.execute(

@@ -97,6 +97,10 @@ class Command:
     details: str = ""
     # `{track}` and `{domain}` stand for ids the content declares (`examples_for`)
     examples: tuple[str, ...] = field(default_factory=tuple)
+    # Commands that belong together (a group's own questions: `questions`, `add`,
+    # `import`). Where a platform caps how many commands one has (Discord: 25
+    # subcommands), its tree nests a family under the family's name.
+    family: str = ""
 
     @property
     def line(self) -> int:
@@ -126,13 +130,16 @@ def command(
     params: tuple[Param, ...] = (),
     details: str = "",
     examples: tuple[str, ...] = (),
+    family: str = "",
 ) -> Callable[[Handler], Handler]:
     """Declare the command `name` with the function below as its handler."""
 
     def register(handler: Handler) -> Handler:
         if name in COMMANDS:
             raise RuntimeError(f"command {name!r} is declared twice")
-        COMMANDS[name] = Command(name, summary, audience, handler, params, details, examples)
+        COMMANDS[name] = Command(
+            name, summary, audience, handler, params, details, examples, family
+        )
         return handler
 
     return register

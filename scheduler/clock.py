@@ -28,17 +28,10 @@ from bot.due_times import DueTimes
 from bot.features.exam.grading import close_expired_exams
 from bot.store.db import Store, is_postgres
 from bot.timeutil import utcnow
-from scheduler.due import (
-    BATCH,
-    DEFAULT_GRACE,
-    Plan,
-    Planned,
-    PlanResult,
-    decide,
-    due_groups,
-)
+from scheduler.due import BATCH, DEFAULT_GRACE, decide, due_groups
 from scheduler.followups import ANSWERS_MARGIN, UPDATE_WINDOW, decide_followups
 from scheduler.plan_writes import write
+from scheduler.plans import Plan, Planned, PlanResult
 
 log = logging.getLogger(__name__)
 

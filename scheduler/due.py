@@ -8,7 +8,10 @@ for all the groups that share a schedule and were due at the same instant, and w
 (`scheduler/plan_writes.py`) with the groups' next due instants, one transaction per
 batch, keyed so that each post exists once however many ticks, restarts or clocks see
 it. Posts older than the grace window are recorded as skipped (and logged) instead of
-sent late.
+sent late. A group whose members' DMs (a weekly DM in an early timezone, a reminder at a
+member's own time) may come before its next channel post is planned member by member
+(`scheduler/member_dues.py`), and so are the leads' digests that come with the weekly
+board.
 
 The question a daily post asks is chosen when the post is composed (`bot.features.posts`),
 as `/study today` does, not here: planning costs about what writing its rows costs.
@@ -18,9 +21,8 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import String, bindparam, case, cast, false, select
@@ -30,95 +32,17 @@ from sqlalchemy.sql.elements import BindParameter
 from bot.cohort import is_post_day
 from bot.content.models import Content
 from bot.due_times import LOOKBACK, ChannelPost, DueTimes, Schedule, local_due
-from bot.store.models import Group, Membership, User, Workspace
+from bot.store.models import Group, Workspace
 from bot.store.models.base import TS
 from bot.store.prepared import Prepared
 from bot.store.records import GroupRecord, WorkspaceRecord
-from bot.timeutil import WEEKDAYS, as_utc
+from bot.timeutil import as_utc
+from scheduler.member_dues import digest_dues, member_dues, reminding
+from scheduler.plans import ChannelDue, Cohort, DueGroup, Plan
 
 DEFAULT_GRACE = timedelta(hours=6)
 BATCH = 1000  # groups planned per transaction: short write locks, early delivery
 _TICK = timedelta(microseconds=1)
-
-
-class DueGroup(NamedTuple):
-    """What planning reads of a group (read by the thousand at a morning's peak)."""
-
-    id: int
-    workspace_id: int
-    channel_id: str
-    schedule: Schedule
-    created_at: datetime | None  # None: made long before anything planning looks at
-    next_due_at: datetime | None  # as read: the write checks it is unchanged
-
-    @classmethod
-    def of(cls, g: GroupRecord, next_due_at: datetime | None = None) -> DueGroup:
-        created = as_utc(g.created_at)
-        return cls(g.id, g.workspace_id, g.channel_id, Schedule.of(g), created, next_due_at)
-
-
-@dataclass(slots=True)
-class _Due:
-    group: DueGroup | None
-    workspace: WorkspaceRecord
-    kind: str
-    local_date: date
-    key: str
-    target_kind: str  # channel | user | update
-    target_id: str
-    due_at: datetime
-    payload: dict[str, Any]  # shared by the posts of a kind: read, never change
-
-
-@dataclass(slots=True)
-class Planned:
-    due: _Due
-    status: str  # pending | skipped
-    late: timedelta
-
-
-@dataclass
-class PlanResult:
-    enqueued: int = 0
-    skipped: int = 0
-    planned: list[Planned] = field(default_factory=list)  # the rows written, in order
-
-
-@dataclass(frozen=True, slots=True)
-class ChannelDue:
-    """A channel post due for every group of a `Cohort`: one row each, made together."""
-
-    post: ChannelPost
-    local_date: date
-    due_at: datetime
-    status: str
-    late: timedelta
-    slot: int  # its place among the cohort's posts to one channel (they are spaced)
-
-
-@dataclass
-class Cohort:
-    """Groups that share a schedule and were due at the same instant: what is due for one
-    is due for all, and they move on to the same next due instant."""
-
-    groups: list[DueGroup]
-    dues: list[ChannelDue]
-    seen: datetime | None
-    next_due_at: datetime | None
-    moves: bool = True  # False: each group's next due instant depends on its members
-
-
-@dataclass
-class Plan:
-    """What one batch writes: channel posts by cohort, posts made one by one (members'
-    DMs, answer counts, reminders), and the next due instants of groups planned alone
-    (each written only where it is still the one read, so a settings change made
-    meanwhile wins)."""
-
-    cohorts: list[Cohort] = field(default_factory=list)
-    posts: list[Planned] = field(default_factory=list)
-    moves: list[tuple[int, datetime | None, datetime | None]] = field(default_factory=list)
-    workspaces: dict[int, WorkspaceRecord] = field(default_factory=dict)
 
 
 _RECENT: BindParameter[datetime] = bindparam("recent", type_=TS)
@@ -169,11 +93,6 @@ def _utc(value: datetime | None) -> datetime | None:
     return None if value is None else as_utc(value)
 
 
-def planned(due: _Due, now: datetime, grace: timedelta) -> Planned:
-    late = now - due.due_at
-    return Planned(due, "pending" if late <= grace else "skipped", late)
-
-
 def decide(
     s: Session,
     content: Content,
@@ -195,20 +114,29 @@ def decide(
     )
     for g in groups:
         alike[(g.schedule, g.created_at, g.next_due_at)].append(g)
+    reminders = reminding(s, [g.id for g in groups])
     members: dict[int, tuple[DueGroup, datetime | None]] = {}
+    dms: set[int] = set()  # the groups whose members' weekly DMs may come first
     for (sched, created, seen), cohort in alike.items():
         dues = _channel_dues(times, sched, created, seen, now, grace)
         channel = times.next_channel_due(
             sched, now if created is None else max(now, created - _TICK)
         )
         since = now - LOOKBACK if seen is None else seen - _TICK
+        alone = [g for g in cohort if g.id in reminders]  # a member's reminder may come first
+        cohort = [g for g in cohort if g.id not in reminders]
         if channel is not None and times.dm_window_opens(sched, since) >= channel:
-            plan.cohorts.append(Cohort(cohort, dues, seen, channel))
-            continue
-        plan.cohorts.append(Cohort(cohort, dues, seen, None, moves=False))
-        members.update((g.id, (g, channel)) for g in cohort)  # a member's DM may come first
+            if cohort:
+                plan.cohorts.append(Cohort(cohort, dues, seen, channel))
+        else:
+            alone += cohort  # a member's DM may come first
+            dms.update(g.id for g in alone)
+        if alone:
+            plan.cohorts.append(Cohort(alone, dues, seen, None, moves=False))
+            members.update((g.id, (g, channel)) for g in alone)
     if members:
-        _member_dues(s, times, members, plan, now, grace)
+        member_dues(s, times, members, dms, reminders, plan, now, grace)
+    digest_dues(s, plan, now, grace)  # after a lead's own weekly DM, a second apart
     return plan
 
 
@@ -237,50 +165,6 @@ def _channel_dues(
             ChannelDue(post, day, due_at, "pending" if late <= grace else "skipped", late, slot)
         )
     return out
-
-
-def _member_dues(
-    s: Session,
-    times: DueTimes,
-    groups: dict[int, tuple[DueGroup, datetime | None]],
-    plan: Plan,
-    now: datetime,
-    grace: timedelta,
-) -> None:
-    """Weekly progress DMs, each at the group's post time in the member's own timezone;
-    and the groups' next due instants, their members' next DMs taken into account."""
-    rows = s.execute(
-        select(Membership.group_id, User.id, User.external_id, User.tz)
-        .join(User, User.id == Membership.user_id)
-        .where(
-            Membership.group_id.in_(list(groups)),
-            Membership.active.is_(True),
-            User.dm_enabled.is_(True),
-        )
-    ).all()
-    zones: dict[int, set[str]] = {gid: set() for gid in groups}
-    for group_id, user_id, external_id, tz in rows:
-        g, _ = groups[group_id]
-        sched = g.schedule
-        zone = tz or sched.tz
-        zones[group_id].add(zone)
-        today = now.astimezone(ZoneInfo(zone)).date()
-        for day in (today - timedelta(days=1), today):
-            if WEEKDAYS[day.weekday()] != sched.summary_day or day < sched.start_date:
-                continue
-            due_at = times.instant(day, sched.post_time, zone)
-            if due_at > now or (g.next_due_at is not None and due_at < g.next_due_at):
-                continue
-            key = f"progress_dm:{g.id}:{user_id}:{day}"
-            ws = plan.workspaces[g.workspace_id]
-            due = _Due(
-                g, ws, "progress_dm", day, key, "user", external_id, due_at, {"user_id": user_id}
-            )
-            plan.posts.append(planned(due, now, grace))
-    for gid, (g, channel) in groups.items():
-        dms = [times.next_dm_due(g.schedule, z, now) for z in zones[gid]]
-        nxt = min([d for d in (channel, *dms) if d is not None], default=None)
-        plan.moves.append((gid, g.next_due_at, nxt))
 
 
 def next_due(g: GroupRecord, now: datetime) -> datetime | None:

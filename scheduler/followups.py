@@ -19,7 +19,7 @@ from bot.content.models import Content
 from bot.due_times import local_due
 from bot.store.models import Answer, DailyQuestion, Group, Outbox, Pass, User, Workspace
 from bot.store.records import GroupRecord, WorkspaceRecord
-from scheduler.due import DueGroup, Plan, _Due, planned
+from scheduler.plans import DueGroup, Plan, _Due, planned
 
 UPDATE_WINDOW = timedelta(hours=36)  # posts older than this keep their last count
 ANSWERS_MARGIN = timedelta(minutes=5)  # clicks committed late, and clocks a little apart

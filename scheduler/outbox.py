@@ -23,6 +23,7 @@ from sqlalchemy import func, or_, select, update
 from bot import metrics
 from bot.features.groups import pause_gone_group
 from bot.features.members import dms_closed
+from bot.features.remind import reminders_closed
 from bot.seam import Reply, UserTarget
 from bot.store.db import Store, is_postgres
 from bot.store.models import Outbox, Workspace
@@ -241,15 +242,17 @@ class OutboxRows:
     def gone(self, c: Claimed, error: str) -> tuple[UserTarget, Reply] | None:
         """Mark the row dead and apply the core's rule for where it was going: a gone
         channel pauses its group (and says whom to tell, with what); closed DMs stop the
-        member's progress DMs."""
+        member's progress DMs and lead digests, and a reminder's its reminders."""
         notify = None
         with self.store.transaction() as s:
             row = s.get(Outbox, c.id)
             assert row is not None
             row.status, row.last_error, row.claimed_at = "dead", f"target gone: {error}"[:500], None
             if c.target_kind == "user":
-                if c.kind == "progress_dm":
+                if c.kind in ("progress_dm", "digest", "reminder"):
                     dms_closed(s, c.workspace_pk, c.target_id)
+                if c.kind == "reminder":
+                    reminders_closed(s, c.workspace_pk, c.target_id)
             elif c.target_kind == "channel" and row.group_id is not None:
                 notify = pause_gone_group(s, row.group_id, error)
         metrics.POSTS_FAILED.labels(c.kind).inc()

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from bot.store.models import Group, Outbox, Workspace
 from bot.store.models.base import TS
 from bot.store.prepared import InsertMany
-from scheduler.due import Cohort, Plan, Planned, PlanResult, _Due
+from scheduler.plans import Cohort, Plan, Planned, PlanResult, _Due
 
 log = logging.getLogger(__name__)
 

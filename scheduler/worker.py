@@ -28,6 +28,7 @@ from bot.features.posts import compose
 from bot.seam import (
     ChannelTarget,
     KeyedMessenger,
+    LinkingMessenger,
     MessageRef,
     Messenger,
     RateLimited,
@@ -78,7 +79,7 @@ class Stop(Protocol):
 
 
 _Done = tuple[Claimed, float | None]  # a delivered row, and the Retry-After of a 429
-_WRITING = ("progress_dm", "daily")  # posts whose composing writes to the store
+_WRITING = ("progress_dm", "daily", "reminder")  # posts whose composing writes to the store
 
 
 class Worker:
@@ -192,13 +193,16 @@ class Worker:
         the dispatcher, which holds the workspace and decides where the row waits."""
         messenger = self.messengers[c.platform]
         try:
-            # A progress DM may submit a timed-out exam, a daily post may choose its
-            # question (writes); other posts only read.
+            # A progress DM may submit a timed-out exam, a daily post or a reminder may
+            # choose its question (writes); other posts only read.
+            links = messenger.link if isinstance(messenger, LinkingMessenger) else None
             with self.store.transaction(read_only=c.kind not in _WRITING) as s:
                 row = s.get(Outbox, c.id)
                 now = self.clock()
                 reply = (
-                    None if row is None else compose(s, self.content, now, row, self.flag_threshold)
+                    None
+                    if row is None
+                    else compose(s, self.content, now, row, self.flag_threshold, links)
                 )
             if reply is None:
                 self.outbox.skip(c, "nothing to post any more")

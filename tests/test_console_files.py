@@ -37,3 +37,14 @@ def test_a_file_name_cannot_leave_the_folder(tmp_path: Path) -> None:
     render(reply, tmp_path / "pictures", file_dir=tmp_path / "files")
     assert (tmp_path / "files" / "escape.json").read_bytes() == b"{}"
     assert not (tmp_path.parent / "escape.json").exists()
+
+
+def test_the_plans_calendar_is_saved_as_an_ics_file(tmp_path: Path) -> None:
+    home = Path(os.environ["HOME"])
+    result = run_console(tmp_path / "p.db", "/study plan\n10\n")
+    assert result.returncode == 0, result.stderr
+    assert "[10] 📅 Add to my calendar" in result.stdout
+    saved = list(home.glob(".local/share/studybot/files/study-plan-*.ics"))
+    assert len(saved) == 1, result.stdout[-2000:]
+    assert squeezed(f"saved to {saved[0]}") in squeezed(result.stdout)
+    assert saved[0].read_bytes().startswith(b"BEGIN:VCALENDAR\r\n")

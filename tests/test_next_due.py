@@ -117,7 +117,12 @@ def test_a_member_in_an_earlier_timezone_brings_the_next_due_forward(
     assert tick(sqlite_store, content, when, utc(2026, 3, 5, 19)) == ["progress_dm:1:2:2026-03-06"]
     assert stored(sqlite_store, "C1") == utc(2026, 3, 6, 9)
     planned = tick(sqlite_store, content, when, utc(2026, 3, 6, 9))
-    assert planned == ["daily:1:2026-03-06", "progress_dm:1:1:2026-03-06", "weekly:1:2026-03-06"]
+    assert planned == [
+        "daily:1:2026-03-06",
+        "digest:1:lead-C1:2026-W10",  # the lead's digest comes with the weekly board
+        "progress_dm:1:1:2026-03-06",
+        "weekly:1:2026-03-06",
+    ]
 
 
 @pytest.mark.parametrize(

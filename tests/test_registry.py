@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from adapters.discord.tree import commands_payload
+from adapters.discord.tree import commands_payload, subcommands
 from adapters.slack.manifest import MANIFEST_PATH, manifest, manifest_yaml
 from bot import registry
 from bot.content.models import Content
@@ -40,9 +40,10 @@ def test_every_command_is_in_the_slack_manifest() -> None:
 
 def test_every_command_is_in_the_discord_tree(content: Content) -> None:
     (group,) = commands_payload(content)
-    assert [o["name"] for o in group["options"]] == list(COMMANDS)
-    for option in group["options"]:
-        cmd = COMMANDS[option["name"]]
+    subs = subcommands(group)  # a family's commands sit in a subcommand group of its name
+    assert list(subs) == list(COMMANDS)
+    for name, option in subs.items():
+        cmd = COMMANDS[name]
         assert option["description"] == cmd.summary
         assert [p["name"] for p in option.get("options", [])] == [p.name for p in cmd.params]
 

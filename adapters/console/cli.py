@@ -17,7 +17,7 @@ from rich.prompt import Prompt
 
 from adapters.console.messenger import ConsoleMessenger
 from adapters.console.render import print_reply
-from adapters.console.session import ConsoleSession, default_setup
+from adapters.console.session import CHANNEL, ConsoleSession, default_setup
 from bot import logs
 from bot.bootstrap import build
 from bot.errors import UserError
@@ -57,6 +57,14 @@ def console(
         ),
     ] = None,
     log_level: ConsoleLogLevel = None,
+    channel: Annotated[
+        str,
+        typer.Option(
+            "--channel",
+            metavar="NAME",
+            help="open another local study group, in a channel of that name",
+        ),
+    ] = CHANNEL,
 ) -> None:
     """Run the study bot in this terminal: no tokens, no network."""
     out = Console(highlight=False)
@@ -69,7 +77,7 @@ def console(
     bot = build(settings)  # a mistake in the settings or content is main()'s one line
     owner = getpass.getuser() or "me"
     name = as_name or owner
-    session = ConsoleSession(bot, name, is_admin=as_name is None)
+    session = ConsoleSession(bot, name, is_admin=as_name is None, channel=channel)
     interactive = sys.stdin.isatty()
     image_dir = Path(user_data_dir("studybot")) / "pictures"
     file_dir = image_dir.parent / "files"  # a member's data export (/study mydata)
@@ -77,7 +85,8 @@ def console(
     if not session.has_group() and as_name is not None:
         Console(stderr=True).print(
             f"No study group in this terminal yet. Its lead is you, {owner}: run "
-            f"`studybot console` (without --as) to set it up, then `--as {as_name}` joins it.",
+            f"`studybot console{_in(channel)}` (without --as) to set it up, then "
+            f"`--as {as_name}` joins it.",
             markup=False,
             highlight=False,
             soft_wrap=True,
@@ -95,7 +104,7 @@ def console(
         if interactive:  # the post printed over the prompt: show it again
             out.print(PROMPT, end="", markup=False, highlight=False)
 
-    messenger = ConsoleMessenger(out, image_dir, session.who.user_id, shown)
+    messenger = ConsoleMessenger(out, image_dir, session.who.user_id, shown, channel=channel)
     clock = Clock(bot.store, bot.content, flag_threshold=settings.flag_threshold)
     worker = Worker(
         bot.store,
@@ -126,6 +135,10 @@ def console(
         stop.set()
         background.join(10)
         bot.store.dispose()
+
+
+def _in(channel: str) -> str:
+    return "" if channel == CHANNEL else f" --channel {channel}"
 
 
 def _deliver_due(clock: Clock, worker: Worker) -> None:

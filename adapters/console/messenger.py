@@ -14,7 +14,8 @@ from bot.seam import ChannelTarget, Context, MessageRef, Reply, UserTarget, plai
 
 
 class ConsoleMessenger:
-    """Prints channel posts and the local user's DMs; other members' DMs are noted briefly."""
+    """Prints this terminal's channel posts and the local user's DMs; another local
+    group's posts and other members' DMs are noted briefly."""
 
     def __init__(
         self,
@@ -22,10 +23,13 @@ class ConsoleMessenger:
         image_dir: Path,
         user_id: str,
         shown: Callable[[Reply], None] | None = None,
+        *,
+        channel: str | None = None,
     ) -> None:
         self.console = console
         self.image_dir = image_dir
         self.user_id = user_id
+        self.channel = channel  # None: every channel's posts
         # After a post is printed: its buttons become the ones a key presses, and the
         # prompt the post printed over is shown again.
         self.shown = shown
@@ -34,9 +38,12 @@ class ConsoleMessenger:
 
     def post(self, target: ChannelTarget, reply: Reply) -> MessageRef:
         with self._lock:
-            print_reply(self.console, reply, self.image_dir)
-            if self.shown is not None:
-                self.shown(reply)
+            if self.channel is not None and target.channel_id != self.channel:
+                self.console.print(f"(studybot posted in {target.channel_id})", style="dim")
+            else:
+                print_reply(self.console, reply, self.image_dir)
+                if self.shown is not None:
+                    self.shown(reply)
             return MessageRef(target.workspace_id, target.channel_id, str(next(self._ids)))
 
     def update(self, ref: MessageRef, reply: Reply) -> None:

@@ -1,4 +1,5 @@
-"""The terminal workspace: one local group, buttons pressed by key, no study logic.
+"""The terminal workspace: local groups (one per channel name), buttons pressed by key, no
+study logic.
 
 `ConsoleSession.send(line)` is the in-memory backend tests use (push a line, read the
 reply); the interactive loop in `cli.py` only adds input and Rich output around it.
@@ -46,12 +47,12 @@ def system_timezone() -> str:
 
 
 class ConsoleSession:
-    def __init__(self, bot: StudyBot, name: str, *, is_admin: bool) -> None:
+    def __init__(self, bot: StudyBot, name: str, *, is_admin: bool, channel: str = CHANNEL) -> None:
         self.bot = bot
         self.who = Who(
             platform="console",
             workspace_id=WORKSPACE,
-            channel_id=CHANNEL,
+            channel_id=channel,
             user_id=user_id_for(name),
             display_name=name,
             is_admin=is_admin,

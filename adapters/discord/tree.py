@@ -26,6 +26,8 @@ GROUP = "study"
 GROUP_DESCRIPTION = "Study group for the Databricks ML certifications"
 CHOICES_MAX = 25
 DESCRIPTION_MAX = 100
+FAMILY_HEAD = "list"  # the head command of a family, in its subcommand group
+SUBCOMMAND_GROUP = 2  # Discord's option type
 
 OnCommand = Callable[[discord.Interaction[Any], str, dict[str, str]], Awaitable[None]]
 
@@ -98,6 +100,12 @@ def _annotation(p: Param) -> type:
     return int if p.kind is Kind.INT else str
 
 
+def discord_name(cmd: Command) -> str:
+    """A command's name in the tree: its own, or `list` for the head of a family (Discord
+    cannot invoke a subcommand group itself)."""
+    return FAMILY_HEAD if cmd.family and cmd.name == cmd.family else cmd.name
+
+
 def subcommand(
     cmd: Command, content: Content, on_command: OnCommand, parent: app_commands.Group
 ) -> app_commands.Command[Any, ..., None]:
@@ -150,16 +158,51 @@ def subcommand(
     if completers:
         fn = app_commands.autocomplete(**completers)(fn)
     return app_commands.Command(
-        name=name, description=cmd.summary[:DESCRIPTION_MAX], callback=fn, parent=parent
+        name=discord_name(cmd),
+        description=cmd.summary[:DESCRIPTION_MAX],
+        callback=fn,
+        parent=parent,
     )
 
 
 def study_group(content: Content, on_command: OnCommand) -> app_commands.Group:
-    """The whole tree: one guild-only group `/study` with a subcommand per command."""
+    """The whole tree: one guild-only group `/study` with a subcommand per command, and a
+    family's commands in a subcommand group of its name (Discord allows 25 subcommands):
+    `/study questions list`, `/study questions add`, `/study questions import`."""
     group = app_commands.Group(name=GROUP, description=GROUP_DESCRIPTION, guild_only=True)
+    families: dict[str, app_commands.Group] = {}
     for cmd in COMMANDS.values():
-        group.add_command(subcommand(cmd, content, on_command, group))
+        parent = group
+        if cmd.family:
+            if cmd.family not in families:  # a Group made with a parent joins it
+                families[cmd.family] = app_commands.Group(
+                    name=cmd.family, description=_family_description(cmd.family), parent=group
+                )
+            parent = families[cmd.family]
+        parent.add_command(subcommand(cmd, content, on_command, parent))
     return group
+
+
+def _family_description(family: str) -> str:
+    head = COMMANDS.get(family)
+    return (head.summary if head else f"{family}: {', '.join(by_family(family))}")[:DESCRIPTION_MAX]
+
+
+def by_family(family: str) -> list[str]:
+    return [c.name for c in COMMANDS.values() if c.family == family]
+
+
+def subcommands(payload: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The exported tree's subcommands by the core's command name, a family's too."""
+    out: dict[str, dict[str, Any]] = {}
+    for o in payload["options"]:
+        if o["type"] == SUBCOMMAND_GROUP:
+            for sub in o.get("options", []):
+                name = o["name"] if sub["name"] == FAMILY_HEAD else sub["name"]
+                out[name] = sub
+        else:
+            out[o["name"]] = o
+    return out
 
 
 async def _unused(_i: discord.Interaction[Any], _n: str, _a: dict[str, str]) -> None:

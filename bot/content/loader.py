@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,6 +21,7 @@ from bot.content.models import (
     CHOOSE_RE,
     ID_RE,
     LETTERS,
+    OWN_ID_RE,
     Area,
     Content,
     Item,
@@ -111,13 +113,10 @@ class _Reader:
 
     def model(self, cls: type[M], raw: Any, path: Path, ident: str) -> M | None:
         line = raw.get("__line__", 0) if isinstance(raw, dict) else 0
-        try:
-            return cls.model_validate(_strip_lines(raw))
-        except ValidationError as e:
-            for err in e.errors():
-                loc = ".".join(str(x) for x in err["loc"])
-                self.add(path, line, ident, f"{loc}: {err['msg']}" if loc else err["msg"])
-            return None
+        found, problems = validated(cls, _strip_lines(raw))
+        for problem in problems:
+            self.add(path, line, ident, problem)
+        return found
 
     def models(self, cls: type[M], raws: Any, path: Path, what: str, key: str = "id") -> list[M]:
         if raws is None:
@@ -233,13 +232,35 @@ def _check_curriculum(
             r.add(chk_path, 0, ident, "checklist item id used more than once")
 
 
+@dataclass(frozen=True)
+class Known:
+    """What a question may name: each track's domains and guide sections, the study areas
+    and the phases. The bank's files and a group's own questions are checked against it."""
+
+    domains: dict[str, set[str]]
+    sections: dict[str, set[str]]
+    areas: set[str]
+    phases: set[int]
+
+    @classmethod
+    def of(cls, tracks: Iterable[Track], phases: Iterable[Phase], areas: Iterable[Area]) -> Known:
+        tracks = list(tracks)
+        return cls(
+            {t.id: {d.id for d in t.domains} for t in tracks},
+            {t.id: {s.id for s in t.guide_sections} for t in tracks},
+            {a.id for a in areas},
+            {p.number for p in phases},
+        )
+
+    @classmethod
+    def of_content(cls, content: Content) -> Known:
+        return cls.of(content.tracks, content.phases, content.areas)
+
+
 def _load_questions(
     r: _Reader, qdir: Path, tracks: list[Track], phases: list[Phase], areas: list[Area]
 ) -> list[Question]:
-    domains = {t.id: {d.id for d in t.domains} for t in tracks}
-    sections = {t.id: {s.id for s in t.guide_sections} for t in tracks}
-    area_ids = {a.id for a in areas}
-    phase_ids = {p.number for p in phases}
+    known = Known.of(tracks, phases, areas)
     files = sorted(qdir.glob("*/*.yaml")) if qdir.is_dir() else []
     if not files:
         r.add(qdir, 0, "-", "no question files (questions/<track>/*.yaml)")
@@ -263,7 +284,12 @@ def _load_questions(
                 r.add(path, line, qid, f"duplicate id (first at {first_seen[qid]})")
             else:
                 first_seen[qid] = where
-            q = _question(r, path, line, qid, raw, domains, sections, area_ids, phase_ids)
+            if OWN_ID_RE.match(qid):
+                r.add(path, line, qid, "ids like g12-3 are kept for groups' own questions")
+            data = {**_strip_lines(raw), "file": r.rel(path), "line": line}
+            q, problems = parse_question(data, known)
+            for problem in problems:
+                r.add(path, line, qid, problem)
             if q is not None:
                 if q.track != path.parent.name:
                     r.add(path, line, qid, f"track {q.track!r} is in the folder of another track")
@@ -271,51 +297,65 @@ def _load_questions(
     return out
 
 
-def _question(
-    r: _Reader,
-    path: Path,
-    line: int,
-    qid: str,
-    raw: dict[str, Any],
-    domains: dict[str, set[str]],
-    sections: dict[str, set[str]],
-    area_ids: set[str],
-    phase_ids: set[int],
-) -> Question | None:
-    n_before = len(r.problems)
+def parse_question(data: Mapping[str, Any], known: Known) -> tuple[Question | None, list[str]]:
+    """One question in the bank's schema, or every problem with it, worded as `content
+    check` words them: the bank's rules first, then the model's types."""
+    problems, letters = _rule_problems(data, known)
+    if problems:
+        return None, problems
+    return validated(Question, {**data, "answer": tuple(letters)})
 
-    def bad(msg: str) -> None:
-        r.add(path, line, qid, msg)
 
-    data = _strip_lines(raw)
+def validated(cls: type[M], data: Any) -> tuple[M | None, list[str]]:
+    """The model, or pydantic's errors as `field: message` lines."""
+    try:
+        return cls.model_validate(data), []
+    except ValidationError as e:
+        out = []
+        for err in e.errors():
+            loc = ".".join(str(x) for x in err["loc"])
+            out.append(f"{loc}: {err['msg']}" if loc else err["msg"])
+        return None, out
+
+
+def _rule_problems(data: Mapping[str, Any], known: Known) -> tuple[list[str], list[str]]:
+    """The bank's rules a model's types cannot say, and the answer's letters."""
+    problems: list[str] = []
+    bad = problems.append
+    qid = str(data.get("id", "?"))
     if not ID_RE.match(qid):
         bad("id must be lower-case letters, digits and dashes")
     track = data.get("track")
+    domains, sections = known.domains, known.sections
     if track not in domains:
         bad(f"unknown track {track!r} (known: {', '.join(sorted(domains))})")
     elif data.get("domain") not in domains[track]:
-        known = ", ".join(sorted(domains[track]))
-        bad(f"unknown domain {data.get('domain')!r} for track {track} (known: {known})")
+        known_domains = ", ".join(sorted(domains[track]))
+        bad(f"unknown domain {data.get('domain')!r} for track {track} (known: {known_domains})")
     section = data.get("guide_section")
     if track in sections and section not in sections[track]:
-        known = ", ".join(sorted(sections[track]))
+        known_sections = ", ".join(sorted(sections[track]))
         if section is None:
-            bad(f"missing guide_section: the exam guide's section it tests (one of: {known})")
+            bad(
+                "missing guide_section: the exam guide's section it tests "
+                f"(one of: {known_sections})"
+            )
         else:
-            bad(f"unknown guide_section {section!r} for track {track} (known: {known})")
-    if data.get("area") not in area_ids:
-        bad(f"unknown area {data.get('area')!r} (known: {', '.join(sorted(area_ids))})")
-    if data.get("phase") not in phase_ids:
-        bad(f"unknown phase {data.get('phase')!r} (known: {sorted(phase_ids)})")
+            bad(f"unknown guide_section {section!r} for track {track} (known: {known_sections})")
+    if data.get("area") not in known.areas:
+        bad(f"unknown area {data.get('area')!r} (known: {', '.join(sorted(known.areas))})")
+    if data.get("phase") not in known.phases:
+        bad(f"unknown phase {data.get('phase')!r} (known: {sorted(known.phases)})")
     prompt = data.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
         bad("empty prompt")
         prompt = ""
-    if not isinstance(data.get("explanation"), str) or not data["explanation"].strip():
+    explanation = data.get("explanation")
+    if not isinstance(explanation, str) or not explanation.strip():
         bad("empty explanation")
 
     choices = data.get("choices")
-    if not isinstance(choices, list) or not all(isinstance(c, str) for c in choices):
+    if not isinstance(choices, list | tuple) or not all(isinstance(c, str) for c in choices):
         bad("choices must be a list of strings")
         choices = []
     if len(choices) < 2:
@@ -332,8 +372,9 @@ def _question(
         bad('"all of the above" / "none of the above" is not allowed')
 
     answer = data.get("answer")
-    letters = answer if isinstance(answer, list) else [answer]
-    if not letters or not all(isinstance(a, str) and len(a) == 1 for a in letters):
+    given = list(answer) if isinstance(answer, list | tuple) else [answer]
+    letters = [a for a in given if isinstance(a, str) and len(a) == 1]
+    if not given or len(letters) != len(given):
         bad(f"answer must be a letter or a list of letters, got {answer!r}")
         letters = []
     valid = LETTERS[: len(choices)]
@@ -352,19 +393,13 @@ def _question(
         bad(f'prompt says "{m.group(0)}" but answer has {len(letters)} letters')
 
     refs = data.get("refs")
-    if not isinstance(refs, list) or not refs:
+    if not isinstance(refs, list | tuple) or not refs:
         bad("refs must list at least one https URL")
         refs = []
     for ref in refs:
         if not isinstance(ref, str) or not HTTPS_RE.match(ref):
             bad(f"ref is not an https URL: {ref!r}")
-
-    if len(r.problems) > n_before:
-        return None
-    data["answer"] = tuple(letters)
-    data["file"] = r.rel(path)
-    data["line"] = line
-    return r.model(Question, data, path, qid)
+    return problems, letters
 
 
 def stats(content: Content) -> dict[str, Any]:

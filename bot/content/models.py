@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 LETTERS = "ABCDEFGH"
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+OWN_ID_RE = re.compile(r"^g\d+-\d+$")  # a group's own question: g<group id>-<number>
 CHOOSE_RE = re.compile(r"\(choose (two|three|four|2|3|4)\.?\)", re.IGNORECASE)
 CHOOSE_COUNT = {"two": 2, "three": 3, "four": 4, "2": 2, "3": 3, "4": 4}
 
@@ -207,6 +208,10 @@ class Content(Strict):
     projects: tuple[Project, ...]
     questions: tuple[Question, ...]
     platform: Platform | None = None
+    # A group's view of the content (`with_own`) also holds that group's own questions:
+    # their ids, and the ones its leads retired (never drawn, still shown where answered).
+    own_ids: frozenset[str] = frozenset()
+    withdrawn: frozenset[str] = frozenset()
 
     @cached_property
     def by_id(self) -> dict[str, Question]:
@@ -222,20 +227,26 @@ class Content(Strict):
     @cached_property
     def stale(self) -> frozenset[str]:
         """Questions written against an exam guide other than their track's current one."""
+        return self._stale(self.questions)
+
+    def _stale(self, questions: tuple[Question, ...]) -> frozenset[str]:
         guides = {t.id: t.exam.guide for t in self.tracks}
         return frozenset(
-            q.id for q in self.questions if q.guide is not None and q.guide != guides.get(q.track)
+            q.id for q in questions if q.guide is not None and q.guide != guides.get(q.track)
         )
 
     @cached_property
     def outdated(self) -> frozenset[str]:
         """Questions whose `valid_for` runtime range the platform's runtime has passed."""
+        return self._outdated(self.questions)
+
+    def _outdated(self, questions: tuple[Question, ...]) -> frozenset[str]:
         if self.platform is None:
             return frozenset()
         rt = self.platform.runtime
         return frozenset(
             q.id
-            for q in self.questions
+            for q in questions
             if q.valid_for is not None
             and q.valid_for.runtime is not None
             and q.valid_for.runtime.passed_by(rt)
@@ -243,8 +254,34 @@ class Content(Strict):
 
     @cached_property
     def retired(self) -> frozenset[str]:
-        """Questions never drawn: written for an older guide, or outdated by the runtime."""
-        return self.stale | self.outdated
+        """Questions never drawn: written for an older guide, outdated by the runtime, or
+        (a group's own) retired by a lead."""
+        return self.stale | self.outdated | self.withdrawn
+
+    def with_own(self, own: tuple[Question, ...], withdrawn: frozenset[str]) -> Content:
+        """This content with a group's own questions added: one group's view. Built
+        without validating the bank again (its look-ups are computed afresh)."""
+        if not own:
+            return self
+        fields = {name: getattr(self, name) for name in type(self).model_fields}
+        fields.update(
+            questions=self.questions + own,
+            own_ids=frozenset(q.id for q in own),
+            withdrawn=withdrawn,
+        )
+        view = type(self).model_construct(**fields)
+        # The bank's look-ups extended by the few own questions, not recomputed: a view is
+        # made for every action that draws or shows a group's question.
+        tracks = {k: list(v) for k, v in self.by_track.items()}
+        for q in own:
+            tracks.setdefault(q.track, []).append(q)
+        view.__dict__.update(
+            by_id={**self.by_id, **{q.id: q for q in own}},
+            by_track={k: tuple(v) for k, v in tracks.items()},
+            stale=self.stale | self._stale(own),
+            outdated=self.outdated | self._outdated(own),
+        )
+        return view
 
     def track(self, track_id: str) -> Track:
         for t in self.tracks:

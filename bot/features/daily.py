@@ -142,7 +142,7 @@ def ensure_daily(
 
 
 def question_of(ctx: Ctx, question_id: str) -> Question:
-    q = ctx.content.by_id.get(question_id)
+    q = ctx.question(question_id)
     if q is None:
         raise UserError(
             f"That question has been retired from the bank. Try `{SLASH} quiz` for practice."

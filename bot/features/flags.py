@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from bot.content.models import OWN_ID_RE
 from bot.errors import UserError
 from bot.registry import SLASH, Audience, ButtonValue, Kind, Param, button, command
 from bot.seam import Reply, code
@@ -95,10 +96,10 @@ def flag(ctx: Ctx, args: Mapping[str, str]) -> Reply:
     ctx.require_group()
     ctx.ensure_member()
     words = (args.get("reason") or "").split()
-    if words and words[0].lower() in ctx.content.by_id:
+    if words and ctx.question(words[0].lower()) is not None:  # the bank's, or the group's own
         qid, where, choice = words[0].lower(), "command", None
         words = words[1:]
-    elif words and QUESTION_ID.match(words[0].lower()):
+    elif words and (QUESTION_ID.match(words[0].lower()) or OWN_ID_RE.match(words[0].lower())):
         raise UserError(
             f"There is no question {words[0]}. Give the id shown under a question (like "
             f"a-mt-012), or leave it out to report the last question you answered: "
@@ -123,7 +124,7 @@ def flag(ctx: Ctx, args: Mapping[str, str]) -> Reply:
 
 @button(Report)
 def report_button(ctx: Ctx, v: Report) -> Reply:
-    if v.question_id not in ctx.content.by_id:
+    if ctx.question(v.question_id) is None:
         raise UserError("That question is no longer in the bank.")
     ctx.require_group()
     ctx.ensure_member()

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot.context import Ctx
 from bot.errors import UserError
+from bot.features import own_bank
 from bot.registry import SLASH, Audience, Kind, Param, command
 from bot.seam import (
     Context,
@@ -51,6 +52,9 @@ COLUMN = {  # a setting's name in `setup`, and its column
     "leads": "leads",
     "skip": "skip_dates",
     "summary": "summary_day",
+    "own": "own_questions",
+    "own_exam": "own_in_exams",
+    "digest": "digest",
 }
 MAX_SKIPS = 100
 
@@ -87,6 +91,27 @@ MAX_SKIPS = 100
             positional=False,
             form="mon..sun",
         ),
+        Param(
+            "own",
+            Kind.CHOICE,
+            "the group's own questions in daily posts and quizzes: mix (default), only, off",
+            positional=False,
+            choices=own_bank.MODES,
+        ),
+        Param(
+            "own_exam",
+            Kind.CHOICE,
+            "the group's own questions in mock exams too: on, or off (default)",
+            positional=False,
+            choices=("on", "off"),
+        ),
+        Param(
+            "digest",
+            Kind.CHOICE,
+            "the weekly lead digest by DM to the leads: on (default) or off",
+            positional=False,
+            choices=("on", "off"),
+        ),
     ),
     details=(
         "Without arguments, shows the current settings. Any value can be changed later; "
@@ -97,6 +122,8 @@ MAX_SKIPS = 100
         "/study setup track={track} start=2026-01-05 tz=Europe/Berlin time=08:30",
         "/study setup days=mon,wed,fri exam=2026-04-10",
         "/study setup skip=2026-12-24,2026-12-25",
+        "/study setup own=only own_exam=on",
+        "/study setup digest=off",
     ),
 )
 def setup(ctx: Ctx, args: Mapping[str, str]) -> Reply:
@@ -133,6 +160,7 @@ def setup(ctx: Ctx, args: Mapping[str, str]) -> Reply:
             leads=values.get("leads", []),
             skip_dates=values.get("skip", []),
             summary_day=values.get("summary", "fri"),
+            digest=values.get("digest", True),
             paused=False,
             paused_reason=None,
             created_by=ctx.who.user_id,
@@ -192,10 +220,22 @@ def _parse_settings(ctx: Ctx, args: Mapping[str, str]) -> dict[str, Any]:
             if "," in day:
                 raise UserError(f"Give one weekday for summary, e.g. summary=fri; got {raw!r}.")
             v["summary"] = day
+        elif key == "own":
+            if raw.lower() not in own_bank.MODES:
+                raise UserError(f"Use own=mix, own=only or own=off; got {raw!r}.")
+            v["own"] = raw.lower()
+        elif key == "own_exam":
+            if raw.lower() not in ("on", "off"):
+                raise UserError(f"Use own_exam=on or own_exam=off; got {raw!r}.")
+            v["own_exam"] = raw.lower() == "on"
+        elif key == "digest":
+            if raw.lower() not in ("on", "off"):
+                raise UserError(f"Use digest=on or digest=off; got {raw!r}.")
+            v["digest"] = raw.lower() == "on"
         else:
             raise UserError(
                 f"Unknown setting {key!r}. Accepted: track, start, tz, time, days, "
-                "exam, leads, skip, summary."
+                "exam, leads, skip, summary, own, own_exam, digest."
             )
     return v
 
@@ -263,7 +303,19 @@ def settings_reply(ctx: Ctx, g: GroupRecord, title: str) -> Reply:
             text(f"{(g.summary_day or 'fri').capitalize()} at {g.post_time:%H:%M}"),
         ),
         Field("Plan ends", text(fmt_date(cal.end - timedelta(days=1)))),
+        Field("Lead digest", text(_digest_label(g))),
     ]
+    own = own_bank.in_rotation(ctx.bank, g)
+    if own or g.own_questions != own_bank.MIX or g.own_in_exams:  # the defaults go unsaid
+        fields.append(
+            Field(
+                "Own questions",
+                text(
+                    f"{own} in rotation · daily and quizzes: {g.own_questions} · "
+                    f"mock exams: {'on' if g.own_in_exams else 'off'}"
+                ),
+            )
+        )
     if g.leads:
         fields.append(Field("Leads", text(_lead_names(ctx, g.leads))))
     if g.skip_dates:
@@ -280,6 +332,13 @@ def settings_reply(ctx: Ctx, g: GroupRecord, title: str) -> Reply:
         ".",
     )
     return Reply.of(Heading(title), Fields(tuple(fields)), Context(hint))
+
+
+def _digest_label(g: GroupRecord) -> str:
+    if not g.digest:
+        return "off"
+    day = (g.summary_day or "fri").capitalize()
+    return f"on (a DM to the leads, {day} at {g.post_time:%H:%M})"
 
 
 @command("join", summary="Join this channel's study group", audience=Audience.ANYONE)

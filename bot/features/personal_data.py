@@ -15,7 +15,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, delete, func, select, update
@@ -84,7 +84,12 @@ class Section:
 
 # In erasure order: rows that point at others (answers at their sets) go first.
 SECTIONS: tuple[Section, ...] = (
-    Section("memberships", "group membership", Membership, "channel=group_id active joined_at"),
+    Section(
+        "memberships",
+        "group membership",
+        Membership,
+        "channel=group_id active joined_at reminder=remind_at",
+    ),
     Section("away", "away period", Away, "start=start_date end=end_date"),
     Section(
         "passes",
@@ -184,9 +189,12 @@ def export_name(m: Member) -> str:
 
 
 def _value(value: Any) -> Any:
-    """Dates as ISO dates, times as ISO times in UTC (SQLite hands them back naive)."""
+    """Dates as ISO dates, times as ISO times in UTC (SQLite hands them back naive), a
+    time of day as HH:MM (a reminder's, in the member's timezone)."""
     if isinstance(value, datetime):
         return as_utc(value).isoformat()
+    if isinstance(value, time):
+        return f"{value:%H:%M}"
     return value.isoformat() if isinstance(value, date) else value
 
 

@@ -1,8 +1,11 @@
-"""The cohort's plan and the checklists: `plan`, `checklist`, `check`, `uncheck`."""
+"""The cohort's plan and the checklists: `plan`, `checklist`, `check`, `uncheck`; the
+plan's "Add to my calendar" button, which sends it as an iCalendar file (bot/plan_ics.py)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -11,9 +14,12 @@ from sqlalchemy.orm import Session
 from bot.cohort import Calendar
 from bot.context import Ctx
 from bot.errors import UserError
-from bot.registry import SLASH, Audience, Kind, Param, command
+from bot.plan_ics import MIME, filename, plan_calendar
+from bot.registry import SLASH, Audience, ButtonValue, Kind, Param, button, command
 from bot.seam import (
+    Attachment,
     Block,
+    Buttons,
     Context,
     Divider,
     Heading,
@@ -27,7 +33,7 @@ from bot.seam import (
 )
 from bot.store.db import insert_ignore
 from bot.store.models import ChecklistMark, Membership
-from bot.timeutil import fmt_date
+from bot.timeutil import days_label, fmt_date
 
 
 def checked_items(s: Session, user_id: int) -> set[str]:
@@ -139,13 +145,58 @@ def plan(ctx: Ctx, _args: Mapping[str, str]) -> Reply:
         if note:
             blocks.append(Context(text(note)))
     blocks.append(Context(text("Tick items with ", code(f"{SLASH} check F1-1"), ".")))
+    blocks.append(Buttons((PlanCalendar().button("📅 Add to my calendar"),)))
     return Reply.of(*blocks)
+
+
+@dataclass(frozen=True)
+class PlanCalendar(ButtonValue):
+    """ "Add to my calendar" under `/study plan`: the group of the channel it is pressed in
+    (the value names nothing, so an old button still gives the current dates)."""
+
+    actions = ("plan_calendar",)
+
+    def encode(self) -> str:
+        return "ics"
+
+    @classmethod
+    def decode(cls, value: str) -> PlanCalendar:
+        return cls()
+
+
+@button(PlanCalendar)
+def calendar_file(ctx: Ctx, _v: PlanCalendar) -> Reply:
+    """The cohort's calendar file, for the member who pressed (only they see it)."""
+    g = ctx.require_group()
+    track, cal = ctx.track(), ctx.calendar()
+    where = re.sub(
+        r"[^A-Za-z0-9-]+", "-", f"{ctx.who.platform}-{ctx.who.workspace_id}-{g.channel_id}"
+    )
+    data = plan_calendar(g, track, cal, where.lower(), ctx.now)
+    exam = f", the exam on {fmt_date(g.exam_date)}" if g.exam_date else ""
+    what = (
+        f"The attached file holds the group's plan from {fmt_date(cal.start)}: its "
+        f"{len(cal.spans)} phases with their checkpoint days{exam}, and the question of the "
+        f"day at {g.post_time:%H:%M} ({g.tz}) on {days_label(g.post_days)}, skip dates left out."
+    )
+    how = (
+        "Open it, or import it: Google Calendar › Settings › Import, Outlook › Add calendar › "
+        "Upload from file, Apple Calendar › File › Import. If the leads change the dates, "
+        "import the new file: the events are updated, not doubled."
+    )
+    return Reply.of(
+        Heading("📅 Your study calendar"),
+        Paragraph(text(what)),
+        Attachment(data, filename(track), MIME, f"Study plan · {track.name}"),
+        Context(text(how)),
+    )
 
 
 @command(
     "checklist",
     summary="The success checklist and the practice projects, ticked",
     audience=Audience.MEMBER,
+    family="checklist",  # Discord: /study checklist list|check|uncheck (25 subcommands)
 )
 def checklist(ctx: Ctx, _args: Mapping[str, str]) -> Reply:
     ctx.require_group()
@@ -200,6 +251,7 @@ ITEM = Param("item", Kind.WORD, "item id as shown by /study checklist", required
     audience=Audience.MEMBER,
     params=(ITEM,),
     examples=("/study check S3", "/study check P1-2"),
+    family="checklist",
 )
 def check(ctx: Ctx, args: Mapping[str, str]) -> Reply:
     ctx.require_group()
@@ -220,7 +272,13 @@ def check(ctx: Ctx, args: Mapping[str, str]) -> Reply:
     return Reply.message(f"☑ {state}: ", code(item_id), f" {label} ({where}).")
 
 
-@command("uncheck", summary="Untick a checklist item", audience=Audience.MEMBER, params=(ITEM,))
+@command(
+    "uncheck",
+    summary="Untick a checklist item",
+    audience=Audience.MEMBER,
+    params=(ITEM,),
+    family="checklist",
+)
 def uncheck(ctx: Ctx, args: Mapping[str, str]) -> Reply:
     ctx.require_group()
     ctx.ensure_member()

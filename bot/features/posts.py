@@ -16,10 +16,13 @@ from bot.charts import leaderboard_chart
 from bot.cohort import PhaseSpan, calendar
 from bot.content.models import Content
 from bot.context import Ctx
+from bot.features import own_bank
 from bot.features import questions as qv
 from bot.features.board import standings
 from bot.features.daily import SharedPick, ensure_daily, title_of
+from bot.features.digest import digest_post
 from bot.features.progress import progress
+from bot.features.remind import Links, reminder_post
 from bot.registry import SLASH
 from bot.seam import (
     Block,
@@ -51,6 +54,7 @@ def answered_count(s: Session, daily_id: int) -> int:
 
 def daily_post(s: Session, content: Content, daily: DailyQuestion) -> Reply:
     """The daily question for the channel, with yesterday's answer revealed."""
+    content = own_bank.view(s, content, daily.group_id)  # the group's own questions too
     q = content.by_id.get(daily.question_id)
     blocks: list[Block] = []
     if q is None:
@@ -244,15 +248,25 @@ def recert_post(content: Content, track: str, passed_on: date) -> Reply:
 
 
 def compose(
-    s: Session, content: Content, now: datetime, post: Outbox, flag_threshold: int = 3
+    s: Session,
+    content: Content,
+    now: datetime,
+    post: Outbox,
+    flag_threshold: int = 3,
+    links: Links | None = None,
 ) -> Reply | None:
     """The reply an outbox row posts, made now; None when there is nothing to post any
     more (the group, the member or the exam date is gone, or the member turned DMs off).
 
     A daily post's question is chosen here unless a member's `/study today` chose it
     first (`flag_threshold`: reports that pull a question), so it writes: the worker
-    composes it in a writing transaction."""
+    composes it in a writing transaction (a reminder may choose it too). `links` makes a
+    link to a posted message where the platform can (a DM pointing at the day's post)."""
     p = post.payload
+    if post.kind == "reminder":
+        return reminder_post(s, content, now, post, flag_threshold, links)
+    if post.kind == "digest":
+        return digest_post(s, content, now, post, links)
     if post.kind == "daily" and "daily_id" not in p:
         owner = GroupRecord.get(s, post.group_id or -1)
         if owner is None:

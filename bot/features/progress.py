@@ -57,7 +57,7 @@ def progress(ctx: Ctx, _args: Mapping[str, str]) -> Reply:
     tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # domain -> [right, answered]
     by_section: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for a in hist:
-        q = ctx.content.by_id.get(a.question_id)
+        q = ctx.bank.by_id.get(a.question_id)  # the group's own questions count too
         if q is None or q.track != track.id:
             continue
         for counts in (tally[q.domain], by_section[q.guide_section]):
@@ -143,9 +143,9 @@ def _learning_blocks(
     g = ctx.require_group()
     uid = ctx.user.id
     line_f = readiness.pass_line(track)
-    ready = readiness.readiness(ctx.content, track, hist, ctx.now, line_f)
-    excluded = ctx.content.retired | pulled(ctx.s, ctx.flag_threshold)
-    due = review_cards.due_count(ctx.s, uid, ctx.now, excluded)
+    ready = readiness.readiness(ctx.bank, track, hist, ctx.now, line_f)
+    excluded = ctx.bank.retired | pulled(ctx.s, ctx.flag_threshold)
+    due = review_cards.due_count(ctx.s, uid, ctx.now, excluded, g.id)
     answered_ids = (
         {a.question_id for a in hist if not a.blank}  # a question left blank is not studied
         | set(ctx.s.scalars(select(Answer.question_id).where(Answer.user_id == uid)))

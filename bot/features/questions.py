@@ -108,6 +108,18 @@ def _question_footer(q: Question, domain: str, buttons: bool = True) -> Context:
     return Context(text(head, f"{q.id} · {how}"))
 
 
+def preview_blocks(content: Content, q: Question, title: str) -> list[Block]:
+    """A question with its answer, explanation and references, and no buttons: what a
+    lead sees of a question they wrote."""
+    domain = content.track(q.track).domain(q.domain)
+    return [
+        Heading(title),
+        *_question_body(q, ""),
+        *_explanation(q),
+        _question_footer(q, domain.name if domain else q.domain, False),
+    ]
+
+
 def answer_buttons(q: Question, pick: Pick) -> Buttons:
     selection = pick.selection
     if not q.multi:
@@ -204,8 +216,8 @@ def owned_at(
 
 
 def question_at(ctx: Ctx, row: Owned, position: int) -> Question:
-    """The bank's question at a position of a set (one retired since is explained)."""
-    q = ctx.content.by_id.get(row.question_ids[position])
+    """The group's question at a position of a set (one gone since is explained)."""
+    q = ctx.question(row.question_ids[position])
     if q is None:
         raise UserError(RETIRED)
     return q

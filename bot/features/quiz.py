@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from bot.context import Ctx
 from bot.errors import UserError
+from bot.features import own_bank, review_cards
 from bot.features import questions as qv
-from bot.features import review_cards
 from bot.features.flags import pulled
 from bot.registry import SLASH, Audience, ButtonValue, Kind, Param, button, command
 from bot.seam import Block, Buttons, ButtonStyle, Divider, Heading, Paragraph, Reply, text
@@ -134,8 +134,9 @@ def _new_set(ctx: Ctx, args: Mapping[str, str]) -> Reply:
     if domain and domain.isdigit() and not n_raw:  # `/study quiz 10`
         domain, n_raw = None, domain
     n = parse_positive_int(n_raw, "number of questions", 1, MAX_N) if n_raw else DEFAULT_N
-    excluded = ctx.content.retired | pulled(ctx.s, ctx.flag_threshold)
-    bank = [q for q in ctx.content.by_track.get(g.track, ()) if q.id not in excluded]
+    content = ctx.bank  # the bank and the group's own questions, as `setup own=` says
+    excluded = own_bank.exclusions(content, g, content.retired | pulled(ctx.s, ctx.flag_threshold))
+    bank = [q for q in content.by_track.get(g.track, ()) if q.id not in excluded]
     if domain:
         d = track.domain(domain.lower())
         if d is None:

@@ -49,10 +49,11 @@ def review(ctx: Ctx, args: Mapping[str, str]) -> Reply:
     ctx.ensure_member()
     n_raw = args.get("n")
     n = parse_positive_int(n_raw, "number of cards", 1, MAX_N) if n_raw else DEFAULT_N
-    excluded = ctx.content.retired | pulled(ctx.s, ctx.flag_threshold)
-    cards = due_cards(ctx.s, ctx.content, ctx.user.id, ctx.now, excluded, n)
+    bank = ctx.bank  # the group's view: no card of another group's own questions
+    excluded = bank.retired | pulled(ctx.s, ctx.flag_threshold)
+    cards = due_cards(ctx.s, bank, ctx.user.id, ctx.now, excluded, n)
     if not cards:
-        nxt = next_due(ctx.s, ctx.user.id, ctx.now)
+        nxt = next_due(ctx.s, ctx.user.id, ctx.now, g.id)
         tz = ctx.member_tz()
         when = (
             f"The next card is due {as_utc(nxt).astimezone(ZoneInfo(tz)):%a %d %b %Y %H:%M} ({tz})."
@@ -60,7 +61,7 @@ def review(ctx: Ctx, args: Mapping[str, str]) -> Reply:
             else "Answer the daily question or a quiz and missed questions come back here."
         )
         return Reply.message(f"Nothing to review right now. {when}")
-    total = due_count(ctx.s, ctx.user.id, ctx.now, excluded)
+    total = due_count(ctx.s, ctx.user.id, ctx.now, excluded, g.id)
     session = ReviewSession(
         workspace_id=ctx.workspace.id,
         group_id=g.id,
@@ -164,7 +165,7 @@ def answer(ctx: Ctx, pick: ReviewPick) -> Reply:
             )
             or 0
         )
-        left = due_count(ctx.s, ctx.user.id, ctx.now)
+        left = due_count(ctx.s, ctx.user.id, ctx.now, group_id=session.group_id)
         blocks += [
             Divider(),
             Heading(f"Review done: {right} of {len(session.question_ids)} right"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import functools
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from fsrs import Card, Rating, Scheduler, State
 from sqlalchemy import bindparam, func, select
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from bot.content.models import Content, Question
 from bot.store.db import insert_ignore
-from bot.store.models import ReviewCard
+from bot.store.models import GroupQuestion, ReviewCard
 from bot.timeutil import as_utc
 
 SCHEDULER = Scheduler(learning_steps=(), relearning_steps=(), enable_fuzzing=False)
@@ -131,9 +132,14 @@ def record(
 
 
 def due_count(
-    s: Session, user_id: int, now: datetime, exclude: frozenset[str] = frozenset()
+    s: Session,
+    user_id: int,
+    now: datetime,
+    exclude: frozenset[str] = frozenset(),
+    group_id: int | None = None,
 ) -> int:
-    """Cards due now (the number `progress` and the weekly DM show)."""
+    """Cards due now (the number `progress` and the weekly DM show); with `group_id`, as
+    that group's review shows them: no card of another group's own questions."""
     q = (
         select(func.count())
         .select_from(ReviewCard)
@@ -141,7 +147,13 @@ def due_count(
     )
     if exclude:
         q = q.where(ReviewCard.question_id.not_in(exclude))
+    if group_id is not None:
+        q = q.where(ReviewCard.question_id.not_in(_others_own(group_id)))
     return int(s.scalar(q) or 0)
+
+
+def _others_own(group_id: int) -> Any:
+    return select(GroupQuestion.question_id).where(GroupQuestion.group_id != group_id)
 
 
 def due_cards(
@@ -163,12 +175,15 @@ def due_cards(
     return out
 
 
-def next_due(s: Session, user_id: int, now: datetime) -> datetime | None:
-    nxt = s.scalar(
-        select(func.min(ReviewCard.due)).where(
-            ReviewCard.user_id == user_id, ReviewCard.due > as_utc(now)
-        )
+def next_due(
+    s: Session, user_id: int, now: datetime, group_id: int | None = None
+) -> datetime | None:
+    q = select(func.min(ReviewCard.due)).where(
+        ReviewCard.user_id == user_id, ReviewCard.due > as_utc(now)
     )
+    if group_id is not None:
+        q = q.where(ReviewCard.question_id.not_in(_others_own(group_id)))
+    nxt = s.scalar(q)
     return as_utc(nxt) if nxt is not None else None
 
 

@@ -2,7 +2,8 @@
 
 Deterministic for a group and a date; nothing repeats until the track's bank is used up;
 the exam's domain weights are followed over four weeks, leaning to the group's weakest
-domain. The clock and `/study today` both call `pick_question`, so they agree.
+domain. The clock and `/study today` both call `pick_question`, so they agree. The bank is
+the group's view of it: the shipped questions and the group's own, as `setup own=` says.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 from bot.cohort import calendar
 from bot.content.models import Content, Question
 from bot.errors import UserError
+from bot.features import own_bank
 from bot.store.models import Answer, DailyQuestion
 from bot.store.records import GroupRecord
 
@@ -36,6 +38,8 @@ def pick_question(
     until the bank is used up); among them the phases reached so far, then the domain the
     week's posts owe most (`target_domain`), then the current phase, then a hash of group,
     date and id."""
+    content = own_bank.view(s, content, group.id)
+    excluded = own_bank.exclusions(content, group, excluded | content.retired)
     bank = [q for q in content.by_track.get(group.track, ()) if q.id not in excluded]
     if not bank:
         raise UserError(f"The question bank has no {group.track} questions yet.")

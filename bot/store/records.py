@@ -97,6 +97,9 @@ class GroupRecord(_Record):
     summary_day: str
     created_by: str
     created_at: datetime  # the clock plans no post due before the group existed
+    own_questions: str  # `setup own=`: mix, only or off
+    own_in_exams: bool  # `setup own_exam=`
+    digest: bool  # `setup digest=`: the weekly lead digest
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,3 +110,4 @@ class MembershipRecord(_Record):
     group_id: int
     user_id: int
     active: bool
+    remind_at: time | None  # `/study remind`: the member's local time, or None

@@ -67,6 +67,7 @@ def test_planning_writes_each_post_once_on_both_backends(
         "update:2:1",  # Kei answered: the delivered post's count
         "progress_dm:1:2:2026-03-06",  # Kei's DM, Friday 09:00 in Tokyo
         "daily:1:2026-03-06",
+        "digest:1:lead:2026-W10",  # the lead's weekly digest, with the board
         "progress_dm:1:1:2026-03-06",
         "progress_dm:1:3:2026-03-06",
         "weekly:1:2026-03-06",
@@ -77,7 +78,7 @@ def test_planning_writes_each_post_once_on_both_backends(
     assert rows.pop("daily:1:2026-03-04") == "skipped"
     assert set(rows.values()) == {"sent"} and len(rows) == len(planned) - 1
     assert nxt is not None and as_utc(nxt) == utc(2026, 3, 7, 9)
-    assert sorted(p.target for p in fake.posts if p.kind == "dm") == ["ana", "kei", "lead"]
+    assert sorted(p.target for p in fake.posts if p.kind == "dm") == ["ana", "kei", "lead", "lead"]
     assert [
         p.reply.plain_text().count("1 answered so far") for p in fake.posts if p.kind == "update"
     ] == [1]

@@ -20,7 +20,9 @@ from discord.gateway import DiscordWebSocket
 
 from adapters.discord.cli import use_api
 from adapters.discord.client import Core, StudyClient, make_client
+from adapters.discord.tree import discord_name
 from bot.content.models import Content
+from bot.registry import COMMANDS
 from tests.discord.fake import APP_ID, Call, FakeDiscord
 
 GUILD = "700000000000000001"
@@ -126,12 +128,16 @@ def command_payload(
     autocomplete: bool = False,
 ) -> dict[str, Any]:
     p = _base(4 if autocomplete else 2, member, channel, guild)
+    chosen: dict[str, Any] = {"name": sub, "type": 1, "options": _options(options or {})}
+    cmd = COMMANDS.get(sub)
+    if cmd is not None and cmd.family:  # nested in its family's subcommand group
+        chosen = {"name": cmd.family, "type": 2, "options": [{**chosen, "name": discord_name(cmd)}]}
     p["data"] = {
         "id": "500000000000000001",
         "name": "study",
         "type": 1,
         "guild_id": guild,
-        "options": [{"name": sub, "type": 1, "options": _options(options or {})}],
+        "options": [chosen],
     }
     return p
 

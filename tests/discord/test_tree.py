@@ -8,7 +8,14 @@ from typing import Any
 
 import pytest
 
-from adapters.discord.tree import CHOICES_MAX, GROUP, choice_values, commands_payload
+from adapters.discord.tree import (
+    CHOICES_MAX,
+    GROUP,
+    SUBCOMMAND_GROUP,
+    choice_values,
+    commands_payload,
+    subcommands,
+)
 from bot.content.models import Content
 from bot.registry import COMMANDS, Kind
 from tests.discord.harness import Harness
@@ -30,7 +37,7 @@ def test_one_guild_only_group(payload: dict[str, Any]) -> None:
 
 
 def test_tree_matches_command_table(payload: dict[str, Any], content: Content) -> None:
-    subs = {o["name"]: o for o in payload["options"]}
+    subs = subcommands(payload)
     assert list(subs) == [c.name for c in COMMANDS.values()]
     for cmd in COMMANDS.values():
         sub = subs[cmd.name]
@@ -58,7 +65,10 @@ def test_tree_matches_command_table(payload: dict[str, Any], content: Content) -
 
 
 def test_choices_come_from_the_table_and_content(payload: dict[str, Any], content: Content) -> None:
-    subs = {o["name"]: {p["name"]: p for p in o.get("options", [])} for o in payload["options"]}
+    subs = {
+        name: {p["name"]: p for p in o.get("options", [])}
+        for name, o in subcommands(payload).items()
+    }
     track = subs["setup"]["track"]["choices"]
     assert [c["value"] for c in track] == ["associate", "professional"]
     domains = {c["value"] for c in subs["quiz"]["domain"]["choices"]}
@@ -71,15 +81,29 @@ def test_choices_come_from_the_table_and_content(payload: dict[str, Any], conten
         "month",
         "all",
     ]
-    assert [c["value"] for c in subs["help"]["command"]["choices"]] == [
-        c.name for c in COMMANDS.values()
-    ]
+    # more commands than Discord's 25 choices: help's command is completed as typed
+    assert len(COMMANDS) > CHOICES_MAX
+    assert subs["help"]["command"]["autocomplete"] and "choices" not in subs["help"]["command"]
+
+
+def _counted(option: dict[str, Any]) -> int:
+    """What Discord's 8000-character limit counts: names, descriptions, choice values."""
+    n = len(option["name"]) + len(option.get("description", ""))
+    for c in option.get("choices") or []:
+        n += len(c["name"]) + len(str(c["value"]))
+    return n + sum(_counted(o) for o in option.get("options") or [])
 
 
 def test_within_discord_limits(payload: dict[str, Any]) -> None:
     assert len(payload["options"]) <= 25
-    assert len(json.dumps(payload)) <= 8000
-    for sub in payload["options"]:
+    assert len(json.dumps(payload)) <= 16000  # the payload stays small
+    assert _counted(payload) <= 8000
+    families = [o for o in payload["options"] if o["type"] == SUBCOMMAND_GROUP]
+    assert [f["name"] for f in families] == ["checklist", "questions"]
+    for family in families:
+        assert 1 <= len(family["description"]) <= 100
+        assert 1 <= len(family["options"]) <= 25
+    for sub in subcommands(payload).values():
         assert NAME.match(sub["name"]) and sub["name"] == sub["name"].lower()
         assert len(sub.get("options", [])) <= 25
         for o in sub.get("options", []):
@@ -106,3 +130,10 @@ async def test_timezone_autocomplete(h: Harness) -> None:
     assert (await h.autocomplete("tz", "timezone", "gr"))[0]["value"] == "group"
     setup = await h.autocomplete("setup", "tz", "kolk")
     assert [c["value"] for c in setup] == ["Asia/Kolkata"]
+
+
+@pytest.mark.anyio
+async def test_help_completes_command_names(h: Harness) -> None:
+    """More commands than 25 choices: `help`'s command is completed from what is typed."""
+    assert [c["value"] for c in await h.autocomplete("help", "command", "remi")] == ["remind"]
+    assert len(await h.autocomplete("help", "command", "")) == CHOICES_MAX

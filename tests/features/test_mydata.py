@@ -87,6 +87,7 @@ def study_everything(bot: StudyBot, alice: Chat, content: Content, clock: FakeCl
     alice.send("/study flag the key looks wrong")
     alice.send("/study check S1")
     alice.send("/study tz Europe/Berlin")
+    alice.send("/study remind 18:30")
     alice.send("/study passed 2026-03-01")
     clock.set(2026, 3, 9, 12)
     review = alice.send("/study review")
@@ -151,7 +152,12 @@ def test_mydata_sends_the_member_everything_stored_about_them(
     (dm,) = data["direct_messages"]
     assert dm["kind"] == "progress_dm" and dm["status"] == "pending"
     assert data["memberships"] == [
-        {"channel": "C1", "active": True, "joined_at": "2026-03-02T12:00:00+00:00"}
+        {
+            "channel": "C1",
+            "active": True,
+            "joined_at": "2026-03-02T12:00:00+00:00",
+            "reminder": "18:30",
+        }
     ]
     assert data["lead_of"] == []
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from bot.content.models import Content, Question
 from bot.context import Ctx
 from bot.errors import UserError
+from bot.features import own_bank
 from bot.registry import SLASH, ButtonValue
 from bot.store.models import ExamAnswer, ExamAttempt, Group, User
 from bot.timeutil import as_utc
@@ -148,6 +149,12 @@ def row_at(s: Session, attempt: ExamAttempt, position: int) -> ExamAnswer:
     if row is None:
         raise UserError(NO_SUCH)
     return row
+
+
+def bank_of(ctx: Ctx, attempt: ExamAttempt) -> Content:
+    """The content as the exam's group sees it (its buttons are pressed in DMs, where
+    there is no group): the bank and that group's own questions."""
+    return own_bank.view(ctx.s, ctx.content, attempt.group_id)
 
 
 def question(content: Content, qid: str) -> Question:

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.context import Ctx
 from bot.errors import UserError
+from bot.features import own_bank
 from bot.features.exam.attempt import (
     NO_SUCH,
     OPEN,
@@ -17,6 +18,7 @@ from bot.features.exam.attempt import (
     ExamQuestion,
     ExamRef,
     ReportPage,
+    bank_of,
     expired,
     mine,
     open_attempt,
@@ -95,10 +97,13 @@ def exam(ctx: Ctx, args: Mapping[str, str]) -> Reply:
 def _start(ctx: Ctx, g: GroupRecord, track_id: str) -> Reply:
     track = ctx.content.track(track_id)
     fmt = track.exam
-    excluded = ctx.content.retired | pulled(ctx.s, ctx.flag_threshold)
+    bank = ctx.bank  # the group's own questions join mock exams with `setup own_exam=on`
+    excluded = own_bank.exclusions(
+        bank, g, bank.retired | pulled(ctx.s, ctx.flag_threshold), exam=True
+    )
     recent = recently_seen(ctx.s, ctx.user.id, ctx.now)
     rng = random.Random(f"exam:{ctx.user.id}:{ctx.now.isoformat()}")
-    picked = draw(ctx.content, track, fmt.questions, recent, excluded, rng)
+    picked = draw(bank, track, fmt.questions, recent, excluded, rng)
     if not picked:
         raise UserError(f"The question bank has no {track.id} questions yet.")
     now = as_utc(ctx.now)
@@ -224,7 +229,7 @@ def pick(ctx: Ctx, v: ExamChoice) -> Reply:
         return closed
     position = v.position
     row = row_at(ctx.s, attempt, position)
-    q = question(ctx.content, row.question_id)
+    q = question(bank_of(ctx, attempt), row.question_id)
     selection = "".join(sorted(set(v.selection.upper())))
     valid = q.letters()
     if any(ch not in valid for ch in selection) or (not selection and not q.multi):

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.content.models import Content
-from bot.features import review_cards
+from bot.features import own_bank, review_cards
 from bot.features.exam.attempt import EXPIRED, OPEN, SUBMITTED, rows
 from bot.store.models import ExamAttempt
 from bot.timeutil import as_utc
@@ -28,6 +28,7 @@ def close(s: Session, content: Content, attempt: ExamAttempt, now: datetime, exp
     s.refresh(attempt)
     if int(getattr(claimed, "rowcount", 0) or 0) != 1:
         return False
+    content = own_bank.view(s, content, attempt.group_id)  # the group's own questions too
     right = 0
     answers = rows(s, attempt)
     # answered questions, and the ones shown but left blank (a miss), in the order they happened

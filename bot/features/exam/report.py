@@ -15,6 +15,7 @@ from bot.features.exam.attempt import (
     EXPIRED,
     OPEN,
     ReportPage,
+    bank_of,
     expire_mine,
     remaining_label,
     rows,
@@ -113,7 +114,7 @@ def verdict(content: Content, attempt: ExamAttempt) -> tuple[str, str]:
         )
     ok = pct >= PRACTICE_LINE
     side = "Above" if ok else "Below"
-    note = track.exam.passing_note.strip() or "Databricks publishes no passing score."
+    note = track.exam.passing_note.strip() or "The exam guide publishes no passing score."
     return (
         f"{side} the {PRACTICE_LINE}% practice line",
         f"No official pass mark: {note} The {PRACTICE_LINE}% line is a practice target, "
@@ -122,7 +123,8 @@ def verdict(content: Content, attempt: ExamAttempt) -> tuple[str, str]:
 
 
 def report(ctx: Ctx, attempt: ExamAttempt, page: int, note: str = "") -> Reply:
-    return report_reply(ctx.s, ctx.content, attempt, page, tz_of(ctx.s, attempt), note)
+    bank = bank_of(ctx, attempt)
+    return report_reply(ctx.s, bank, attempt, page, tz_of(ctx.s, attempt), note)
 
 
 def report_reply(

@@ -10,6 +10,7 @@ from bot.features.exam.attempt import (
     ExamChoice,
     ExamQuestion,
     ExamRef,
+    bank_of,
     question,
     remaining_label,
     rows,
@@ -52,7 +53,7 @@ def show(ctx: Ctx, attempt: ExamAttempt, position: int, note: str = "") -> Reply
     """Question `position` on screen (it counts as seen from now on)."""
     answers = rows(ctx.s, attempt)
     row = answers[position]
-    q = question(ctx.content, row.question_id)
+    q = question(bank_of(ctx, attempt), row.question_id)
     attempt.position = position
     if row.shown_at is None:
         row.shown_at = as_utc(ctx.now)

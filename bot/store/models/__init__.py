@@ -11,6 +11,7 @@ from bot.store.models.learning import (
     ReviewCard,
     ReviewSession,
 )
+from bot.store.models.own import GroupQuestion
 from bot.store.models.people import Away, ChecklistMark, Group, Membership, Pass, User, Workspace
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "ExamAttempt",
     "Flag",
     "Group",
+    "GroupQuestion",
     "Membership",
     "Outbox",
     "Pass",

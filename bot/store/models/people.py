@@ -10,9 +10,12 @@ from sqlalchemy import (
     Date,
     ForeignKey,
     Index,
+    Integer,
     String,
     Time,
     UniqueConstraint,
+    false,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -70,6 +73,13 @@ class Group(Base):
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
     paused_reason: Mapped[str | None] = mapped_column(String(200))
     summary_day: Mapped[str] = mapped_column(String(3), default="fri")
+    # the group's own questions (bot/features/own_bank.py): in daily posts and quizzes
+    # mix | only | off, in mock exams or not, and the counter that numbers them
+    own_questions: Mapped[str] = mapped_column(String(4), default="mix", server_default="mix")
+    own_in_exams: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    own_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # `setup digest=`: the weekly lead digest by DM (bot/features/digest.py)
+    digest: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(TS)
     updated_at: Mapped[datetime] = mapped_column(TS)
@@ -79,7 +89,11 @@ class Group(Base):
 
 class Membership(Base):
     __tablename__ = "memberships"
-    __table_args__ = (UniqueConstraint("group_id", "user_id", name="uq_membership"),)
+    __table_args__ = (
+        UniqueConstraint("group_id", "user_id", name="uq_membership"),
+        # the clock's look-up of the due groups' members with a reminder set
+        Index("ix_memberships_remind", "group_id", "remind_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
@@ -87,6 +101,8 @@ class Membership(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     joined_at: Mapped[datetime] = mapped_column(TS)
+    # `/study remind HH:MM`: the member's local time for a reminder DM (bot/features/remind.py)
+    remind_at: Mapped[time | None] = mapped_column(Time)
 
 
 class Away(Base):

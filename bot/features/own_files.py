@@ -1,0 +1,136 @@
+"""Files of a group's own questions: import (all or nothing) and export (the bank's YAML).
+
+`studybot content import` and `/study import` (a file attached in chat) share `import_file`:
+every question of the file is checked by the bank's rules first, and one problem anywhere
+imports nothing; the problems are listed as `FILE:LINE: problem`, the CSV header being
+line 1. A question whose `id` is one of the group's own (an exported file, edited and
+brought back) is rewritten in place; any other is added with a new id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.content.drafts import check, read_entries, to_yaml
+from bot.content.models import Content, Question
+from bot.errors import OperatorError
+from bot.features import own_bank
+from bot.store.models import Group, GroupQuestion, Workspace
+from bot.store.records import GroupRecord, WorkspaceRecord
+
+MAX_BYTES = 2_000_000  # a few thousand questions; a bigger upload is a mistake
+
+
+@dataclass(frozen=True)
+class Imported:
+    added: list[str]
+    updated: list[str]
+
+    def summary(self) -> str:
+        parts = []
+        if self.added:
+            parts.append(f"added {len(self.added)} ({_span(self.added)})")
+        if self.updated:
+            parts.append(f"updated {len(self.updated)} ({_span(self.updated)})")
+        return " and ".join(parts) or "nothing to import"
+
+
+def _span(ids: list[str]) -> str:
+    return ids[0] if len(ids) == 1 else f"{ids[0]} … {ids[-1]}"
+
+
+class ImportRefused(Exception):
+    """A file with problems: nothing was imported; `problems` are `FILE:LINE: problem`."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+def import_file(
+    s: Session,
+    content: Content,
+    group: GroupRecord,
+    name: str,
+    raw: bytes,
+    by: str,
+    now: datetime,
+) -> Imported:
+    """Check every question of the file, then store them all, or raise `ImportRefused`
+    naming every problem (nothing is written)."""
+    if len(raw) > MAX_BYTES:
+        raise ImportRefused([f"{name}:1: the file is over {MAX_BYTES // 1_000_000} MB"])
+    entries, unread = read_entries(name, raw)
+    problems = [f"{name}:{p.line}: {p.message}" for p in unread]
+    existing = {r.question_id: r for r in own_bank.rows(s, group.id)}
+    new: list[Question] = []
+    updates: list[tuple[GroupQuestion, Question]] = []
+    first: dict[str, int] = {}
+    for e in entries:
+        q, found = check(e.data, content, group.track)
+        problems += [f"{name}:{e.line}: {p}" for p in found]
+        qid = str(e.data.get("id") or "")
+        if qid and qid in first:
+            problems.append(f"{name}:{e.line}: duplicate id {qid} (first at line {first[qid]})")
+        first.setdefault(qid, e.line)
+        if q is None:
+            continue
+        if qid in existing:
+            updates.append((existing[qid], q))
+        else:
+            new.append(q)
+    if not entries and not problems:
+        problems.append(f"{name}:1: no questions in the file")
+    if problems:
+        raise ImportRefused(problems)
+    updated = [own_bank.rewrite(row, q, now).id for row, q in updates]
+    added = [q.id for q in own_bank.add(s, group, new, by, now)]
+    return Imported(added, updated)
+
+
+def export_yaml(s: Session, content: Content, group: GroupRecord, label: str) -> tuple[str, int]:
+    """The group's questions in rotation as the bank's YAML (retired ones left out), and
+    how many; `studybot content import` and `/study import` read it back."""
+    live = [own_bank.question_of(r) for r in own_bank.rows(s, group.id) if not r.retired]
+    head = (
+        f"# The own questions of the study group {label} ({len(live)}), in the bank's schema.\n"
+        "# Edit and import again: a question keeps its id; one without an id is added.\n"
+    )
+    return head + (to_yaml(live) if live else yaml.safe_dump([])), len(live)
+
+
+def group_named(s: Session, spec: str) -> GroupRecord:
+    """The group `PLATFORM:WORKSPACE:CHANNEL` names (an operator's `--group`)."""
+    parts = spec.split(":")
+    if len(parts) != 3 or not all(parts):
+        raise OperatorError(
+            f"--group {spec!r} is not PLATFORM:WORKSPACE:CHANNEL (for the terminal's group: "
+            "console:console:study-group)"
+        )
+    platform, workspace, channel = parts
+    ws = s.scalar(
+        select(Workspace.id).where(
+            Workspace.platform == platform, Workspace.external_id == workspace
+        )
+    )
+    found = (
+        GroupRecord.all(s, Group.workspace_id == ws, Group.channel_id == channel)
+        if ws is not None
+        else []
+    )
+    if not found:
+        raise OperatorError(
+            f"no study group {spec}: a lead starts one with `/study setup` in that channel"
+        )
+    return found[0]
+
+
+def workspace_of(s: Session, group: GroupRecord) -> WorkspaceRecord:
+    ws = WorkspaceRecord.get(s, group.workspace_id)
+    assert ws is not None
+    return ws
