@@ -22,7 +22,7 @@ from bot.content.models import Content, Question, Track
 from bot.due_times import member_may_be_due, reminders_may_be_due, reschedule
 from bot.errors import UserError
 from bot.registry import SLASH
-from bot.seam import Reply, Who
+from bot.seam import Reply, Upload, Who
 from bot.store.db import insert_ignore
 from bot.store.models import Group, Membership, User, Workspace
 from bot.store.prepared import Prepared
@@ -82,6 +82,7 @@ class Ctx:
         self._membership: MembershipRecord | None = None
         self._today: tuple[str, date] | None = None
         self._bank: Content | None = None  # the group's view of the content, once read
+        self.files: tuple[Upload, ...] = ()  # what the command was sent with (`/study import`)
 
     @classmethod
     def for_group(cls, s: Session, content: Content, now: datetime, group: GroupRecord) -> Ctx:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, select, update
@@ -20,7 +21,7 @@ import bot.features  # noqa: F401  (registers every command and button)
 from bot import metrics, registry
 from bot.content.models import Content
 from bot.context import AfterCommit, Ctx
-from bot.errors import UserError
+from bot.errors import FieldError, UserError
 from bot.features.home import screen as home_screen
 from bot.seam import Action, Invocation, Reply, Who
 from bot.store.db import Store, reason, trouble
@@ -99,9 +100,12 @@ class StudyBot:
         except UserError as e:
             metrics.count_command(metrics.UNKNOWN, "refused")
             return Reply.refusal(str(e))
-        return self._counted(
-            metrics.count_command, cmd.name, inv.who, lambda ctx: cmd.handler(ctx, inv.args)
-        ).reply()
+
+        def work(ctx: Ctx) -> Reply | AfterCommit:
+            ctx.files = inv.files
+            return cmd.handler(ctx, inv.args)
+
+        return self._counted(metrics.count_command, cmd.name, inv.who, work).reply()
 
     def handle_text(self, who: Who, line: str) -> Reply:
         """Parse `[/study] <command> ...` (text platforms) and handle it."""
@@ -198,7 +202,10 @@ class StudyBot:
                 refused = isinstance(outcome, Reply) and outcome.refused
                 return Recorded(self, who, now, outcome, "refused" if refused else "ok")
             except UserError as e:
-                return Recorded(self, who, now, Reply.refusal(str(e)), "refused")
+                refusal = Reply.refusal(str(e))
+                if isinstance(e, FieldError):
+                    refusal = replace(refusal, field_errors=((e.field, str(e)),))
+                return Recorded(self, who, now, refusal, "refused")
             except DBAPIError as e:
                 # The database's weather, not a bug: a conflict or a connection a restart
                 # closed is tried again; an outage (the store logs it once) is "busy".

@@ -8,6 +8,15 @@ class UserError(Exception):
     """
 
 
+class FieldError(UserError):
+    """Bad input in one field of a form (or one key of the text form): a form shows the
+    message beside that field, the text form as any refusal."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class OperatorError(Exception):
     """A mistake in how the bot was started (settings, tokens, ports), found where it shows.
 

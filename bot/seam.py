@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
+from bot.forms import Form
+
 # --------------------------------------------------------------------------- inbound
 
 
@@ -31,12 +33,25 @@ class Who:
 
 
 @dataclass(frozen=True)
+class Upload:
+    """A file the caller sent with a command (`/study import`): Discord's attachment
+    option, a Slack modal's file input, a path in the terminal."""
+
+    filename: str
+    data: bytes
+
+
+@dataclass(frozen=True)
 class Invocation:
-    """A command: who called it and what they asked, already parsed."""
+    """A command: who called it and what they asked, already parsed.
+
+    A form's submission is an invocation too: its fields' values are `args`, in the
+    text form's grammar, so one handler and one set of rules serve both."""
 
     who: Who
     command: str
     args: Mapping[str, str] = field(default_factory=dict)
+    files: tuple[Upload, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -209,6 +224,12 @@ class Reply:
     visibility: Visibility = Visibility.EPHEMERAL
     replace: bool = False
     refused: bool = False
+    # A form the platform opens instead of showing `blocks` where it can (`setup` alone
+    # from a lead); `blocks` remain the answer where it cannot.
+    form: Form | None = None
+    # A refused form submission's problems by field name ("" for the form as a whole),
+    # shown beside the fields (Slack's response_action errors).
+    field_errors: tuple[tuple[str, str], ...] = ()
 
     @staticmethod
     def of(
