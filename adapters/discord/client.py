@@ -17,23 +17,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import re
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
 import discord
 from discord import app_commands
 
+from adapters.discord.autocomplete import OptionCompleter
 from adapters.discord.buttons import StudyButton
+from adapters.discord.caller import PLATFORM, normalise_args, who_of  # noqa: F401  (re-exported)
 from adapters.discord.render import render
 from adapters.discord.tree import study_group
+from bot.completions import Completions
 from bot.content.models import Content
+from bot.core import StudyBot
 from bot.errors import OperatorError
-from bot.seam import Action, Context, Invocation, Reply, Visibility, Who, text
+from bot.seam import Action, Context, Invocation, Reply, Visibility, text
 
 log = logging.getLogger(__name__)
 
-PLATFORM = "discord"
 DEFER_AFTER = 1.5  # seconds; leaves room for the network inside Discord's 3 s
 DMS_CLOSED = 50007
 DM_SENT = "Sent to your direct messages."
@@ -44,7 +46,6 @@ DM_FALLBACK = (
 DM_FAILED = "I could not send you a direct message, so here it is, visible only to you."
 POSTED = "Posted in the channel."
 BROKEN = "Something went wrong on the study bot's side; please try again in a moment."
-_MENTION = re.compile(r"<@!?(\d+)>")
 
 
 class Core(Protocol):
@@ -53,30 +54,6 @@ class Core(Protocol):
     def handle(self, inv: Invocation) -> Reply: ...
 
     def press(self, action: Action) -> Reply: ...
-
-
-def who_of(interaction: discord.Interaction[Any]) -> Who:
-    """The caller. Admin means Manage Server (or Administrator) in this channel, checked
-    here because `default_member_permissions` is only a default server admins can change;
-    the core adds the leads a group names."""
-    perms = interaction.permissions
-    in_guild = interaction.guild_id is not None
-    return Who(
-        platform=PLATFORM,
-        workspace_id=str(interaction.guild_id) if in_guild else f"dm-{interaction.user.id}",
-        channel_id=str(interaction.channel_id),
-        user_id=str(interaction.user.id),
-        display_name=interaction.user.display_name,
-        is_admin=in_guild and (perms.manage_guild or perms.administrator),
-    )
-
-
-def normalise_args(args: dict[str, str]) -> dict[str, str]:
-    """Discord users type `<@123>` for a person: the core wants the id."""
-    if "leads" in args:
-        args = {**args, "leads": _MENTION.sub(r"\1", args["leads"]).replace(" ", ",")}
-        args["leads"] = ",".join(x for x in args["leads"].split(",") if x)
-    return args
 
 
 class StudyHandler:
@@ -231,7 +208,14 @@ class _StudyMixin:
     def _install(self, core: Core, content: Content, defer_after: float) -> None:
         self.study = StudyHandler(core, defer_after=defer_after)
         self.tree = app_commands.CommandTree(self)
-        self.tree.add_command(study_group(content, self.study.on_command))
+        completions = (
+            Completions(content, core.store, core.clock)
+            if isinstance(core, StudyBot)
+            else Completions(content)  # a benchmark's or the sync's core has no store
+        )
+        self.tree.add_command(
+            study_group(content, self.study.on_command, OptionCompleter(completions))
+        )
         self.tree.on_error = self._on_tree_error  # type: ignore[method-assign]
         self.add_dynamic_items(StudyButton)  # type: ignore[attr-defined]
 

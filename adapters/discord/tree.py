@@ -1,24 +1,25 @@
 """The `/study` command group, derived from the core's command registry.
 
 Every `Command` becomes a subcommand and every `Param` a typed option: INT as an integer,
-the rest as strings; CHOICE params, the tracks the content declares, the exam domains, the
-study areas and the command names of `help` as choices; timezones with autocomplete over
-the IANA names. The callbacks only collect the options as strings and pass them on:
-parsing and validation stay in the core, where every platform shares them.
+the rest as strings; CHOICE params as pick lists; the tracks the content declares, the
+exam domains, the study areas, checklist items, the command names of `help` and timezones
+with autocomplete (`adapters/discord/autocomplete.py`). The callbacks only collect the
+options as strings and pass them on: parsing and validation stay in the core, where every
+platform shares them.
 """
 
 from __future__ import annotations
 
 import inspect
-import zoneinfo
 from collections.abc import Awaitable, Callable
-from functools import cache
 from typing import Any
 
 import discord
 from discord import app_commands
 
 import bot.features  # noqa: F401  (its modules declare the commands)
+from adapters.discord.autocomplete import OptionCompleter, completers
+from bot.completions import Completions, completes
 from bot.content.models import Content
 from bot.registry import COMMANDS, Command, Kind, Param
 
@@ -32,68 +33,12 @@ SUBCOMMAND_GROUP = 2  # Discord's option type
 OnCommand = Callable[[discord.Interaction[Any], str, dict[str, str]], Awaitable[None]]
 
 
-@cache
-def timezones() -> tuple[str, ...]:
-    return tuple(sorted(zoneinfo.available_timezones()))
-
-
-def choice_values(p: Param, content: Content) -> list[tuple[str, str]] | None:
-    """(name shown, value) pairs for a param with a closed set of values, else None."""
-    if p.kind is Kind.CHOICE and p.choices:
+def choice_values(p: Param) -> list[tuple[str, str]] | None:
+    """(name shown, value) pairs for a param with a closed set of words (the core's
+    `Kind.CHOICE`), shown as Discord's pick list; the content's values autocomplete."""
+    if p.kind is Kind.CHOICE and p.choices and not completes(p):
         return [(c, c) for c in p.choices]
-    if p.kind is Kind.TRACK:  # the content's tracks, then the param's other words
-        return [(t.name, t.id) for t in content.tracks] + [(c, c) for c in p.choices]
-    if p.name == "domain":
-        seen: dict[str, str] = {}
-        for t in content.tracks:
-            for d in t.domains:
-                seen.setdefault(d.id, d.name)
-        return [(name, did) for did, name in seen.items()]
-    if p.name == "area":
-        return [(a.name, a.id) for a in content.areas]
-    if p.name == "command":
-        return [(c.name, c.name) for c in COMMANDS.values()]
     return None
-
-
-def _suggest(values: list[tuple[str, str]], current: str) -> list[app_commands.Choice[str]]:
-    cur = current.strip().lower()
-    hits = [(n, v) for n, v in values if cur in n.lower() or cur in v.lower()]
-    return [app_commands.Choice(name=n[:100], value=v) for n, v in hits[:CHOICES_MAX]]
-
-
-async def timezone_autocomplete(
-    _interaction: discord.Interaction[Any], current: str
-) -> list[app_commands.Choice[str]]:
-    """Prefix matches first, then substring matches; Discord shows at most 25."""
-    cur = current.strip().lower().replace(" ", "_")
-    zones = timezones()
-    first = [z for z in zones if z.lower().startswith(cur)]
-    rest = [z for z in zones if cur in z.lower() and not z.lower().startswith(cur)]
-    return [app_commands.Choice(name=z, value=z) for z in (first + rest)[:CHOICES_MAX]]
-
-
-def _tz_autocomplete_for(p: Param) -> Callable[..., Awaitable[list[app_commands.Choice[str]]]]:
-    extra = "group" if "'group'" in p.help else None
-
-    async def complete(
-        interaction: discord.Interaction[Any], current: str
-    ) -> list[app_commands.Choice[str]]:
-        found = await timezone_autocomplete(interaction, current)
-        if extra and extra.startswith(current.strip().lower()):
-            found = [app_commands.Choice(name=extra, value=extra), *found][:CHOICES_MAX]
-        return found
-
-    return complete
-
-
-def _closed_autocomplete(values: list[tuple[str, str]]):  # type: ignore[no-untyped-def]
-    async def complete(
-        _interaction: discord.Interaction[Any], current: str
-    ) -> list[app_commands.Choice[str]]:
-        return _suggest(values, current)
-
-    return complete
 
 
 def _annotation(p: Param) -> type:
@@ -107,7 +52,7 @@ def discord_name(cmd: Command) -> str:
 
 
 def subcommand(
-    cmd: Command, content: Content, on_command: OnCommand, parent: app_commands.Group
+    cmd: Command, on_command: OnCommand, parent: app_commands.Group, completer: OptionCompleter
 ) -> app_commands.Command[Any, ..., None]:
     """One subcommand whose callback turns the options into `args` and calls `on_command`."""
     name = cmd.name
@@ -144,19 +89,15 @@ def subcommand(
     if cmd.params:
         fn = app_commands.describe(**{p.name: p.help[:DESCRIPTION_MAX] for p in cmd.params})(fn)
     choices: dict[str, list[app_commands.Choice[str]]] = {}
-    completers: dict[str, Any] = {}
     for p in cmd.params:
-        values = choice_values(p, content)
-        if p.kind is Kind.TZ:
-            completers[p.name] = _tz_autocomplete_for(p)
-        elif values is not None and len(values) <= CHOICES_MAX:
+        values = choice_values(p)
+        if values is not None:
             choices[p.name] = [app_commands.Choice(name=n[:100], value=v) for n, v in values]
-        elif values is not None:
-            completers[p.name] = _closed_autocomplete(values)
     if choices:
         fn = app_commands.choices(**choices)(fn)
-    if completers:
-        fn = app_commands.autocomplete(**completers)(fn)
+    completing = completers(cmd, completer)
+    if completing:
+        fn = app_commands.autocomplete(**completing)(fn)
     return app_commands.Command(
         name=discord_name(cmd),
         description=cmd.summary[:DESCRIPTION_MAX],
@@ -165,10 +106,13 @@ def subcommand(
     )
 
 
-def study_group(content: Content, on_command: OnCommand) -> app_commands.Group:
+def study_group(
+    content: Content, on_command: OnCommand, completer: OptionCompleter | None = None
+) -> app_commands.Group:
     """The whole tree: one guild-only group `/study` with a subcommand per command, and a
     family's commands in a subcommand group of its name (Discord allows 25 subcommands):
     `/study questions list`, `/study questions add`, `/study questions import`."""
+    completer = completer or OptionCompleter(Completions(content))
     group = app_commands.Group(name=GROUP, description=GROUP_DESCRIPTION, guild_only=True)
     families: dict[str, app_commands.Group] = {}
     for cmd in COMMANDS.values():
@@ -179,7 +123,7 @@ def study_group(content: Content, on_command: OnCommand) -> app_commands.Group:
                     name=cmd.family, description=_family_description(cmd.family), parent=group
                 )
             parent = families[cmd.family]
-        parent.add_command(subcommand(cmd, content, on_command, parent))
+        parent.add_command(subcommand(cmd, on_command, parent, completer))
     return group
 
 

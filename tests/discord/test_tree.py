@@ -16,6 +16,7 @@ from adapters.discord.tree import (
     commands_payload,
     subcommands,
 )
+from bot.completions import completes
 from bot.content.models import Content
 from bot.registry import COMMANDS, Kind
 from tests.discord.harness import Harness
@@ -50,13 +51,11 @@ def test_tree_matches_command_table(payload: dict[str, Any], content: Content) -
             assert o["type"] == (4 if p.kind is Kind.INT else 3), (cmd.name, p.name)
             assert o["required"] is p.required
             assert o["description"] == p.help[:100]
-            values = choice_values(p, content)
-            if p.kind is Kind.TZ:
-                assert o.get("autocomplete") is True
-            elif values is not None and len(values) <= CHOICES_MAX:
-                assert [c["value"] for c in o["choices"]] == [v for _, v in values]
+            values = choice_values(p)
+            if p.kind is Kind.TZ or completes(p):
+                assert o.get("autocomplete") is True and "choices" not in o
             elif values is not None:
-                assert o.get("autocomplete") is True
+                assert [c["value"] for c in o["choices"]] == [v for _, v in values]
             else:
                 assert "choices" not in o and not o.get("autocomplete")
         # Discord wants the required options first.
@@ -64,26 +63,31 @@ def test_tree_matches_command_table(payload: dict[str, Any], content: Content) -
         assert req == sorted(req, reverse=True)
 
 
-def test_choices_come_from_the_table_and_content(payload: dict[str, Any], content: Content) -> None:
+def test_pick_lists_and_autocomplete(payload: dict[str, Any]) -> None:
+    """The core's closed words are pick lists; what the content or the store holds (the
+    tracks, domains, areas, checklist items) autocompletes, so no list is frozen at sync."""
     subs = {
         name: {p["name"]: p for p in o.get("options", [])}
         for name, o in subcommands(payload).items()
     }
-    track = subs["setup"]["track"]["choices"]
-    assert [c["value"] for c in track] == ["associate", "professional"]
-    domains = {c["value"] for c in subs["quiz"]["domain"]["choices"]}
-    assert domains == {d.id for t in content.tracks for d in t.domains}
-    assert {c["value"] for c in subs["resources"]["area"]["choices"]} == {
-        a.id for a in content.areas
-    }
+    for sub, option in [
+        ("setup", "track"),
+        ("passed", "track"),
+        ("exam", "track"),
+        ("quiz", "domain"),
+        ("add", "domain"),
+        ("resources", "area"),
+        ("check", "item"),
+        ("uncheck", "item"),
+        ("help", "command"),
+    ]:
+        assert subs[sub][option]["autocomplete"] is True, (sub, option)
+        assert "choices" not in subs[sub][option]
     assert [c["value"] for c in subs["leaderboard"]["period"]["choices"]] == [
         "week",
         "month",
         "all",
     ]
-    # more commands than Discord's 25 choices: help's command is completed as typed
-    assert len(COMMANDS) > CHOICES_MAX
-    assert subs["help"]["command"]["autocomplete"] and "choices" not in subs["help"]["command"]
 
 
 def _counted(option: dict[str, Any]) -> int:
