@@ -23,6 +23,7 @@ from bot.content.models import Content
 from bot.context import AfterCommit, Ctx
 from bot.errors import FieldError, UserError
 from bot.features.home import screen as home_screen
+from bot.features.report_message import report_form
 from bot.seam import Action, Invocation, Reply, Who
 from bot.store.db import Store, reason, trouble
 from bot.store.models import User, Workspace
@@ -139,6 +140,17 @@ class StudyBot:
 
         return self._counted(metrics.count_command, "home", who, work, read_only=True).reply()
 
+    def report_form(self, who: Who, message_text: str) -> Reply:
+        """ "Report this question" on a message (Slack's shortcut, Discord's context
+        menu): the form reporting the question the message's text shows, or a refusal
+        saying it shows none (`bot/features/report_message.py`). Its submission is the
+        command `flag`."""
+
+        def work(ctx: Ctx) -> Reply:
+            return report_form(ctx, message_text)
+
+        return self._counted(metrics.count_command, "report", who, work, read_only=True).reply()
+
     def press(self, action: Action) -> Reply:
         """A button press and its reply, in one transaction."""
         name = _action_named(action.action_id)
@@ -204,7 +216,7 @@ class StudyBot:
             except UserError as e:
                 refusal = Reply.refusal(str(e))
                 if isinstance(e, FieldError):
-                    refusal = replace(refusal, field_errors=((e.field, str(e)),))
+                    refusal = replace(refusal, field_errors=e.errors)
                 return Recorded(self, who, now, refusal, "refused")
             except DBAPIError as e:
                 # The database's weather, not a bug: a conflict or a connection a restart

@@ -10,11 +10,16 @@ class UserError(Exception):
 
 class FieldError(UserError):
     """Bad input in one field of a form (or one key of the text form): a form shows the
-    message beside that field, the text form as any refusal."""
+    message beside that field, the text form as any refusal.
 
-    def __init__(self, field: str, message: str) -> None:
+    `errors` holds every field's problem when there are several (a question with an empty
+    prompt and a bad link): a form shows each beside its field; `message` stays the whole
+    refusal the text form shows."""
+
+    def __init__(self, field: str, message: str, errors: tuple[tuple[str, str], ...] = ()) -> None:
         super().__init__(message)
         self.field = field
+        self.errors = errors or ((field, message),)
 
 
 class OperatorError(Exception):

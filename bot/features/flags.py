@@ -2,7 +2,9 @@
 
 Wrong answer keys are the most damaging bug a bank can have, so a member can report one
 from where they saw it; once enough different members report a question it leaves daily
-posts and quizzes until `studybot content flags --review ID` puts it back.
+posts and quizzes until `studybot content flags --review ID` puts it back. Reports on a
+group's own question go to that group's leads instead: `/study questions` shows them, and
+a lead's edit or restore reviews them (`bot/features/own_manage.py`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bot.content.models import OWN_ID_RE
-from bot.errors import UserError
+from bot.errors import FieldError, UserError
 from bot.registry import SLASH, Audience, ButtonValue, Kind, Param, button, command
 from bot.seam import Reply, code
 from bot.store.db import insert_ignore
@@ -89,6 +91,13 @@ def _last_answered(ctx: Ctx) -> tuple[str, str, str] | None:
     audience=Audience.MEMBER,
     params=(
         Param("reason", Kind.TEXT, "what is wrong; may start with a question id", required=True),
+        Param(
+            "question",
+            Kind.WORD,
+            "the question's id, shown under it (a form sets it)",
+            positional=False,
+            form="ID",
+        ),
     ),
     examples=("/study flag the answer should be C", "/study flag a-mt-012 two choices fit"),
 )
@@ -96,6 +105,14 @@ def flag(ctx: Ctx, args: Mapping[str, str]) -> Reply:
     ctx.require_group()
     ctx.ensure_member()
     words = (args.get("reason") or "").split()
+    named = (args.get("question") or "").strip().lower()
+    if named:  # a form about one question: "Report this question" on a message
+        if ctx.question(named) is None:
+            raise UserError(f"There is no question {named} in this group any more.")
+        reason = " ".join(words).strip()
+        if not reason:
+            raise FieldError("reason", "Say what is wrong with the question.")
+        return _record(ctx, named, reason[:MAX_REASON], "command", None)
     if words and ctx.question(words[0].lower()) is not None:  # the bank's, or the group's own
         qid, where, choice = words[0].lower(), "command", None
         words = words[1:]
@@ -160,10 +177,12 @@ def _record(ctx: Ctx, qid: str, reason: str, where: str, choice: str | None) -> 
                 "You already reported ", code(qid), "; your report is updated. Thank you."
             )
         mine.reason, mine.reviewed_at, mine.created_at = reason, None, ctx.now
+    # A group's own question is its leads' to fix: they see the report in `questions`.
+    to = "this group's leads" if qid in ctx.bank.own_ids else "the maintainers"
     return Reply.message(
         "Thanks: ",
         code(qid),
-        " is reported to the maintainers",
+        f" is reported to {to}",
         f" ({reason})." if reason != FROM_FEEDBACK else ".",
         " Add details any time with ",
         code(f"{SLASH} flag {qid} <reason>"),
@@ -181,13 +200,15 @@ class FlagReport:
 
 
 def report(s: Session, threshold: int, include_reviewed: bool = False) -> list[FlagReport]:
-    """Every flagged question with its reports, most-reported first (for maintainers)."""
+    """Every flagged question of the bank with its reports, most-reported first (for
+    maintainers); reports on a group's own question are its leads' (`/study questions`)."""
     q = select(Flag).order_by(Flag.question_id, Flag.created_at)
     if not include_reviewed:
         q = q.where(Flag.reviewed_at.is_(None))
     by_q: dict[str, list[Flag]] = {}
     for f in s.scalars(q):
-        by_q.setdefault(f.question_id, []).append(f)
+        if not OWN_ID_RE.match(f.question_id):
+            by_q.setdefault(f.question_id, []).append(f)
     pulled_now = pulled(s, threshold)
     out = [
         FlagReport(

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import time, timedelta
-from typing import Any
+from dataclasses import replace
+from datetime import timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.context import Ctx
-from bot.errors import UserError
+from bot.errors import FieldError, UserError
 from bot.features import own_bank
+from bot.features.group_settings import (
+    DEFAULTS,
+    check_dates,
+    parse_settings,
+    settings_form,
+)
 from bot.registry import SLASH, Audience, Kind, Param, command
 from bot.seam import (
     Context,
@@ -29,19 +35,9 @@ from bot.seam import (
 )
 from bot.store.models import Group, Outbox, User
 from bot.store.records import GroupRecord, WorkspaceRecord
-from bot.timeutil import (
-    days_label,
-    fmt_date,
-    local_today,
-    parse_date,
-    parse_days,
-    parse_time,
-    parse_tz,
-)
-from bot.tracks import default_track, parse_track
+from bot.timeutil import days_label, fmt_date, local_today
+from bot.tracks import default_track
 
-DEFAULTS = {"tz": "UTC", "time": time(9, 0), "days": "mon,tue,wed,thu,fri"}  # track: content's
-MAX_LEADS = 20
 COLUMN = {  # a setting's name in `setup`, and its column
     "track": "track",
     "start": "start_date",
@@ -56,7 +52,6 @@ COLUMN = {  # a setting's name in `setup`, and its column
     "own_exam": "own_in_exams",
     "digest": "digest",
 }
-MAX_SKIPS = 100
 
 
 @command(
@@ -129,20 +124,13 @@ MAX_SKIPS = 100
 def setup(ctx: Ctx, args: Mapping[str, str]) -> Reply:
     g = ctx.group
     if not args:
-        if g is None:
-            raise UserError(
-                "This channel has no study group yet. Start one with "
-                f"`{SLASH} setup track={default_track(ctx.content).id} start=YYYY-MM-DD "
-                "tz=Area/City` "
-                "(every value is optional)."
-            )
-        return settings_reply(ctx, g, "Study group settings")
+        return _settings_alone(ctx, g)
     if not ctx.is_lead():
         raise UserError(
             "Only a group lead can change the study group's settings (channel admins and "
             "the leads the group names). Nothing was changed."
         )
-    values = _parse_settings(ctx, args)
+    values = parse_settings(ctx, args)
     if "leads" in values:
         values["leads"] = _resolve_leads(ctx, values["leads"])
     created = g is None
@@ -172,72 +160,26 @@ def setup(ctx: Ctx, args: Mapping[str, str]) -> Reply:
         changes = {COLUMN[key]: value for key, value in values.items()}
         # a lead's change resumes paused posts
         g = ctx.update_group(**changes, updated_at=ctx.now, paused=False, paused_reason=None)
-    if g.exam_date is not None and g.exam_date <= g.start_date:
-        raise UserError(
-            f"The exam date {g.exam_date} must come after the start date {g.start_date}. "
-            "Nothing was changed."
-        )
+    check_dates(g.start_date, g.exam_date)
     title = "Study group created" if created else "Study group updated"
     reply = settings_reply(ctx, g, title)
     return Reply(reply.blocks, Visibility.CHANNEL if created else Visibility.EPHEMERAL)
 
 
-def _parse_settings(ctx: Ctx, args: Mapping[str, str]) -> dict[str, Any]:
-    v: dict[str, Any] = {}
-    for key, raw in args.items():
-        raw = raw.strip()
-        if key == "track":
-            v["track"] = parse_track(ctx.content, raw)
-        elif key == "start":
-            v["start"] = parse_date(raw, "start date")
-        elif key == "tz":
-            v["tz"] = parse_tz(raw)
-        elif key == "time":
-            v["time"] = parse_time(raw)
-        elif key == "days":
-            v["days"] = parse_days(raw)
-        elif key == "exam":
-            v["exam"] = None if raw.lower() in ("none", "off", "") else parse_date(raw, "exam date")
-        elif key == "leads":
-            leads = [x.strip().lstrip("@") for x in raw.split(",") if x.strip()]
-            if raw.lower() in ("none", ""):
-                leads = []
-            if len(leads) > MAX_LEADS:
-                raise UserError(f"At most {MAX_LEADS} leads; got {len(leads)}.")
-            v["leads"] = sorted(set(leads))
-        elif key == "skip":
-            if raw.lower() in ("none", ""):
-                v["skip"] = []
-            else:
-                dates = sorted(
-                    {parse_date(x, "skip date").isoformat() for x in raw.split(",") if x.strip()}
-                )
-                if len(dates) > MAX_SKIPS:
-                    raise UserError(f"At most {MAX_SKIPS} skip dates; got {len(dates)}.")
-                v["skip"] = dates
-        elif key == "summary":
-            day = parse_days(raw)
-            if "," in day:
-                raise UserError(f"Give one weekday for summary, e.g. summary=fri; got {raw!r}.")
-            v["summary"] = day
-        elif key == "own":
-            if raw.lower() not in own_bank.MODES:
-                raise UserError(f"Use own=mix, own=only or own=off; got {raw!r}.")
-            v["own"] = raw.lower()
-        elif key == "own_exam":
-            if raw.lower() not in ("on", "off"):
-                raise UserError(f"Use own_exam=on or own_exam=off; got {raw!r}.")
-            v["own_exam"] = raw.lower() == "on"
-        elif key == "digest":
-            if raw.lower() not in ("on", "off"):
-                raise UserError(f"Use digest=on or digest=off; got {raw!r}.")
-            v["digest"] = raw.lower() == "on"
-        else:
-            raise UserError(
-                f"Unknown setting {key!r}. Accepted: track, start, tz, time, days, "
-                "exam, leads, skip, summary, own, own_exam, digest."
-            )
-    return v
+def _settings_alone(ctx: Ctx, g: GroupRecord | None) -> Reply:
+    """`setup` alone: the settings, and for a lead the form that changes them (or, in a
+    channel with no group yet, creates it)."""
+    if g is None:
+        start_one = (
+            "This channel has no study group yet. Start one with "
+            f"`{SLASH} setup track={default_track(ctx.content).id} start=YYYY-MM-DD "
+            "tz=Area/City` (every value is optional)."
+        )
+        if not ctx.is_lead():
+            raise UserError(start_one)
+        return Reply((Paragraph(text(start_one)),), form=settings_form(ctx, None))
+    reply = settings_reply(ctx, g, "Study group settings")
+    return replace(reply, form=settings_form(ctx, g)) if ctx.is_lead() else reply
 
 
 # What a member's id looks like where the platform says who is meant (a mention).
@@ -271,9 +213,10 @@ def _resolve_leads(ctx: Ctx, names: list[str]) -> list[str]:
             unknown.append(name)
     if unknown:
         how = _HOW_TO_NAME.get(ctx.who.platform, "give their member ids")
-        raise UserError(
+        raise FieldError(
+            "leads",
             f"No member here is called {', '.join(unknown)}. To name a lead, {how}. "
-            "Nothing was changed."
+            "Nothing was changed.",
         )
     return sorted(set(out))
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bot.content.drafts import check, from_fields
+from bot.content.drafts import CHOICE_KEYS, DEFAULT_DIFFICULTY, check, from_fields
 from bot.content.models import Question
 from bot.context import Ctx
-from bot.errors import UserError
+from bot.errors import FieldError, UserError
 from bot.features import own_bank
 from bot.features import questions as qv
+from bot.forms import FieldKind, Form, FormField, Option
 from bot.registry import SLASH, Audience, Kind, Param, command
 from bot.seam import Block, Context, Paragraph, Reply, code, text
 from bot.tracks import example_ids
@@ -30,13 +31,60 @@ WORDS = (
 )
 
 
-class QuestionRefused(UserError):
-    """A lead's question the bank's rules refuse; `problems` lists every one of them."""
+class QuestionRefused(FieldError):
+    """A lead's question the bank's rules refuse; `problems` lists every one of them, and
+    `errors` each beside the field of the form it is about ("" for the question as a
+    whole), so a form shows them where they are fixed."""
 
-    def __init__(self, problems: list[str], hint: str = "") -> None:
+    def __init__(
+        self, problems: list[str], hint: str = "", data: Mapping[str, object] | None = None
+    ) -> None:
         self.problems = problems
         lines = "\n".join(f"• {p}" for p in problems)
-        super().__init__(f"That question was not saved. The bank's checks found:\n{lines}{hint}")
+        by_field: dict[str, list[str]] = {}
+        for p in problems:
+            by_field.setdefault(field_of(p, data or {}), []).append(p)
+        errors = tuple((k, "; ".join(v)) for k, v in by_field.items())
+        message = f"That question was not saved. The bank's checks found:\n{lines}{hint}"
+        super().__init__(errors[0][0] if errors else "", message, errors)
+
+
+def field_of(problem: str, data: Mapping[str, object]) -> str:
+    """The form field a problem of `drafts.check` is about, "" when none is (a problem
+    with the content's defaults)."""
+    choices = data.get("choices")
+    given = [str(c) for c in choices] if isinstance(choices, list | tuple) else []
+    letters = dict(zip(range(len(given)), CHOICE_KEYS, strict=False))
+    if problem.startswith("empty choice"):
+        return next((letters[i] for i, c in enumerate(given) if not c.strip()), "a")
+    if problem.startswith("needs at least two choices"):
+        return "b" if given and given[0].strip() else "a"
+    if problem.startswith("duplicate choice"):
+        seen: set[str] = set()
+        for i, c in enumerate(given):
+            norm = " ".join(c.lower().split())
+            if norm in seen:
+                return letters[i]
+            seen.add(norm)
+        return "a"
+    if problem.startswith('"all of the above"'):
+        return next((letters[i] for i, c in enumerate(given) if "of the above" in c.lower()), "a")
+    for prefix, field in _PREFIXES:
+        if problem.startswith(prefix):
+            return field
+    return ""
+
+
+_PREFIXES = (  # a problem's first words, and the field it is about
+    ("empty prompt", "prompt"),
+    ("empty explanation", "explanation"),
+    ("unknown domain", "domain"),
+    ("difficulty", "difficulty"),
+    ("ref", "ref"),  # ref is not an https URL; refs must list at least one
+    ("answer", "answer"),
+    ("single-answer question has several answers", "answer"),
+    ("prompt says", "answer"),
+)
 
 
 def require_lead(ctx: Ctx, refusal: str = LEADS_ONLY) -> None:
@@ -50,7 +98,7 @@ def checked(ctx: Ctx, data: Mapping[str, object], hint: str = "") -> Question:
     g = ctx.require_group()
     q, problems = check(data, ctx.content, g.track)
     if q is None:
-        raise QuestionRefused(problems, hint)
+        raise QuestionRefused(problems, hint, data)
     return q
 
 
@@ -116,13 +164,65 @@ def added_blocks(ctx: Ctx, q: Question, verb: str) -> list[Block]:
 def _how_to_add(ctx: Ctx) -> Reply:
     g = ctx.require_group()
     words = WORDS.format_map(example_ids(ctx.content, g.track))
-    return Reply.of(
-        Paragraph(
-            text(
-                "Write the question as key=value words (quote values with spaces): ",
-                code(f"{SLASH} add {words}"),
-                ". A multi-answer question has answer=A,C and a prompt that ends with "
-                '"(Choose two.)".',
-            )
+    return Reply(
+        (
+            Paragraph(
+                text(
+                    "Write the question as key=value words (quote values with spaces): ",
+                    code(f"{SLASH} add {words}"),
+                    ". A multi-answer question has answer=A,C and a prompt that ends with "
+                    '"(Choose two.)".',
+                )
+            ),
+        ),
+        form=add_form(ctx),
+    )
+
+
+DIFFICULTIES = (("1", "1: recall"), ("2", "2: applied"), ("3", "3: tricky"))
+
+
+def add_form(ctx: Ctx) -> Form:
+    """`/study add` as a form: the same keys as the words, the domain chosen from the
+    group's track."""
+    domains = tuple(Option(d.name, d.id) for d in ctx.track().domains)
+    choice = "Choice {}"
+    return Form(
+        "add",
+        "Add a question",
+        "Add",
+        (
+            FormField("prompt", "Question", FieldKind.LONG_TEXT, hint=_MULTI_HINT),
+            FormField("a", choice.format("A")),
+            FormField("b", choice.format("B")),
+            FormField("c", choice.format("C"), optional=True),
+            FormField("d", choice.format("D"), optional=True),
+            FormField(
+                "answer", "Right answer", hint="A letter, or letters for a multi-answer: A,C"
+            ),
+            FormField(
+                "explanation",
+                "Explanation",
+                FieldKind.LONG_TEXT,
+                hint="Why the answer is right and the others are not.",
+            ),
+            FormField(
+                "domain", "Domain", FieldKind.SELECT, domains[0].value if domains else "", domains
+            ),
+            FormField(
+                "difficulty",
+                "Difficulty",
+                FieldKind.SELECT,
+                str(DEFAULT_DIFFICULTY),
+                tuple(Option(label, value) for value, label in DIFFICULTIES),
+            ),
+            FormField(
+                "ref",
+                "Documentation link",
+                hint="An https link; several: space-separated.",
+            ),
         ),
     )
+
+
+_MULTI_HINT = 'A multi-answer question ends with "(Choose two.)".'
