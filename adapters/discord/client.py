@@ -26,12 +26,14 @@ from discord import app_commands
 from adapters.discord.autocomplete import OptionCompleter
 from adapters.discord.buttons import StudyButton
 from adapters.discord.caller import PLATFORM, normalise_args, who_of  # noqa: F401  (re-exported)
+from adapters.discord.forms import FormModal, refused_reply, try_again
 from adapters.discord.render import render
 from adapters.discord.tree import study_group
 from bot.completions import Completions
 from bot.content.models import Content
 from bot.core import StudyBot
 from bot.errors import OperatorError
+from bot.forms import Form
 from bot.seam import Action, Context, Invocation, Reply, Visibility, text
 
 log = logging.getLogger(__name__)
@@ -80,6 +82,17 @@ class StudyHandler:
             self._answer(interaction, lambda: self.core.press(action), component=True)
         )
 
+    async def on_form(
+        self, interaction: discord.Interaction[Any], form: Form, values: dict[str, str]
+    ) -> None:
+        """A modal's submission: the form's command with what was typed, as if typed."""
+        inv = Invocation(who_of(interaction), form.command, normalise_args(form.args(values)))
+        await self._tracked(
+            self._answer(
+                interaction, lambda: self.core.handle(inv), component=False, sent=(form, values)
+            )
+        )
+
     async def drain(self) -> None:
         """Wait for the interactions being answered (a clean shutdown; tests)."""
         while self._active:
@@ -96,7 +109,12 @@ class StudyHandler:
                 self._active.discard(task)
 
     async def _answer(
-        self, interaction: discord.Interaction[Any], work: Callable[[], Reply], *, component: bool
+        self,
+        interaction: discord.Interaction[Any],
+        work: Callable[[], Reply],
+        *,
+        component: bool,
+        sent: tuple[Form, dict[str, str]] | None = None,
     ) -> None:
         task = asyncio.ensure_future(asyncio.to_thread(work))
         done, _ = await asyncio.wait({task}, timeout=self.defer_after)
@@ -117,7 +135,9 @@ class StudyHandler:
             log.exception("core failed on %s", interaction.data)
             reply = Reply.message(BROKEN)
         try:
-            await self._deliver(interaction, reply, component=component, deferred=deferred)
+            await self._deliver(
+                interaction, reply, component=component, deferred=deferred, sent=sent
+            )
         except discord.HTTPException as e:
             log.warning("could not answer interaction %s: %s %s", interaction.id, e.status, e.code)
         except Exception:  # a reply we could not render: still answer, once
@@ -146,7 +166,14 @@ class StudyHandler:
         *,
         component: bool,
         deferred: bool,
+        sent: tuple[Form, dict[str, str]] | None = None,
     ) -> None:
+        if reply.form is not None and self._may_open_form(interaction, deferred):
+            await interaction.response.send_modal(FormModal(self, reply.form))
+            return
+        if sent is not None and reply.field_errors:
+            await self._refused_form(interaction, reply, sent, deferred=deferred)
+            return
         if reply.visibility is Visibility.DM:
             await self._deliver_dm(interaction, reply, component=component)
             return
@@ -178,6 +205,31 @@ class StudyHandler:
             await interaction.followup.send(ephemeral=False, **render(reply).send_kwargs())
         else:
             await interaction.edit_original_response(**render(reply).edit_kwargs())
+
+    @staticmethod
+    def _may_open_form(interaction: discord.Interaction[Any], deferred: bool) -> bool:
+        """A modal must be the first response, and never answers a modal's submission:
+        elsewhere the reply's blocks say how to do it in words."""
+        submitted = interaction.type is discord.InteractionType.modal_submit
+        return not deferred and not submitted and not interaction.response.is_done()
+
+    async def _refused_form(
+        self,
+        interaction: discord.Interaction[Any],
+        reply: Reply,
+        sent: tuple[Form, dict[str, str]],
+        *,
+        deferred: bool,
+    ) -> None:
+        """Discord shows no error beside a field: the problems, privately, by field, with
+        "Try again" to reopen the form as it was sent."""
+        form, values = sent
+        kw = render(refused_reply(form, reply)).send_kwargs()
+        kw["view"] = try_again(self, form, values, reply)
+        if deferred:
+            await interaction.edit_original_response(**{k: kw[k] for k in ("embeds", "view")})
+        else:
+            await interaction.response.send_message(ephemeral=True, **kw)
 
     async def _deliver_dm(
         self, interaction: discord.Interaction[Any], reply: Reply, *, component: bool

@@ -156,6 +156,47 @@ def press_payload(
     return p
 
 
+def modal_inputs(modal: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A modal's text inputs by field name (`field:<name>`), each with its label, its
+    label's description and the input itself."""
+    out: dict[str, dict[str, Any]] = {}
+    for row in modal.get("components") or []:
+        box = row["component"] if row["type"] == 18 else row["components"][0]
+        name = str(box["custom_id"]).removeprefix("field:")
+        out[name] = {**box, "label": row.get("label"), "description": row.get("description")}
+    return out
+
+
+def submit_payload(
+    modal: dict[str, Any],
+    values: dict[str, str],
+    *,
+    member: Member = ALICE,
+    channel: str = CHANNEL,
+    guild: str = GUILD,
+) -> dict[str, Any]:
+    """A modal's submission as Discord sends it: every input's value, typed or as filled
+    in (Label components, type 18, around text inputs, type 4)."""
+    p = _base(5, member, channel, guild)
+    rows = []
+    for i, (name, box) in enumerate(modal_inputs(modal).items(), start=1):
+        value = values.get(name, box.get("value") or "")
+        rows.append(
+            {
+                "type": 18,
+                "id": i * 2,
+                "component": {
+                    "type": 4,
+                    "id": i * 2 + 1,
+                    "custom_id": box["custom_id"],
+                    "value": value,
+                },
+            }
+        )
+    p["data"] = {"custom_id": modal["custom_id"], "components": rows}
+    return p
+
+
 def buttons_of(message: dict[str, Any]) -> list[dict[str, Any]]:
     return [c for row in message.get("components") or [] for c in row.get("components", [])]
 
@@ -265,6 +306,10 @@ class Harness:
     async def press(self, message: dict[str, Any], label: str, member: Member = ALICE) -> Outcome:
         cid = button(message, label)["custom_id"]
         return await self.run(press_payload(message, cid, member=member), bind=message["id"])
+
+    async def submit(self, modal: dict[str, Any], member: Member = ALICE, **values: str) -> Outcome:
+        """Submit a modal the bot opened (a callback of type 9's data), changing `values`."""
+        return await self.run(submit_payload(modal, values, member=member))
 
     async def autocomplete(
         self, sub: str, option: str, current: str, member: Member = ALICE
