@@ -13,9 +13,11 @@ from datetime import date
 from pathlib import Path
 
 from adapters.console import keys
+from bot import registry
 from bot.core import StudyBot
-from bot.registry import SLASH
-from bot.seam import Action, Button, Invocation, Reply, Who
+from bot.errors import UserError
+from bot.registry import SLASH, Kind
+from bot.seam import Action, Button, Invocation, Reply, Upload, Who
 
 WORKSPACE = "console"
 CHANNEL = "study-group"
@@ -77,7 +79,7 @@ class ConsoleSession:
         if pressed is not None:
             return self.press(*pressed)
         if line.lower().startswith(SLASH):
-            reply = self.bot.handle_text(self.who, line)
+            reply = self._with_files(line) or self.bot.handle_text(self.who, line)
         else:
             reply = Reply.message(
                 f"Commands start with {SLASH} (try {SLASH} help); a letter picks a choice and "
@@ -85,6 +87,32 @@ class ConsoleSession:
             )
         self.remember(reply)
         return reply
+
+    def _with_files(self, line: str) -> Reply | None:
+        """A command given a file's path (`/study import PATH`): the file is read here and
+        sent as the platforms send an attachment, so the core reads no path of a user's.
+        None when the line names no file (the core answers it as typed)."""
+        try:
+            cmd, args = registry.parse(line)
+        except UserError:
+            return None
+        paths = {
+            p.name: args[p.name] for p in cmd.params if p.kind is Kind.FILE and args.get(p.name)
+        }
+        if not paths:
+            return None
+        files = []
+        for raw in paths.values():
+            path = Path(raw).expanduser()
+            try:
+                files.append(Upload(path.name, path.read_bytes()))
+            except OSError as e:
+                return Reply.refusal(
+                    f"Cannot read {raw}: {e.strerror or e}. Give the path of a CSV or YAML "
+                    f"file: `{SLASH} {cmd.name} PATH`."
+                )
+        rest = {k: v for k, v in args.items() if k not in paths}
+        return self.bot.handle(Invocation(self.who, cmd.name, rest, tuple(files)))
 
     def press(self, *pressed: str | int) -> Reply:
         """Press buttons of the last screen by key (several letters pick in turn)."""

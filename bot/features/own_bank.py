@@ -11,13 +11,14 @@ mock exams draw them too.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot.content.drafts import body_of
+from bot.content.drafts import CHOICE_KEYS, body_of, letters_of
 from bot.content.models import Content, Question
 from bot.store.models import Group, GroupQuestion
 from bot.store.records import GroupRecord
@@ -131,3 +132,47 @@ def rewrite(row: GroupQuestion, q: Question, now: datetime) -> Question:
     row.body = body_of(q)
     row.updated_at = now
     return q.model_copy(update={"id": row.question_id})
+
+
+def merged(body: Mapping[str, Any], fields: Mapping[str, str]) -> dict[str, Any]:
+    """The stored question with the lead's fields in its place (the bank's schema). A new
+    domain takes its own guide section and study area, filled in as `add` fills them."""
+    data = dict(body)
+    choices = [str(c) for c in data.get("choices", [])]
+    choices += [""] * (len(CHOICE_KEYS) - len(choices))
+    for i, key in enumerate(CHOICE_KEYS):
+        if key in fields:
+            choices[i] = fields[key].strip()
+    while choices and not choices[-1]:
+        choices.pop()
+    data["choices"] = choices
+    for key in ("prompt", "explanation"):
+        if key in fields:
+            data[key] = fields[key].strip()
+    if "answer" in fields:
+        data["answer"] = letters_of(fields["answer"]) if fields["answer"].strip() else None
+    if "domain" in fields and fields["domain"].strip().lower() != data.get("domain"):
+        data["domain"] = fields["domain"].strip().lower()
+        data.pop("guide_section", None)
+        data.pop("area", None)
+    if "difficulty" in fields:
+        data["difficulty"] = fields["difficulty"].strip()
+    if "ref" in fields:
+        data["refs"] = fields["ref"].split()
+    return data
+
+
+def current_fields(row: GroupQuestion) -> dict[str, str]:
+    """The question as the words `add` takes (a form's initial values)."""
+    q = question_of(row)
+    values = {
+        "prompt": q.prompt,
+        "answer": ",".join(q.answer),
+        "explanation": q.explanation,
+        "domain": q.domain,
+        "difficulty": str(q.difficulty),
+        "ref": " ".join(str(r) for r in q.refs),
+    }
+    for key, choice in zip(CHOICE_KEYS, q.choices, strict=False):
+        values[key] = choice
+    return values

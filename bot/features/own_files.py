@@ -9,6 +9,7 @@ brought back) is rewritten in place; any other is added with a new id.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,14 +17,28 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.content.drafts import check, read_entries, to_yaml
+from bot.content.drafts import CSV_HEADER, check, read_entries, to_yaml
 from bot.content.models import Content, Question
-from bot.errors import OperatorError
+from bot.context import Ctx
+from bot.errors import OperatorError, UserError
 from bot.features import own_bank
+from bot.forms import FieldKind, Form, FormField
+from bot.registry import SLASH, Audience, Kind, Param, command
+from bot.seam import Context, Paragraph, Reply, code, text
 from bot.store.models import Group, GroupQuestion, Workspace
 from bot.store.records import GroupRecord, WorkspaceRecord
 
 MAX_BYTES = 2_000_000  # a few thousand questions; a bigger upload is a mistake
+PROBLEMS_SHOWN = 40  # a chat message holds this many; the count says how many more
+LEADS_ONLY = (
+    "Only a group lead can import the group's own questions (channel admins and the leads "
+    "the group names). Nothing was imported."
+)
+ATTACH = {  # how each platform sends a file with the command: a lead's words, the command
+    "discord": ("attach it to the command's file option: ", f"{SLASH} questions import file:"),
+    "slack": ("the form it opens takes the file: ", f"{SLASH} import"),
+    "console": ("give its path: ", f"{SLASH} import PATH"),
+}
 
 
 @dataclass(frozen=True)
@@ -134,3 +149,89 @@ def workspace_of(s: Session, group: GroupRecord) -> WorkspaceRecord:
     ws = WorkspaceRecord.get(s, group.workspace_id)
     assert ws is not None
     return ws
+
+
+# --------------------------------------------------------------------------- in chat
+
+
+@command(
+    "import",
+    summary="Import the group's own questions from a CSV or YAML file (group lead)",
+    audience=Audience.LEAD,
+    params=(Param("file", Kind.FILE, "a CSV or YAML file of questions"),),
+    details=(
+        "CSV with the header " + ",".join(CSV_HEADER) + " (one question a row), or YAML in "
+        "the bank's schema, such as `studybot content export` writes. All or nothing: one "
+        "bad row imports nothing, and every problem is named as FILE:LINE: problem (the CSV "
+        "header is line 1). A question whose id is one of the group's own is updated in "
+        "place; any other is added with a new id. On Discord attach the file to the "
+        "command, on Slack `/study import` opens a form to upload it, in the terminal give "
+        "its path."
+    ),
+    examples=("/study import questions.csv",),
+    family="questions",
+)
+def import_command(ctx: Ctx, args: Mapping[str, str]) -> Reply:
+    g = ctx.require_group()
+    if not ctx.is_lead():
+        raise UserError(LEADS_ONLY)
+    if not ctx.files:
+        how, words = ATTACH.get(ctx.who.platform, ATTACH["slack"])
+        return Reply(
+            (
+                Paragraph(
+                    text(
+                        "Send a CSV or YAML file of questions with the command: ",
+                        how,
+                        code(words),
+                        ". A CSV's header is ",
+                        code(",".join(CSV_HEADER)),
+                        "; YAML is the bank's schema, as ",
+                        code("studybot content export"),
+                        " writes it.",
+                    )
+                ),
+            ),
+            form=Form(
+                command="import",
+                title="Import questions",
+                submit="Import",
+                fields=(
+                    FormField(
+                        "file",
+                        "A CSV or YAML file of questions",
+                        kind=FieldKind.FILE,
+                        hint="CSV header: " + ",".join(CSV_HEADER),
+                        essential=True,
+                    ),
+                ),
+            ),
+        )
+    problems: list[str] = []
+    done: list[tuple[str, Imported]] = []
+    for upload in ctx.files:
+        try:
+            result = import_file(
+                ctx.s, ctx.content, g, upload.filename, upload.data, ctx.who.user_id, ctx.now
+            )
+        except ImportRefused as e:
+            problems += e.problems
+            continue
+        done.append((upload.filename, result))
+    if problems:  # rolls back what an earlier file of the same command wrote
+        raise UserError(_refusal(problems))
+    lines = [f"Imported from {name}: {r.summary()}." for name, r in done]
+    return Reply.of(
+        Paragraph(text("\n".join(lines))),
+        Context(text(code(f"{SLASH} questions"), " lists them with their statistics.")),
+    )
+
+
+def _refusal(problems: list[str]) -> str:
+    shown = "\n".join(problems[:PROBLEMS_SHOWN])
+    more = len(problems) - PROBLEMS_SHOWN
+    rest = f"\n… and {more} more problem(s)." if more > 0 else ""
+    return (
+        f"Nothing was imported: {len(problems)} problem(s) to fix first.\n{shown}{rest}\n"
+        "Fix them and import the file again."
+    )
