@@ -25,7 +25,7 @@ from discord.gateway import DiscordWebSocket
 
 from adapters.discord import startup
 from adapters.discord.client import Core, make_client, shard_count_from_env
-from adapters.discord.tree import commands_payload
+from adapters.discord.tree import GROUP, commands_payload
 from bot.content import load_content
 from bot.content.models import Content
 from bot.settings import Settings
@@ -121,7 +121,8 @@ def register(app: typer.Typer) -> None:
         if clear:
             typer.echo(f"Removed the commands from {where}.")
             return
-        typer.echo(f"Synced {', '.join('/' + n for n in names) or 'nothing'} to {where}.")
+        shown = [f"/{n}" if n == GROUP else f"the “{n}” message menu" for n in names]
+        typer.echo(f"Synced {', '.join(shown) or 'nothing'} to {where}.")
 
     app.add_typer(discord_app, name="discord")
 

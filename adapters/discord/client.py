@@ -18,7 +18,7 @@ import asyncio
 import logging
 import os
 from collections.abc import Callable, Coroutine
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import discord
 from discord import app_commands
@@ -27,6 +27,7 @@ from adapters.discord.autocomplete import OptionCompleter
 from adapters.discord.buttons import StudyButton
 from adapters.discord.caller import PLATFORM, normalise_args, who_of  # noqa: F401  (re-exported)
 from adapters.discord.forms import FormModal, refused_reply, try_again
+from adapters.discord.menus import report_menu
 from adapters.discord.render import render
 from adapters.discord.tree import study_group
 from bot.completions import Completions
@@ -34,7 +35,7 @@ from bot.content.models import Content
 from bot.core import StudyBot
 from bot.errors import OperatorError
 from bot.forms import Form
-from bot.seam import Action, Context, Invocation, Reply, Visibility, text
+from bot.seam import Action, Context, Invocation, Reply, Visibility, Who, text
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,13 @@ class Core(Protocol):
     def handle(self, inv: Invocation) -> Reply: ...
 
     def press(self, action: Action) -> Reply: ...
+
+
+@runtime_checkable
+class Reporter(Protocol):
+    """A core that reads which question a message shows (`StudyBot.report_form`)."""
+
+    def report_form(self, who: Who, message_text: str) -> Reply: ...
 
 
 class StudyHandler:
@@ -91,6 +99,17 @@ class StudyHandler:
             self._answer(
                 interaction, lambda: self.core.handle(inv), component=False, sent=(form, values)
             )
+        )
+
+    async def on_report(self, interaction: discord.Interaction[Any], message_text: str) -> None:
+        """ "Report question" on a message: the core's reason form for the question it
+        shows (opened as a modal), or a private answer that it shows none."""
+        who = who_of(interaction)
+        core = self.core
+        if not isinstance(core, Reporter):
+            raise RuntimeError("this core takes no reports")
+        await self._tracked(
+            self._answer(interaction, lambda: core.report_form(who, message_text), component=False)
         )
 
     async def drain(self) -> None:
@@ -268,6 +287,7 @@ class _StudyMixin:
         self.tree.add_command(
             study_group(content, self.study.on_command, OptionCompleter(completions))
         )
+        self.tree.add_command(report_menu())
         self.tree.on_error = self._on_tree_error  # type: ignore[method-assign]
         self.add_dynamic_items(StudyButton)  # type: ignore[attr-defined]
 

@@ -19,6 +19,7 @@ from discord import app_commands
 
 import bot.features  # noqa: F401  (its modules declare the commands)
 from adapters.discord.autocomplete import OptionCompleter, completers
+from adapters.discord.menus import report_menu
 from bot.completions import Completions, completes
 from bot.content.models import Content
 from bot.registry import COMMANDS, Command, Kind, Param
@@ -154,8 +155,10 @@ async def _unused(_i: discord.Interaction[Any], _n: str, _a: dict[str, str]) -> 
 
 
 def commands_payload(content: Content) -> list[dict[str, Any]]:
-    """The JSON that `studybot discord sync` sends, for `--dry-run` and the tests."""
-    return [study_group(content, _unused).to_dict(app_commands.CommandTree(_Offline()))]
+    """The JSON that `studybot discord sync` sends, for `--dry-run` and the tests: the
+    `/study` group, then the message context menu."""
+    tree: app_commands.CommandTree[Any] = app_commands.CommandTree(_Offline())
+    return [study_group(content, _unused).to_dict(tree), report_menu().to_dict(tree)]
 
 
 class _Offline(discord.Client):

@@ -237,7 +237,13 @@ class FakeDiscord:
             return _json({"id": cid, "type": 1, "recipients": [user], "last_message_id": None})
         if m == "PUT" and re.fullmatch(r"/applications/\d+(/guilds/\d+)?/commands", p):
             out = [
-                {**c, "id": self.new_id(), "application_id": APP_ID, "version": "1"}
+                {
+                    "description": "",
+                    **c,
+                    "id": self.new_id(),
+                    "application_id": APP_ID,
+                    "version": "1",
+                }
                 for c in call.body or []
             ]
             return _json(out)

@@ -142,6 +142,28 @@ def command_payload(
     return p
 
 
+def menu_payload(
+    message: dict[str, Any],
+    name: str,
+    *,
+    member: Member = ALICE,
+    channel: str = CHANNEL,
+    guild: str = GUILD,
+) -> dict[str, Any]:
+    """A message context menu command used on `message` (type 3, the message resolved)."""
+    p = _base(2, member, channel, guild)
+    target = {**message, "channel_id": channel}
+    p["data"] = {
+        "id": "500000000000000002",
+        "name": name,
+        "type": 3,
+        "guild_id": guild,
+        "target_id": message["id"],
+        "resolved": {"messages": {message["id"]: target}},
+    }
+    return p
+
+
 def press_payload(
     message: dict[str, Any],
     custom_id: str,
@@ -306,6 +328,9 @@ class Harness:
     async def press(self, message: dict[str, Any], label: str, member: Member = ALICE) -> Outcome:
         cid = button(message, label)["custom_id"]
         return await self.run(press_payload(message, cid, member=member), bind=message["id"])
+
+    async def menu(self, message: dict[str, Any], name: str, member: Member = ALICE) -> Outcome:
+        return await self.run(menu_payload(message, name, member=member))
 
     async def submit(self, modal: dict[str, Any], member: Member = ALICE, **values: str) -> Outcome:
         """Submit a modal the bot opened (a callback of type 9's data), changing `values`."""

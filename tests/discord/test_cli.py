@@ -48,7 +48,7 @@ def settings_for(fake: FakeDiscord, gateway: str | None = None) -> Settings:
 
 async def test_sync_global(fake: FakeDiscord, content: Content) -> None:
     names = await sync_commands(settings_for(fake), None, content)
-    assert names == ["study"]
+    assert names == ["study", "Report question"]  # the group and the message menu
     [put] = fake.of("PUT", r"^/applications/\d+/commands$")
     assert put.body == commands_payload(content)
 
@@ -56,7 +56,7 @@ async def test_sync_global(fake: FakeDiscord, content: Content) -> None:
 async def test_sync_one_guild(fake: FakeDiscord, content: Content) -> None:
     await sync_commands(settings_for(fake), 123456789012345678, content)
     [put] = fake.of("PUT", r"^/applications/\d+/guilds/123456789012345678/commands$")
-    assert [c["name"] for c in put.body] == ["study"]
+    assert [c["name"] for c in put.body] == ["study", "Report question"]
     assert fake.of("PUT", r"^/applications/\d+/commands$") == []
 
 

@@ -26,8 +26,8 @@ NAME = re.compile(r"^[-_'\w]{1,32}$")
 
 @pytest.fixture(scope="module")
 def payload(content: Content) -> dict[str, Any]:
-    [group] = commands_payload(content)
-    return group
+    group, _menu = commands_payload(content)
+    return dict(group)
 
 
 def test_one_guild_only_group(payload: dict[str, Any]) -> None:
@@ -119,10 +119,19 @@ def test_within_discord_limits(payload: dict[str, Any]) -> None:
 
 
 @pytest.mark.anyio
-async def test_client_tree_is_the_exported_tree(h: Harness, payload: dict[str, Any]) -> None:
+async def test_client_tree_is_the_exported_tree(
+    h: Harness, payload: dict[str, Any], content: Content
+) -> None:
     """What `sync` sends is exactly what the running client parses against."""
-    [group] = h.client.tree.get_commands()
+    group, menu = h.client.tree.get_commands()
     assert group.to_dict(h.client.tree) == payload
+    assert [menu.to_dict(h.client.tree)] == commands_payload(content)[1:]
+
+
+def test_the_report_menu_is_a_message_command(content: Content) -> None:
+    _group, menu = commands_payload(content)
+    assert menu["name"] == "Report question" and menu["type"] == 3  # a message command
+    assert menu["contexts"] == [0]  # in servers only, where study groups are
 
 
 @pytest.mark.anyio
