@@ -283,3 +283,25 @@ def test_the_terminal_reads_the_path_it_is_given(
     listed = me.send("/study questions")
     assert listed is not None and "g1-1 · " in listed.plain_text()
     assert me.send(f"/study add {words(GOOD)}") is not None
+
+
+def test_an_exported_file_imported_in_chat_updates_in_place(
+    bot: StudyBot, lead: Chat, other: Chat
+) -> None:
+    from bot.features.own_files import export_yaml
+
+    upload(lead, "team.csv", csv_text([row(1), row(2)]))
+    with bot.store.transaction(read_only=True) as s:
+        from bot.context import Ctx
+
+        g = Ctx(s, content=bot.content, now=bot.clock(), who=lead.who).require_group()
+        text, n = export_yaml(s, bot.content, g, "console:W1:C1")
+    assert n == 2
+    edited = text.replace("Which setting does team 2 change first?", "Which setting goes first?")
+    done = upload(lead, "team.yaml", edited)
+    assert "Imported from team.yaml: updated 2 (g1-1 … g1-2)." in done.plain_text()
+    assert "Which setting goes first?" in lead.send("/study questions").plain_text()
+    assert own_count(bot) == 2
+    # the same file in another group: its ids are not that group's, so they are added anew
+    elsewhere = upload(other, "team.yaml", edited)
+    assert "Imported from team.yaml: added 2 (g2-1 … g2-2)." in elsewhere.plain_text()
