@@ -131,7 +131,8 @@ class DueTimes:
 
     def channel_posts(self, sched: Schedule, day: date) -> tuple[ChannelPost, ...]:
         """What the channel gets on a local day, at the post time: the daily question on
-        post days, phase starts and ends, exam countdowns, the weekly and monthly boards."""
+        post days (after the first, with the answer to the one before), phase starts and
+        ends, exam countdowns, the weekly and monthly boards."""
         key = (sched, day)
         found = self._posts.get(key)
         if found is not None:
@@ -140,6 +141,8 @@ class DueTimes:
         if day >= sched.start_date:
             if self.asks(sched, day):
                 out.append(ChannelPost("daily", day.isoformat(), {}))
+                if self._asked_before(sched, day):  # the last question's answer, in its thread
+                    out.append(ChannelPost("reveal", day.isoformat(), {}))
             for span in self.calendar(sched).spans:
                 n = span.phase.number
                 if day == span.start:
@@ -160,6 +163,15 @@ class DueTimes:
                 out.append(ChannelPost("monthly", f"{day:%Y-%m}", {"period": "month"}))
         found = self._posts[key] = tuple(out)
         return found
+
+    def _asked_before(self, sched: Schedule, day: date) -> bool:
+        """Whether the group had a question on a day before this one."""
+        before = day - timedelta(days=1)
+        while before >= sched.start_date:
+            if self.asks(sched, before):
+                return True
+            before -= timedelta(days=1)
+        return False
 
     def next_channel_due(self, sched: Schedule, after: datetime) -> datetime | None:
         """The first post time after `after` on a day the channel gets something."""

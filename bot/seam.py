@@ -230,6 +230,9 @@ class Reply:
     # A refused form submission's problems by field name ("" for the form as a whole),
     # shown beside the fields (Slack's response_action errors).
     field_errors: tuple[tuple[str, str], ...] = ()
+    # The name of the discussion thread this post is the root of, or is posted in (the
+    # daily question's): a platform that opens threads itself (Discord) names it so.
+    thread_name: str | None = None
 
     @staticmethod
     def of(
@@ -276,8 +279,15 @@ def _block_plain(b: Block) -> str:
 
 @dataclass(frozen=True)
 class ChannelTarget:
+    """A channel; with `thread`, a reply in the thread of that post of the channel (the
+    day's reveal under its question), `broadcast` also showing it in the channel where the
+    platform can (Slack's reply_broadcast). A messenger without threads posts in the
+    channel; one whose platform refuses the thread raises `ThreadRefused`."""
+
     workspace_id: str
     channel_id: str
+    thread: MessageRef | None = None
+    broadcast: bool = False
 
 
 @dataclass(frozen=True)
@@ -311,6 +321,12 @@ class TargetGone(DeliveryError):
 
 class Transient(DeliveryError):
     """5xx, timeouts: retry with backoff."""
+
+
+class ThreadRefused(DeliveryError):
+    """The platform will not take the post in the thread (the bot may not open or post in
+    threads there, the channel has none, the root post is gone): nothing was posted, and
+    the worker posts it in the channel instead."""
 
 
 @runtime_checkable

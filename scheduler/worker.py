@@ -27,7 +27,6 @@ from bot.content.models import Content
 from bot.features.posts import compose
 from bot.seam import (
     ChannelTarget,
-    KeyedMessenger,
     LinkingMessenger,
     MessageRef,
     Messenger,
@@ -42,6 +41,7 @@ from bot.store.models import Outbox
 from bot.timeutil import utcnow
 from scheduler.outbox import Claimed, OutboxRows, report
 from scheduler.rate import LocalRates, RateConfig, RateKeeper, SharedRates
+from scheduler.threads import reveal_thread, send_post
 
 log = logging.getLogger(__name__)
 
@@ -204,10 +204,11 @@ class Worker:
                     if row is None
                     else compose(s, self.content, now, row, self.flag_threshold, links)
                 )
+                thread = None if row is None else reveal_thread(s, row, c.workspace)
             if reply is None:
                 self.outbox.skip(c, "nothing to post any more")
                 return None
-            ref = self._send(messenger, c, reply)
+            ref = self._send(messenger, c, reply, thread)
         except RateLimited as e:
             return max(0.0, e.retry_after)
         except TargetGone as e:
@@ -223,32 +224,19 @@ class Worker:
             self.outbox.sent(c, ref.message_id if ref else None)
         return None
 
-    def _send(self, messenger: Messenger, c: Claimed, reply: Reply) -> MessageRef | None:
+    def _send(
+        self, messenger: Messenger, c: Claimed, reply: Reply, thread: MessageRef | None = None
+    ) -> MessageRef | None:
         if c.target_kind == "update":
             channel = str(c.payload["channel_id"])
             messenger.update(MessageRef(c.workspace, channel, c.target_id), reply)
             return None
         if c.target_kind == "user":
             return messenger.dm(UserTarget(c.workspace, c.target_id), reply)
-        target = ChannelTarget(c.workspace, c.target_id)
-        keyed = messenger if isinstance(messenger, KeyedMessenger) else None
-        if c.ambiguous:
-            found = keyed.find_posted(target, c.idem_key) if keyed else None
-            if found is not None:
-                log.info(
-                    "%s was already posted before a worker died; not posting again", c.idem_key
-                )
-                return found
-            if keyed is None:
-                log.warning(
-                    "%s may have been posted already (a worker died mid-delivery); "
-                    "this platform cannot tell, so it is posted again",
-                    c.idem_key,
-                )
-        self._space(c.target_id)
-        if keyed is not None:
-            return keyed.post_keyed(target, reply, c.idem_key)
-        return messenger.post(target, reply)
+        target = ChannelTarget(c.workspace, c.target_id, thread, broadcast=thread is not None)
+        return send_post(  # found again if a worker died mid-post; the channel if refused
+            messenger, target, reply, c.idem_key, c.ambiguous, lambda: self._space(c.target_id)
+        )
 
     def _space(self, channel: str) -> None:
         """One post per `channel_gap` per channel, even when two of a channel's posts are

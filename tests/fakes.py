@@ -20,6 +20,7 @@ class Posted:
     target: str
     reply: Reply
     key: str | None = None
+    thread: str | None = None  # the message id of the post it replies in the thread of
 
 
 @dataclass
@@ -44,11 +45,11 @@ class FakeMessenger:
 
     def post(self, target: ChannelTarget, reply: Reply) -> MessageRef:
         self._maybe_fail(target.channel_id)
-        return self._record(Posted("post", target.channel_id, reply))
+        return self._record(Posted("post", target.channel_id, reply, None, _root(target)))
 
     def post_keyed(self, target: ChannelTarget, reply: Reply, key: str) -> MessageRef:
         self._maybe_fail(target.channel_id)
-        return self._record(Posted("post", target.channel_id, reply, key))
+        return self._record(Posted("post", target.channel_id, reply, key, _root(target)))
 
     def find_posted(self, target: ChannelTarget, key: str) -> MessageRef | None:
         with self.lock:
@@ -70,3 +71,7 @@ class FakeMessenger:
 
     def texts(self, kind: str = "post") -> list[str]:
         return [p.reply.plain_text() for p in self.posts if p.kind == kind]
+
+
+def _root(target: ChannelTarget) -> str | None:
+    return None if target.thread is None else target.thread.message_id

@@ -236,7 +236,7 @@ def test_downtime_inside_and_outside_grace(
 # ------------------------------------------------------------------ what the clock posts
 
 
-def test_daily_post_reveals_yesterday_and_counts_answers(
+def test_the_next_post_day_reveals_the_answer_in_the_questions_thread(
     rt_bot: StudyBot,
     sqlite_store: Store,
     content: Content,
@@ -266,9 +266,14 @@ def test_daily_post_reveals_yesterday_and_counts_answers(
     assert updates and "2 answered so far" in updates[-1]
     at(travel, 2026, 3, 3, 9)
     pump(clock, worker)
-    today = dailies(fake, "C1")[-1]
-    assert "Answer to Mon 02 Mar 2026" in today
-    assert "2 of 2 got it right. First right: Ana, <!channel> Bob." in today
+    assert "Answer to" not in dailies(fake, "C1")[-1]  # the reveal is a post of its own...
+    monday = next(i for i, p in enumerate(fake.posts) if p.key == "daily:1:2026-03-02")
+    [reveal] = [p for p in fake.channel_posts("C1") if p.key == "reveal:1:2026-03-03"]
+    assert reveal.thread == f"m{monday + 1}"  # ...in the thread of Monday's question
+    assert reveal.reply.thread_name == "Question of the day · Mon 02 Mar 2026"
+    text = reveal.reply.plain_text()
+    assert text.startswith("Answer to Mon 02 Mar 2026")
+    assert "2 of 2 got it right. First right: Ana, <!channel> Bob." in text
 
 
 def test_milestones_countdowns_and_summaries(

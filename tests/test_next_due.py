@@ -82,7 +82,10 @@ def test_settings_changes_move_the_next_due_instant(
     lead.send("/study setup days=mon-fri time=07:30 tz=Europe/Berlin")
     assert tick(sqlite_store, content, when, utc(2026, 3, 2, 10)) == []
     assert stored(sqlite_store, "C1") == utc(2026, 3, 3, 6, 30)  # Tuesday 07:30 CET
-    assert tick(sqlite_store, content, when, utc(2026, 3, 3, 6, 30)) == ["daily:1:2026-03-03"]
+    assert tick(sqlite_store, content, when, utc(2026, 3, 3, 6, 30)) == [
+        "daily:1:2026-03-03",
+        "reveal:1:2026-03-03",  # Monday's answer, in its thread
+    ]
 
 
 def test_a_paused_group_is_not_due_until_a_lead_resumes_it(
@@ -97,7 +100,10 @@ def test_a_paused_group_is_not_due_until_a_lead_resumes_it(
     when.now = utc(2026, 3, 3, 10)
     assert "paused" not in lead.send("/study setup time=09:00").plain_text()
     # resumed within the grace window: today's question is caught up, as before a pause
-    assert tick(sqlite_store, content, when, utc(2026, 3, 3, 10)) == ["daily:1:2026-03-03"]
+    assert tick(sqlite_store, content, when, utc(2026, 3, 3, 10)) == [
+        "daily:1:2026-03-03",
+        "reveal:1:2026-03-03",
+    ]
     assert stored(sqlite_store, "C1") == utc(2026, 3, 4, 9)
 
 
@@ -121,6 +127,7 @@ def test_a_member_in_an_earlier_timezone_brings_the_next_due_forward(
         "daily:1:2026-03-06",
         "digest:1:lead-C1:2026-W10",  # the lead's digest comes with the weekly board
         "progress_dm:1:1:2026-03-06",
+        "reveal:1:2026-03-06",
         "weekly:1:2026-03-06",
     ]
 
@@ -160,7 +167,10 @@ def test_next_due_across_dst_changes_and_the_date_line(
     assert stored(sqlite_store, "C1") == next_at
     for later in (_MINUTE, timedelta(hours=1), next_at - planned_at - _MINUTE):
         assert tick(sqlite_store, content, when, planned_at + later) == []  # the hour repeated
-    assert tick(sqlite_store, content, when, next_at) == [f"daily:1:{second}"]
+    assert tick(sqlite_store, content, when, next_at) == [
+        f"daily:1:{second}",
+        f"reveal:1:{second}",
+    ]
     assert [k for k in keys(sqlite_store) if k.startswith("daily:")] == [
         f"daily:1:{first}",
         f"daily:1:{second}",

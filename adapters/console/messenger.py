@@ -41,6 +41,9 @@ class ConsoleMessenger:
             if self.channel is not None and target.channel_id != self.channel:
                 self.console.print(f"(studybot posted in {target.channel_id})", style="dim")
             else:
+                if target.thread is not None:  # the terminal has no threads: say where it goes
+                    where = reply.thread_name or "the day's question"
+                    self.console.print(f"(in the thread of {where})", style="dim")
                 print_reply(self.console, reply, self.image_dir)
                 if self.shown is not None:
                     self.shown(reply)

@@ -9,6 +9,11 @@ on that loop. Errors become the seam's typed errors:
 - Unknown Channel 10003, Missing Access 50001, Missing Permissions 50013, DMs closed 50007,
   and any other 403/404 -> `TargetGone` (do not retry)
 - 5xx, timeouts, connection errors -> `Transient` (retry with backoff)
+
+A daily question opens a public thread on itself; the next reveal is posted in it (a
+thread opened on a message has the message's id). A thread Discord refuses (no Create
+Public Threads or Send Messages in Threads, a channel type without threads: 403, 404 or
+another 4xx) is `ThreadRefused`, and the worker posts in the channel instead.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import logging
 import threading
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import aiohttp
 import discord
@@ -31,6 +36,7 @@ from bot.seam import (
     RateLimited,
     Reply,
     TargetGone,
+    ThreadRefused,
     Transient,
     UserTarget,
 )
@@ -41,6 +47,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 GONE_CODES = frozenset({10003, 10004, 10008, 10013, 50001, 50007, 50013})
 CALL_TIMEOUT = 60.0
+THREAD_ARCHIVE_MINUTES: Literal[1440] = 1440  # a day's question, a day's discussion
+THREAD_NAME = "Question of the day"  # when the post names none
+THREAD_NAME_MAX = 100
+THREAD_EXISTS = 160004  # "A thread has already been created for this message"
 
 
 def map_error(e: BaseException) -> DeliveryError | None:
@@ -93,12 +103,55 @@ class DiscordMessenger:
     # ------------------------------------------------------------------ async
 
     async def apost(self, target: ChannelTarget, reply: Reply) -> MessageRef:
+        """Post in the channel, or in the thread of `target.thread`; a post that names a
+        thread (the daily question) opens it on itself, so members discuss it there."""
+        if target.thread is not None:
+            return await self._in_thread(target, target.thread, reply)
         channel = self.client.get_partial_messageable(
             int(target.channel_id), guild_id=int(target.workspace_id)
         )
         async with mapped():
             msg = await channel.send(**render(reply).send_kwargs())
-        return MessageRef(target.workspace_id, target.channel_id, str(msg.id))
+        ref = MessageRef(target.workspace_id, target.channel_id, str(msg.id))
+        if reply.thread_name:
+            try:
+                await self._open_thread(ref, reply.thread_name)
+            except Exception as e:  # the post stands; the reveal tries again or goes beside it
+                log.info("no thread on %s in %s: %s", ref.message_id, ref.channel_id, e)
+        return ref
+
+    async def _open_thread(self, root: MessageRef, name: str) -> None:
+        """A public thread on a posted message, archived after a day of quiet (its id is
+        the message's); one that is already open is fine."""
+        try:
+            await self.client.http.start_thread_with_message(
+                int(root.channel_id),
+                int(root.message_id),
+                name=name[:THREAD_NAME_MAX],
+                auto_archive_duration=THREAD_ARCHIVE_MINUTES,
+            )
+        except discord.HTTPException as e:
+            if e.code != THREAD_EXISTS:
+                raise
+
+    async def _in_thread(self, target: ChannelTarget, root: MessageRef, reply: Reply) -> MessageRef:
+        """Post in the thread on `root`, opening it if it is not there yet (refused or lost
+        when the root was posted); `ThreadRefused` when Discord will not have it."""
+        thread = self.client.get_partial_messageable(
+            int(root.message_id), guild_id=int(target.workspace_id)
+        )
+        async with mapped():
+            try:
+                try:
+                    msg = await thread.send(**render(reply).send_kwargs())
+                except discord.NotFound:  # no thread on the root yet
+                    await self._open_thread(root, reply.thread_name or THREAD_NAME)
+                    msg = await thread.send(**render(reply).send_kwargs())
+            except discord.HTTPException as e:
+                if 400 <= e.status < 500 and e.status != 429:  # 403, 404, 400 50024, ...
+                    raise ThreadRefused(f"{e.status} {e.code}: {e.text}") from e
+                raise
+        return MessageRef(target.workspace_id, root.message_id, str(msg.id))
 
     async def aupdate(self, ref: MessageRef, reply: Reply) -> None:
         channel = self.client.get_partial_messageable(int(ref.channel_id))

@@ -27,6 +27,7 @@ from bot.seam import (
     RateLimited,
     Reply,
     TargetGone,
+    ThreadRefused,
     Transient,
     UserTarget,
 )
@@ -118,26 +119,55 @@ def open_dm(client: WebClient, user_id: str) -> str:
 
 
 def post_rendered(
-    client: WebClient, channel: str, r: Rendered, metadata: dict[str, Any] | None = None
+    client: WebClient,
+    channel: str,
+    r: Rendered,
+    metadata: dict[str, Any] | None = None,
+    target: ChannelTarget | None = None,
 ) -> str:
-    """chat.postMessage with link unfurling off (a question's doc links would swamp it)."""
+    """chat.postMessage with link unfurling off (a question's doc links would swamp it);
+    for a `target` with a thread, as a reply in it (and in the channel if it says
+    broadcast). A refused thread reply is `ThreadRefused`: the worker posts it again in
+    the channel, which fails on its own if the channel is the trouble."""
     extra: dict[str, Any] = {"metadata": metadata} if metadata else {}
-    resp = call(
-        client.chat_postMessage,
-        channel=channel,
-        blocks=r.blocks,
-        text=r.text,
-        unfurl_links=False,
-        unfurl_media=False,
-        **extra,
-    )
-    upload_files(client, channel, r.uploads)
+    thread_ts = target.thread.message_id if target and target.thread else None
+    if thread_ts is not None:
+        extra.update(thread_ts=thread_ts, reply_broadcast=bool(target and target.broadcast))
+    try:
+        resp = call(
+            client.chat_postMessage,
+            channel=channel,
+            blocks=r.blocks,
+            text=r.text,
+            unfurl_links=False,
+            unfurl_media=False,
+            **extra,
+        )
+    except DeliveryError as e:
+        if thread_ts is None or not _refuses_thread(e):
+            raise
+        raise ThreadRefused(f"no reply in the thread: {e}") from e
+    upload_files(client, channel, r.uploads, thread_ts)
     return str(resp["ts"])
 
 
-def upload_files(client: WebClient, channel: str, files: Sequence[Image | Attachment]) -> None:
+def _refuses_thread(e: DeliveryError) -> bool:
+    """A thread reply's failure that the channel may not share: not a rate limit or a
+    trouble on Slack's side, and not the channel or app gone (the root post gone is)."""
+    if isinstance(e, RateLimited | Transient):
+        return False
+    return not isinstance(e, TargetGone) or str(e) == "message_not_found"
+
+
+def upload_files(
+    client: WebClient,
+    channel: str,
+    files: Sequence[Image | Attachment],
+    thread_ts: str | None = None,
+) -> None:
     """Charts and data exports travel as files (Block Kit images need a public URL):
-    files_upload_v2."""
+    files_upload_v2, in the thread the message went to."""
+    extra: dict[str, Any] = {"thread_ts": thread_ts} if thread_ts else {}
     for f in files:
         data, title = (f.png, f.alt) if isinstance(f, Image) else (f.data, f.title)
         call(
@@ -147,6 +177,7 @@ def upload_files(client: WebClient, channel: str, files: Sequence[Image | Attach
             filename=f.filename,
             title=truncate(escape(title), 250),
             request_file_info=False,
+            **extra,
         )
 
 
@@ -167,14 +198,14 @@ class SlackMessenger:
 
     def post(self, target: ChannelTarget, reply: Reply) -> MessageRef:
         client = self._client(target.workspace_id)
-        ts = post_rendered(client, target.channel_id, render(reply))
+        ts = post_rendered(client, target.channel_id, render(reply), None, target)
         return MessageRef(target.workspace_id, target.channel_id, ts)
 
     def post_keyed(self, target: ChannelTarget, reply: Reply, key: str) -> MessageRef:
         """Post with the idempotency key in the message's metadata, so it can be found."""
         client = self._client(target.workspace_id)
         metadata = {"event_type": METADATA_EVENT, "event_payload": {"key": key}}
-        ts = post_rendered(client, target.channel_id, render(reply), metadata)
+        ts = post_rendered(client, target.channel_id, render(reply), metadata, target)
         return MessageRef(target.workspace_id, target.channel_id, ts)
 
     def find_posted(self, target: ChannelTarget, key: str) -> MessageRef | None:
@@ -184,23 +215,32 @@ class SlackMessenger:
         not, the answer is "cannot tell" (None) and the worker posts again.
         """
         client = self._client(target.workspace_id)
-        try:
-            resp = call(
-                client.conversations_history,
-                channel=target.channel_id,
-                limit=HISTORY_LIMIT,
-                include_all_metadata=True,
-            )
-        except (TargetGone, DeliveryError) as e:
-            if str(e).removeprefix("slack error ") not in UNREADABLE:
-                raise
-            log.info("cannot read %s to look for %s: %s", target.channel_id, key, e)
-            return None
-        for msg in resp.get("messages") or []:
-            meta = msg.get("metadata") or {}
-            payload = meta.get("event_payload") or {}
-            if meta.get("event_type") == METADATA_EVENT and payload.get("key") == key:
-                return MessageRef(target.workspace_id, target.channel_id, str(msg["ts"]))
+        places: list[tuple[Callable[..., Any], dict[str, Any]]] = []
+        if target.thread is not None:  # a reply in the thread, or the channel where refused
+            places.append((client.conversations_replies, {"ts": target.thread.message_id}))
+        places.append((client.conversations_history, {}))
+        for method, extra in places:
+            try:
+                resp = call(
+                    method,
+                    channel=target.channel_id,
+                    limit=HISTORY_LIMIT,
+                    include_all_metadata=True,
+                    **extra,
+                )
+            except (TargetGone, DeliveryError) as e:
+                code = str(e).removeprefix("slack error ")
+                if extra and code in ("thread_not_found", "message_not_found"):
+                    continue  # the root is gone: a refused reply went to the channel
+                if code not in UNREADABLE:
+                    raise
+                log.info("cannot read %s to look for %s: %s", target.channel_id, key, e)
+                return None
+            for msg in resp.get("messages") or []:
+                meta = msg.get("metadata") or {}
+                payload = meta.get("event_payload") or {}
+                if meta.get("event_type") == METADATA_EVENT and payload.get("key") == key:
+                    return MessageRef(target.workspace_id, target.channel_id, str(msg["ts"]))
         return None
 
     def link(self, ref: MessageRef) -> str | None:

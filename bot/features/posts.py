@@ -27,7 +27,6 @@ from bot.registry import SLASH
 from bot.seam import (
     Block,
     Context,
-    Divider,
     Heading,
     Image,
     Paragraph,
@@ -53,7 +52,8 @@ def answered_count(s: Session, daily_id: int) -> int:
 
 
 def daily_post(s: Session, content: Content, daily: DailyQuestion) -> Reply:
-    """The daily question for the channel, with yesterday's answer revealed."""
+    """The daily question for the channel: the root of its day's thread, where the next
+    post day's reveal goes (`reveal_post`)."""
     content = own_bank.view(s, content, daily.group_id)  # the group's own questions too
     q = content.by_id.get(daily.question_id)
     blocks: list[Block] = []
@@ -74,17 +74,26 @@ def daily_post(s: Session, content: Content, daily: DailyQuestion) -> Reply:
             )
         )
     )
-    previous = s.scalar(
+    return Reply(tuple(blocks), Visibility.CHANNEL, thread_name=title_of(daily.local_date))
+
+
+def previous_daily(s: Session, group_id: int, day: date) -> DailyQuestion | None:
+    """The group's question before `day`: the one `day`'s reveal answers."""
+    return s.scalar(
         select(DailyQuestion)
-        .where(
-            DailyQuestion.group_id == daily.group_id, DailyQuestion.local_date < daily.local_date
-        )
+        .where(DailyQuestion.group_id == group_id, DailyQuestion.local_date < day)
         .order_by(DailyQuestion.local_date.desc())
         .limit(1)
     )
-    if previous is not None:
-        blocks += [Divider(), *reveal_blocks(s, content, previous)]
-    return Reply(tuple(blocks), Visibility.CHANNEL)
+
+
+def reveal_post(s: Session, content: Content, daily: DailyQuestion) -> Reply | None:
+    """The answer to a day's question, posted the next post day in that question's thread
+    (the channel where there is none); None when the question left the bank."""
+    blocks = reveal_blocks(s, own_bank.view(s, content, daily.group_id), daily)
+    if not blocks:
+        return None
+    return Reply(tuple(blocks), Visibility.CHANNEL, thread_name=title_of(daily.local_date))
 
 
 def reveal_blocks(s: Session, content: Content, daily: DailyQuestion) -> list[Block]:
@@ -273,6 +282,9 @@ def compose(
             return None
         fresh = ensure_daily(s, content, owner, post.local_date, now, flag_threshold)
         return daily_post(s, content, fresh)
+    if post.kind == "reveal":
+        before = previous_daily(s, post.group_id or -1, post.local_date)
+        return None if before is None else reveal_post(s, content, before)
     if post.kind in ("daily", "update"):
         daily = s.get(DailyQuestion, int(p["daily_id"]))
         return None if daily is None else daily_post(s, content, daily)

@@ -63,20 +63,24 @@ def test_planning_writes_each_post_once_on_both_backends(
     at(utc(2026, 3, 6, 9))  # Friday here: the question, the board, the lead's DM
     assert planned == [
         "daily:1:2026-03-04",  # Wednesday's, found on Thursday: recorded as missed
+        "reveal:1:2026-03-04",
         "daily:1:2026-03-05",
-        "update:2:1",  # Kei answered: the delivered post's count
+        "reveal:1:2026-03-05",  # no question was asked before Thursday's: nothing to reveal
+        "update:3:1",  # Kei answered: the delivered post's count (row 3)
         "progress_dm:1:2:2026-03-06",  # Kei's DM, Friday 09:00 in Tokyo
         "daily:1:2026-03-06",
         "digest:1:lead:2026-W10",  # the lead's weekly digest, with the board
         "progress_dm:1:1:2026-03-06",
         "progress_dm:1:3:2026-03-06",
+        "reveal:1:2026-03-06",  # Thursday's answer
         "weekly:1:2026-03-06",
     ]
     with any_store.transaction() as s:
         rows = {r.idem_key: r.status for r in s.scalars(select(Outbox))}
         nxt = s.scalar(select(Group.next_due_at))
-    assert rows.pop("daily:1:2026-03-04") == "skipped"
-    assert set(rows.values()) == {"sent"} and len(rows) == len(planned) - 1
+    assert rows.pop("daily:1:2026-03-04") == rows.pop("reveal:1:2026-03-04") == "skipped"
+    assert rows.pop("reveal:1:2026-03-05") == "skipped"
+    assert set(rows.values()) == {"sent"} and len(rows) == len(planned) - 3
     assert nxt is not None and as_utc(nxt) == utc(2026, 3, 7, 9)
     assert sorted(p.target for p in fake.posts if p.kind == "dm") == ["ana", "kei", "lead", "lead"]
     assert [

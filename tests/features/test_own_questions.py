@@ -251,7 +251,7 @@ def test_the_terminal_opens_another_local_group(bot: StudyBot, clock: FakeClock)
 
 
 def test_the_daily_post_shows_an_own_question(bot: StudyBot, lead: Chat, content: Content) -> None:
-    from bot.features.posts import daily_post
+    from bot.features.posts import daily_post, reveal_post
 
     add(lead)
     lead.send("/study setup own=only")
@@ -263,4 +263,7 @@ def test_the_daily_post_shows_an_own_question(bot: StudyBot, lead: Chat, content
         assert row.question_id == "g1-1"
         row2 = daily_for(ctx, ctx.require_group(), date(2026, 3, 2) + timedelta(days=1))
         post = daily_post(s, content, row2).plain_text()
-    assert "Answer to Mon 02 Mar 2026: A\nA. champion" in post  # yesterday's, revealed
+        revealed = reveal_post(s, content, row)
+    assert "Which alias" in post
+    assert revealed is not None  # yesterday's, revealed in its thread
+    assert "Answer to Mon 02 Mar 2026: A\nA. champion" in revealed.plain_text()
