@@ -218,11 +218,13 @@ def _edit(ctx: Ctx, row: GroupQuestion, fields: Mapping[str, str]) -> Reply:
         return _edit_screen(ctx, row)
     hint = f"\nFix them and send it again: {SLASH} questions edit {qid} key=value…"
     q = checked(ctx, own_bank.merged(row.body, fields), hint)
+    before = own_bank.current_fields(row)
     saved = own_bank.rewrite(row, q, ctx.now)
     cleared = mark_reviewed(ctx.s, qid, ctx.now)
-    changed = [k for k in FIELDS if k in fields]
+    after = own_bank.current_fields(row)
+    changed = [k for k in FIELDS if before.get(k, "") != after.get(k, "")]
     notes: list[Span | str] = [
-        f"Changed: {', '.join(changed)}. Its answers and review cards stay with it."
+        f"Changed: {', '.join(changed) or 'nothing'}. Its answers and review cards stay with it."
     ]
     if cleared:
         notes.append(f" Members' reports on it ({cleared}) are marked reviewed.")
@@ -243,7 +245,7 @@ def _edit_screen(ctx: Ctx, row: GroupQuestion) -> Reply:
     and the words that change it (the terminal)."""
     qid = row.question_id
     values = own_bank.current_fields(row)
-    words = " ".join(f'{k}="{values[k]}"' for k in FIELDS if values.get(k))
+    words = " ".join(f"{k}={_quoted(values[k])}" for k in FIELDS if values.get(k))
     blocks: list[Block] = [
         *qv.preview_blocks(ctx.content, own_bank.question_of(row), f"Edit {qid}"),
         Paragraph(
@@ -258,6 +260,11 @@ def _edit_screen(ctx: Ctx, row: GroupQuestion) -> Reply:
         ),
     ]
     return Reply(tuple(blocks), form=edit_form(ctx, row, values))
+
+
+def _quoted(value: str) -> str:
+    """A value as the text parser reads it back (double quotes, `\\` and `"` escaped)."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def edit_form(ctx: Ctx, row: GroupQuestion, values: Mapping[str, str]) -> Form:

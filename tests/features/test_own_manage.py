@@ -305,3 +305,15 @@ def test_an_exported_file_imported_in_chat_updates_in_place(
     # the same file in another group: its ids are not that group's, so they are added anew
     elsewhere = upload(other, "team.yaml", edited)
     assert "Imported from team.yaml: added 2 (g2-1 … g2-2)." in elsewhere.plain_text()
+
+
+def test_the_words_edit_shows_give_the_same_question_back(lead: Chat) -> None:
+    prompt = 'Which alias does the team\'s "nightly" job load?'
+    add(lead, prompt=prompt.replace('"', '\\"'))
+    shown = lead.send("/study questions edit g1-1").plain_text()
+    line = shown[shown.index("All of it: ") + len("All of it: ") :].strip()
+    assert line.startswith('/study questions edit g1-1 prompt="Which alias does the team\'s \\"')
+    again = lead.send(line)
+    assert again.plain_text().startswith("Updated g1-1"), again.plain_text()
+    assert prompt in again.plain_text()
+    assert "Changed: nothing. Its answers" in again.plain_text()  # the same question back
