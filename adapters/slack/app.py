@@ -53,6 +53,7 @@ BOT_SCOPES = (
     "im:write",
     "users:read",
     "files:write",
+    "files:read",  # download the file a lead gives /study import's modal
     "channels:history",  # find a post after a worker died mid-delivery (find_posted)
     "groups:history",
 )

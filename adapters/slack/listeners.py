@@ -7,7 +7,9 @@ answer is committed by then); its reply follows the ack through `response_url`. 
 pictures follow the ack too (followups.py). Retries and double clicks are safe because
 the core records answers under unique keys. The App Home's listener and the clicks on a
 Home or a modal are home.py's; every command and click asks it to refresh the caller's
-Home.
+Home. A reply with a form (`setup` or `add` alone from a lead) opens it as a modal, and
+the modal's submission, the timezone search and the "Report this question" shortcut are
+form_listeners.py's.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from slack_sdk import WebClient
 from adapters.slack.ack import WORKING, AckGuard, guard_of
 from adapters.slack.directory import Directory
 from adapters.slack.followups import WORKERS, FollowUps, ResponseUrls
+from adapters.slack.form_listeners import FormFlow
 from adapters.slack.home import HomeTab
 from adapters.slack.inbound import (
     Caller,
@@ -76,11 +79,18 @@ class SlackFrontEnd:
         if self.directory.stored is None:
             self.directory.stored = partial(self.bot.stored_name, PLATFORM)
         self.home = HomeTab(bot, self.followups, partial(self._who, need_admin=True))
+        self.forms = FormFlow(
+            bot,
+            self.followups,
+            lambda client, caller, lead: self._who(client, caller, need_admin=lead),
+            self._respond,
+        )
 
     def attach(self, app: App) -> None:
         app.command(SLASH)(self.on_command)
         app.action(ACTION_PATTERN)(self.on_action)
         self.home.attach(app)
+        self.forms.attach(app)
 
     def drain(self, timeout: float = 10.0) -> None:
         """Wait for the work that outlived its ack (tests, benchmarks, shutdown)."""
@@ -126,6 +136,11 @@ class SlackFrontEnd:
             ack(response_type="ephemeral", text=WORKING)  # not sent; Bolt expects an ack
             self.followups.after_ack(guard, self._deliver_late, reply, body, respond, client)
             return
+        trigger = str(body.get("trigger_id") or "")
+        if reply.form is not None and trigger:  # a modal in place of the reply's blocks
+            ack()
+            self.forms.open_later(guard, client, trigger, channel_id(body), reply, respond)
+            return
         r = safe_render(reply)
         if reply.visibility is Visibility.DM:
             ack(response_type="ephemeral", text=SENT_DM)
@@ -151,6 +166,10 @@ class SlackFrontEnd:
     def _deliver_late(
         self, reply: Reply, body: Mapping[str, Any], respond: Respond, client: WebClient
     ) -> None:
+        trigger = str(body.get("trigger_id") or "")
+        if reply.form is not None and trigger:  # the trigger may still be good: try
+            self.forms.open(client, trigger, channel_id(body), reply, respond)
+            return
         r = safe_render(reply)
         if reply.visibility is Visibility.DM:
             self._dm(client, user_of(body), r, respond)

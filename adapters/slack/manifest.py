@@ -14,6 +14,7 @@ import yaml
 
 import bot.features  # noqa: F401  (its modules declare the commands)
 from adapters.slack.app import BOT_SCOPES, REDIRECT_PATH, UNINSTALL_EVENTS
+from adapters.slack.form_listeners import SHORTCUT, SHORTCUT_NAME
 from adapters.slack.home import HOME_EVENT
 from adapters.slack.server import EVENTS_PATH
 from bot.registry import COMMANDS, SLASH
@@ -52,6 +53,8 @@ def manifest(base_url: str | None = None) -> dict[str, Any]:
         root = base_url.rstrip("/")
         command["url"] = root + EVENTS_PATH
         interactivity["request_url"] = root + EVENTS_PATH
+        # the timezone select's search (an external_select) asks this URL for options
+        interactivity["message_menu_options_url"] = root + EVENTS_PATH
         events = {"request_url": root + EVENTS_PATH, **events}
         oauth["redirect_urls"] = [root + REDIRECT_PATH]
     return {
@@ -72,6 +75,15 @@ def manifest(base_url: str | None = None) -> dict[str, Any]:
                 "messages_tab_read_only_enabled": True,
             },
             "slash_commands": [command],
+            # on any message: the core says which question it shows (form_listeners.py)
+            "shortcuts": [
+                {
+                    "name": SHORTCUT_NAME,
+                    "type": "message",
+                    "callback_id": SHORTCUT,
+                    "description": "Report a wrong or unclear question to the maintainers",
+                }
+            ],
         },
         "oauth_config": oauth,
         "settings": {
