@@ -26,16 +26,17 @@ from discord import app_commands
 from adapters.discord.autocomplete import OptionCompleter
 from adapters.discord.buttons import StudyButton
 from adapters.discord.caller import PLATFORM, normalise_args, who_of  # noqa: F401  (re-exported)
-from adapters.discord.forms import FormModal, refused_reply, try_again
+from adapters.discord.forms import FormModal, pages, refused_reply, try_again
 from adapters.discord.menus import report_menu
 from adapters.discord.render import render
 from adapters.discord.tree import study_group
+from adapters.discord.uploads import download
 from bot.completions import Completions
 from bot.content.models import Content
 from bot.core import StudyBot
 from bot.errors import OperatorError
 from bot.forms import Form
-from bot.seam import Action, Context, Invocation, Reply, Visibility, Who, text
+from bot.seam import Action, Context, Invocation, Reply, Upload, Visibility, Who, text
 
 log = logging.getLogger(__name__)
 
@@ -75,12 +76,33 @@ class StudyHandler:
         self._active: set[asyncio.Task[Any]] = set()
 
     async def on_command(
-        self, interaction: discord.Interaction[Any], name: str, args: dict[str, str]
+        self,
+        interaction: discord.Interaction[Any],
+        name: str,
+        args: dict[str, str],
+        attachments: list[discord.Attachment] | None = None,
     ) -> None:
-        inv = Invocation(who_of(interaction), name, normalise_args(args))
-        await self._tracked(
-            self._answer(interaction, lambda: self.core.handle(inv), component=False)
-        )
+        await self._tracked(self._command(interaction, name, args, attachments or []))
+
+    async def _command(
+        self,
+        interaction: discord.Interaction[Any],
+        name: str,
+        args: dict[str, str],
+        attachments: list[discord.Attachment],
+    ) -> None:
+        """A command; attached files are downloaded first (after deferring: a download
+        can outlast Discord's 3 seconds) and sent as the invocation's files."""
+        files: tuple[Upload, ...] = ()
+        if attachments:
+            await self._defer(interaction, component=False)
+            got = await download(attachments)
+            if isinstance(got, Reply):
+                await self._answer(interaction, lambda: got, component=False)
+                return
+            files = got
+        inv = Invocation(who_of(interaction), name, normalise_args(args), files)
+        await self._answer(interaction, lambda: self.core.handle(inv), component=False)
 
     async def on_press(
         self, interaction: discord.Interaction[Any], action_id: str, value: str
@@ -137,7 +159,7 @@ class StudyHandler:
     ) -> None:
         task = asyncio.ensure_future(asyncio.to_thread(work))
         done, _ = await asyncio.wait({task}, timeout=self.defer_after)
-        deferred = False
+        deferred = interaction.response.is_done()  # deferred before the work (a download)
         if not done:
             try:
                 await self._defer(interaction, component)
@@ -187,7 +209,7 @@ class StudyHandler:
         deferred: bool,
         sent: tuple[Form, dict[str, str]] | None = None,
     ) -> None:
-        if reply.form is not None and self._may_open_form(interaction, deferred):
+        if reply.form is not None and self._may_open_form(interaction, reply.form, deferred):
             await interaction.response.send_modal(FormModal(self, reply.form))
             return
         if sent is not None and reply.field_errors:
@@ -226,11 +248,12 @@ class StudyHandler:
             await interaction.edit_original_response(**render(reply).edit_kwargs())
 
     @staticmethod
-    def _may_open_form(interaction: discord.Interaction[Any], deferred: bool) -> bool:
+    def _may_open_form(interaction: discord.Interaction[Any], form: Form, deferred: bool) -> bool:
         """A modal must be the first response, and never answers a modal's submission:
         elsewhere the reply's blocks say how to do it in words."""
         submitted = interaction.type is discord.InteractionType.modal_submit
-        return not deferred and not submitted and not interaction.response.is_done()
+        fresh = not deferred and not submitted and not interaction.response.is_done()
+        return fresh and bool(pages(form)[0])  # a form of files alone: attach instead
 
     async def _refused_form(
         self,

@@ -1,11 +1,11 @@
 """The `/study` command group, derived from the core's command registry.
 
 Every `Command` becomes a subcommand and every `Param` a typed option: INT as an integer,
-the rest as strings; CHOICE params as pick lists; the tracks the content declares, the
-exam domains, the study areas, checklist items, the command names of `help` and timezones
-with autocomplete (`adapters/discord/autocomplete.py`). The callbacks only collect the
-options as strings and pass them on: parsing and validation stay in the core, where every
-platform shares them.
+FILE as an attachment, the rest as strings; CHOICE params as pick lists; the tracks the
+content declares, the exam domains, the study areas, checklist items, the command names
+of `help` and timezones with autocomplete (`adapters/discord/autocomplete.py`). The
+callbacks only collect the options and pass them on: parsing and validation stay in the
+core, where every platform shares them.
 """
 
 from __future__ import annotations
@@ -31,7 +31,9 @@ DESCRIPTION_MAX = 100
 FAMILY_HEAD = "list"  # the head command of a family, in its subcommand group
 SUBCOMMAND_GROUP = 2  # Discord's option type
 
-OnCommand = Callable[[discord.Interaction[Any], str, dict[str, str]], Awaitable[None]]
+OnCommand = Callable[
+    [discord.Interaction[Any], str, dict[str, str], list[discord.Attachment]], Awaitable[None]
+]
 
 
 def choice_values(p: Param) -> list[tuple[str, str]] | None:
@@ -43,6 +45,9 @@ def choice_values(p: Param) -> list[tuple[str, str]] | None:
 
 
 def _annotation(p: Param) -> type:
+    """An integer, a file (Discord's attachment option) or a string."""
+    if p.kind is Kind.FILE:
+        return discord.Attachment
     return int if p.kind is Kind.INT else str
 
 
@@ -60,13 +65,17 @@ def subcommand(
 
     async def callback(interaction: discord.Interaction[Any], **options: Any) -> None:
         args: dict[str, str] = {}
+        files: list[discord.Attachment] = []
         for key, value in options.items():
+            if isinstance(value, discord.Attachment):
+                files.append(value)
+                continue
             if isinstance(value, app_commands.Choice):
                 value = value.value
             if value is None or str(value).strip() == "":
                 continue
             args[key] = str(value).strip()
-        await on_command(interaction, name, args)
+        await on_command(interaction, name, args, files)
 
     params = [
         inspect.Parameter(
@@ -150,7 +159,9 @@ def subcommands(payload: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
-async def _unused(_i: discord.Interaction[Any], _n: str, _a: dict[str, str]) -> None:
+async def _unused(
+    _i: discord.Interaction[Any], _n: str, _a: dict[str, str], _f: list[discord.Attachment]
+) -> None:
     raise RuntimeError("the command tree built for export has no handler")
 
 

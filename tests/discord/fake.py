@@ -105,6 +105,7 @@ class FakeDiscord:
         self._ids = itertools.count(1_100_000_000_000_000_000)
         self._original: dict[str, str] = {}  # interaction token -> message id
         self._dm: dict[str, str] = {}  # user id -> DM channel id
+        self.uploads: dict[str, bytes] = {}  # attachment id -> what a member attached
         self._runner: web.AppRunner | None = None
         self._changed = asyncio.Event()
         self.url = ""
@@ -139,6 +140,21 @@ class FakeDiscord:
     ) -> None:
         """Answer the next `times` matching requests with an error."""
         self.failures.append(Failure(method, re.compile(pattern), status, code, retry_after, times))
+
+    def attach(self, filename: str, data: bytes, *, size: int | None = None) -> dict[str, Any]:
+        """A file a member attached to a command: its attachment object (served from the
+        fake's CDN path); `size` as Discord reports it (default: the real size)."""
+        aid = self.new_id()
+        self.uploads[aid] = data
+        url = f"{self.url}/cdn/{aid}/{filename}"
+        return {
+            "id": aid,
+            "filename": filename,
+            "size": len(data) if size is None else size,
+            "url": url,
+            "proxy_url": url,
+            "content_type": "text/csv",
+        }
 
     def bind(self, token: str, message_id: str) -> None:
         """A component interaction's original message is the one whose button was pressed."""
@@ -247,6 +263,10 @@ class FakeDiscord:
                 for c in call.body or []
             ]
             return _json(out)
+        if m == "GET" and (x := re.fullmatch(r"/cdn/(\d+)/[^/]+", p)):
+            if x[1] not in self.uploads:
+                return _json({"message": "404: Not Found", "code": 0}, 404)
+            return web.Response(body=self.uploads[x[1]], content_type="application/octet-stream")
         if m == "DELETE":
             return web.Response(status=204)
         return _json({"message": f"404: no fake route for {m} {p}", "code": 0}, 404)

@@ -110,7 +110,9 @@ def _base(kind: int, member: Member, channel: str, guild: str) -> dict[str, Any]
 def _options(options: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     for name, value in options.items():
-        if isinstance(value, tuple):  # (value, focused) for autocomplete
+        if isinstance(value, dict):  # an attachment (FakeDiscord.attach)
+            out.append({"name": name, "type": 11, "value": value["id"]})
+        elif isinstance(value, tuple):  # (value, focused) for autocomplete
             out.append({"name": name, "type": 3, "value": value[0], "focused": value[1]})
         else:
             kind = 4 if isinstance(value, int) else 3
@@ -139,6 +141,9 @@ def command_payload(
         "guild_id": guild,
         "options": [chosen],
     }
+    files = {v["id"]: v for v in (options or {}).values() if isinstance(v, dict)}
+    if files:
+        p["data"]["resolved"] = {"attachments": files}
     return p
 
 

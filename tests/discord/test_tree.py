@@ -48,7 +48,8 @@ def test_tree_matches_command_table(payload: dict[str, Any], content: Content) -
         assert set(options) == {p.name for p in cmd.params}
         for p in cmd.params:
             o = options[p.name]
-            assert o["type"] == (4 if p.kind is Kind.INT else 3), (cmd.name, p.name)
+            kind = {Kind.INT: 4, Kind.FILE: 11}.get(p.kind, 3)  # integer, attachment, string
+            assert o["type"] == kind, (cmd.name, p.name)
             assert o["required"] is p.required
             assert o["description"] == p.help[:100]
             values = choice_values(p)
