@@ -301,13 +301,14 @@ def listing(ctx: Ctx, page: int, notice: tuple[Span, ...] = ()) -> Reply:
             ),
         )
     ids = [r.question_id for r in rows]
+    mine = set(ids)
     stats = {
         st.question_id: st
         for st in question_stats(ctx.s, ctx.bank, group_id=g.id)
-        if st.question_id in set(ids)
+        if st.question_id in mine
     }
-    reports = _reports(ctx, ids)
-    out_by_reports = pulled(ctx.s, ctx.flag_threshold) & set(ids)
+    reports = _reports(ctx, g.id)
+    out_by_reports = pulled(ctx.s, ctx.flag_threshold) & mine
     pages = max(1, -(-len(rows) // PAGE))
     page = min(max(page, 1), pages)
     shown = rows[(page - 1) * PAGE : page * PAGE]
@@ -389,12 +390,13 @@ def _entry(
     return [Paragraph(line), Context(text(*parts))]
 
 
-def _reports(ctx: Ctx, ids: list[str]) -> dict[str, list[str]]:
-    """Members' open reports on the group's own questions: reason, newest first."""
+def _reports(ctx: Ctx, group_id: int) -> dict[str, list[str]]:
+    """Members' open reports on the group's own questions (ids `g<group id>-N`): their
+    reasons, newest first."""
     found: dict[str, list[str]] = {}
     rows = ctx.s.execute(
         select(Flag.question_id, Flag.reason)
-        .where(Flag.question_id.in_(ids), Flag.reviewed_at.is_(None))
+        .where(Flag.question_id.like(f"g{group_id}-%"), Flag.reviewed_at.is_(None))
         .order_by(Flag.created_at.desc(), Flag.id.desc())
     )
     for qid, reason in rows:
