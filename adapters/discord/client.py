@@ -26,7 +26,7 @@ from discord import app_commands
 from adapters.discord.autocomplete import OptionCompleter
 from adapters.discord.buttons import StudyButton
 from adapters.discord.caller import PLATFORM, normalise_args, who_of  # noqa: F401  (re-exported)
-from adapters.discord.forms import FormModal, pages, refused_reply, try_again
+from adapters.discord.forms import FormModal, pages, refused_reply, submitted_args, try_again
 from adapters.discord.menus import report_menu
 from adapters.discord.render import render
 from adapters.discord.tree import study_group
@@ -116,7 +116,8 @@ class StudyHandler:
         self, interaction: discord.Interaction[Any], form: Form, values: dict[str, str]
     ) -> None:
         """A modal's submission: the form's command with what was typed, as if typed."""
-        inv = Invocation(who_of(interaction), form.command, normalise_args(form.args(values)))
+        args = normalise_args(submitted_args(form, values))
+        inv = Invocation(who_of(interaction), form.command, args)
         await self._tracked(
             self._answer(
                 interaction, lambda: self.core.handle(inv), component=False, sent=(form, values)

@@ -36,6 +36,7 @@ VALUE_MAX = 4000  # what a text input holds
 TIMEOUT = 15 * 60.0  # an interaction's token lives 15 minutes: so does the form
 TRY_AGAIN = "Try again"
 CONTINUE = "Continue"
+CLEARED = "none"
 KEPT = "What you typed is kept: “Try again” opens the form with it."
 _LONG = (FieldKind.LONG_TEXT,)
 _SKIPPED = (FieldKind.FILE,)  # a modal's text input cannot carry a file
@@ -49,6 +50,17 @@ def pages(form: Form) -> list[tuple[FormField, ...]]:
     if essential:
         return [tuple(essential[:FIELDS_MAX])]
     return [tuple(usable[i : i + FIELDS_MAX]) for i in range(0, len(usable), FIELDS_MAX)] or [()]
+
+
+def submitted_args(form: Form, values: Mapping[str, str]) -> dict[str, str]:
+    """A submission's args: an optional field that was set when the form opened and is
+    now empty sends `none`, the text form's word for clearing it (`setup exam=none`),
+    since an empty value means "unchanged" (as on Slack)."""
+    given = dict(values)
+    for f in form.fields:
+        if f.optional and f.initial and f.name in given and not given[f.name]:
+            given[f.name] = CLEARED
+    return form.args(given)
 
 
 def _cut(s: str, n: int) -> str:

@@ -139,3 +139,17 @@ async def test_add_alone_opens_the_question_form_in_two_pages(h: Harness, conten
         ref="https://docs.databricks.com/en/delta/history.html",
     )
     assert "to this group's own questions" in ok.text(), ok.text()
+
+
+async def test_emptying_a_set_field_clears_it(h: Harness, content: Content) -> None:
+    await setup_group(h, content)
+    modal = modal_of(await h.command("setup", LEAD))
+    await h.submit(modal, LEAD, exam="2026-07-31")
+    reopened = modal_of(await h.command("setup", LEAD))
+    assert modal_inputs(reopened)["exam"]["value"] == "2026-07-31"
+    out = await h.submit(reopened, LEAD, exam="")  # emptied: no exam date any more
+    assert "Study group updated" in out.text()
+    assert modal_inputs(modal_of(await h.command("setup", LEAD)))["exam"].get("value") in (
+        None,
+        "",
+    )
