@@ -50,6 +50,7 @@ from adapters.slack.modals import (
 )
 from adapters.slack.render import Rendered, render
 from bot.core import StudyBot
+from bot.features.report_message import ACTION_NAME
 from bot.forms import FieldKind, Form
 from bot.registry import COMMANDS, Audience
 from bot.seam import DeliveryError, Invocation, Reply, Upload, Visibility, Who
@@ -57,7 +58,7 @@ from bot.seam import DeliveryError, Invocation, Reply, Upload, Visibility, Who
 log = logging.getLogger(__name__)
 
 SHORTCUT = "report_question"  # the message shortcut's callback id (manifest.py)
-SHORTCUT_NAME = "Report this question"
+SHORTCUT_NAME = ACTION_NAME  # the core's name for it
 FAILED = "Sorry, something went wrong on our side. Please try again in a minute."
 DOWNLOAD_LIMIT = 5_000_000  # read no further: the core refuses a file this big anyway
 NO_FILE = "Attach the file to send."

@@ -22,6 +22,7 @@ from bot.seam import Paragraph, Reply, code, text
 if TYPE_CHECKING:
     from bot.context import Ctx
 
+ACTION_NAME = "Report this question"  # what a platform calls it on a message (Slack's shortcut)
 # An id as questions show it: the bank's (a-mt-012) or a group's own (g3-12).
 _ID = r"(?:g\d+-\d+|[a-z][a-z-]*-\d{1,4})"
 _ANY_ID = re.compile(rf"(?<![\w-])({_ID})(?![\w-])")
@@ -68,7 +69,7 @@ def report_form(ctx: Ctx, message_text: str) -> Reply:
     qid = shown_question(ctx, message_text)
     form = Form(
         "flag",
-        "Report this question",
+        ACTION_NAME,
         "Report",
         (
             FormField(

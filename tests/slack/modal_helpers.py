@@ -9,9 +9,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 
-from tests.slack.conftest import SlackUser
+from adapters.slack.ack import AckGuard, guarded
+from tests.slack.conftest import SlackUser, signed_headers
 from tests.slack.fakeslack import FakeSlack
 
 
@@ -104,8 +106,11 @@ def state_of(view: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def submit(u: SlackUser, view: dict[str, Any], **changes: Any) -> Submitted:
-    """Submit the modal `view` as member `u`, with `changes` made to its fields."""
+def submit(
+    u: SlackUser, view: dict[str, Any], guard: AckGuard | None = None, **changes: Any
+) -> Submitted:
+    """Submit the modal `view` as member `u`, with `changes` made to its fields; with a
+    `guard`, under that ack guard (one the transport expired: the deadline passed)."""
     payload = {
         "type": "view_submission",
         "team": {"id": u.team, "domain": "fake"},
@@ -126,7 +131,14 @@ def submit(u: SlackUser, view: dict[str, Any], **changes: Any) -> Submitted:
         },
         "response_urls": [],
     }
-    resp = u.dispatch(urlencode({"payload": json.dumps(payload)}))
+    raw = urlencode({"payload": json.dumps(payload)})
+    if guard is None:
+        resp = u.dispatch(raw)
+    else:
+        req = BoltRequest(body=raw, headers=signed_headers(raw))
+        guarded(req, guard)
+        resp = u.slack.app.dispatch(req)
+        guard.release()
     u.slack.frontend.drain()
     body = json.loads(resp.body) if resp.body else {}
     return Submitted(resp, body)

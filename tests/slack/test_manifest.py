@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from adapters.slack.app import BOT_SCOPES, REDIRECT_PATH
 from adapters.slack.cli import register
+from adapters.slack.form_listeners import SHORTCUT
 from adapters.slack.manifest import MANIFEST_PATH, manifest, manifest_yaml
 from bot.registry import COMMANDS, SLASH
 
@@ -40,6 +41,7 @@ def test_scopes_cover_every_web_api_method_the_adapter_calls() -> None:
     needs = {
         "chat_postMessage": "chat:write",
         "chat_update": "chat:write",
+        "chat_postEphemeral": "chat:write",
         "conversations_open": "im:write",
         "users_info": "users:read",
         "files_upload_v2": "files:write",
@@ -95,3 +97,25 @@ def test_the_home_tab_is_on_and_its_event_subscribed() -> None:
     assert "app_home_opened" in data["settings"]["event_subscriptions"]["bot_events"]
     http = manifest("https://study.example.com/")["settings"]["event_subscriptions"]
     assert "app_home_opened" in http["bot_events"]
+
+
+def test_the_report_shortcut_is_declared_and_listened_for() -> None:
+    """The message shortcut the manifest declares is the one the app answers, named as
+    the core names it; the timezone search needs the options URL over HTTP, and the
+    import form's file needs files:read."""
+    from bot.features.report_message import ACTION_NAME
+
+    data = yaml.safe_load(MANIFEST_PATH.read_text(encoding="utf-8"))
+    (shortcut,) = data["features"]["shortcuts"]
+    assert shortcut == {
+        "name": ACTION_NAME,
+        "type": "message",
+        "callback_id": SHORTCUT,
+        "description": shortcut["description"],
+    }
+    assert len(shortcut["name"]) <= 24 and 0 < len(shortcut["description"]) <= 80
+    assert "files:read" in data["oauth_config"]["scopes"]["bot"]
+    http = manifest("https://study.example.com/")["settings"]["interactivity"]
+    assert http["message_menu_options_url"] == "https://study.example.com/slack/events"
+    source = (ADAPTER / "form_listeners.py").read_text()
+    assert "app.shortcut(SHORTCUT)" in source and "app.options(TZ_ACTION)" in source

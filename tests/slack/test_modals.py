@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+from adapters.slack.ack import AckGuard
 from adapters.slack.app import SlackApp
 from adapters.slack.modals import TZ_ACTION
 from tests.slack.conftest import SlackUser
@@ -165,3 +166,29 @@ def test_a_modal_slack_will_not_open_leaves_the_settings_in_words(
     answer = lee.command("setup")
     assert len(answer.responses) == 1 and answer.responses[0]["response_type"] == "ephemeral"
     assert "Study group settings" in answer.text() and "09:00" in answer.text()
+
+
+def test_the_form_in_a_new_channel_creates_the_group(slack: SlackApp, fake: FakeSlack) -> None:
+    owner = SlackUser(slack, fake, "ULEAD", "Lee", channel="C9")
+    owner.command("setup")
+    view = opened_view(fake)
+    assert blocks_by_id(view)["f_tz"]["element"]["initial_option"]["value"] == "UTC"
+    fake.clear()
+    assert submit(owner, view, tz="Asia/Kolkata", time="06:30").body == {}
+    post = fake.wait_for("chat.postMessage")[0].args  # for the channel to see
+    assert post["channel"] == "C9"
+    shown = json.dumps(post, ensure_ascii=False)
+    assert "Study group created" in shown and "06:30" in shown and "Asia/Kolkata" in shown
+
+
+def test_past_the_deadline_a_refusal_is_posted_to_the_lead(lee: SlackUser, fake: FakeSlack) -> None:
+    """The transport answered Slack itself (the modal closed): the problems cannot stand
+    beside the fields any more, so the lead is told them under the channel."""
+    lee.command("setup")
+    view = opened_view(fake)
+    fake.clear()
+    late = AckGuard()
+    assert late.expire()
+    submit(lee, view, guard=late, exam="2026-01-01")
+    shown = json.dumps(fake.wait_for("chat.postEphemeral")[0].args, ensure_ascii=False)
+    assert "must come after the start date" in shown
