@@ -4,14 +4,30 @@ flag`; on any other message it answers privately that there is no question to re
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
 from adapters.discord.menus import REPORT
+from adapters.discord.messenger import DiscordMessenger
 from bot.content.models import Content
 from bot.core import StudyBot
+from bot.seam import ChannelTarget
 from bot.store.models import Flag
-from tests.discord.harness import ALICE, BOB, LEAD, Harness, embed_text, modal_inputs
+from tests.clockwork import Rounds
+from tests.discord.harness import (
+    ALICE,
+    BOB,
+    CHANNEL,
+    GUILD,
+    LEAD,
+    Harness,
+    embed_text,
+    modal_inputs,
+)
+from tests.fakes import FakeMessenger
+from tests.helpers import FakeClock
 
 pytestmark = pytest.mark.anyio
 MODAL, MESSAGE, EPHEMERAL = 9, 4, 64
@@ -70,3 +86,22 @@ async def test_a_message_without_a_question_is_not_reported(
     assert int(out.callback.data.get("flags") or 0) & EPHEMERAL
     assert "does not show a question" in out.text()
     assert flags(bot) == []
+
+
+async def test_reporting_the_clocks_daily_post(
+    h: Harness, bot: StudyBot, content: Content, clock: FakeClock
+) -> None:
+    """The daily question the clock posts in the channel, as Discord shows it."""
+    await start(h, content)
+    memory = FakeMessenger()
+    rounds = Rounds(bot.store, content, clock, {"discord": memory})
+    planned = rounds.at((clock.now + timedelta(days=1)).replace(hour=9, minute=1))
+    assert any(k.startswith("daily") for k in planned), planned
+    [daily] = [p for p in memory.posts if p.kind == "post" and CHANNEL in p.target]
+    ref = await DiscordMessenger(h.client).apost(ChannelTarget(GUILD, CHANNEL), daily.reply)
+    posted = h.fake.messages[ref.message_id]
+    qid = next(q.id for q in content.questions if q.id in embed_text(posted))
+    modal = (await h.menu(posted, REPORT, ALICE)).callback.data
+    assert modal["title"] == "Report this question"
+    await h.submit(modal, ALICE, reason="The explanation names the wrong setting.")
+    assert flags(bot) == [(qid, "The explanation names the wrong setting.", "command")]
