@@ -16,7 +16,7 @@ from bot.core import StudyBot
 from bot.features.own_files import MAX_BYTES
 from bot.store.models import GroupQuestion
 from tests.discord.fake import FakeDiscord
-from tests.discord.harness import ALICE, LEAD, Harness
+from tests.discord.harness import ALICE, LEAD, Harness, modal_inputs
 
 pytestmark = pytest.mark.anyio
 REF = "https://docs.databricks.com/en/machine-learning/index.html"
@@ -96,3 +96,24 @@ async def test_import_alone_says_how_to_attach(h: Harness, content: Content) -> 
     out = await h.command("import", LEAD)
     assert out.callback.kind == 4  # no modal: Discord attaches files to the command
     assert "file:" in out.text() and ",".join(CSV_HEADER) in out.text()
+
+
+async def test_editing_an_imported_question_in_the_form(
+    h: Harness, fake: FakeDiscord, bot: StudyBot, content: Content
+) -> None:
+    """`/study questions list action:edit id:…` alone opens add's form filled with the
+    question, in two pages; saving keeps the id."""
+    await start(h, content)
+    out = await h.command("import", LEAD, file=fake.attach("team.csv", csv_file(content, [{}])))
+    with bot.store.transaction(read_only=True) as s:
+        [qid] = s.scalars(select(GroupQuestion.question_id)).all()
+    assert qid in out.text()
+    first = await h.command("questions", LEAD, action="edit", id=qid)
+    assert first.callback.kind == 9, out.text()
+    inputs = modal_inputs(first.callback.data)
+    assert inputs["prompt"]["value"] == "Which setting does team 1 change first?"
+    note = await h.submit(first.callback.data, LEAD, prompt="Which setting changes first?")
+    second = await h.press(note.last, "Continue", LEAD)
+    assert modal_inputs(second.callback.data)["answer"]["value"] == "B"
+    saved = await h.submit(second.callback.data, LEAD, answer="C")
+    assert qid in saved.text() and "Which setting changes first?" in saved.text()
