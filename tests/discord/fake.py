@@ -1,7 +1,8 @@
 """A small fake of Discord's REST API on 127.0.0.1 (aiohttp), for the real discord.py client.
 
 It answers login (`/users/@me`, `/oauth2/applications/@me`), records interaction callbacks,
-webhook follow-ups and edits, channel posts, edits and DMs, keeps the messages it created
+webhook follow-ups and edits, channel posts, edits and DMs, threads opened on messages
+(whose ids are the messages'), keeps the messages it created
 (so a test can press a button on one), answers command syncs, and can be told to fail a
 route with a status, a Discord error code and a `retry_after`.
 
@@ -105,6 +106,7 @@ class FakeDiscord:
         self._ids = itertools.count(1_100_000_000_000_000_000)
         self._original: dict[str, str] = {}  # interaction token -> message id
         self._dm: dict[str, str] = {}  # user id -> DM channel id
+        self.threads: dict[str, dict[str, Any]] = {}  # thread id (its root's id) -> thread
         self.uploads: dict[str, bytes] = {}  # attachment id -> what a member attached
         self._runner: web.AppRunner | None = None
         self._changed = asyncio.Event()
@@ -242,7 +244,11 @@ class FakeDiscord:
             return self._store(call, mid, "0", call.body or {}, edit=True)
         if m == "POST" and (x := re.fullmatch(r"/webhooks/\d+/([^/]+)", p)):
             return self._store(call, self.new_id(), "0", call.body or {})
+        if m == "POST" and (x := re.fullmatch(r"/channels/(\d+)/messages/(\d+)/threads", p)):
+            return self._thread(call, x[1], x[2])
         if m == "POST" and (x := re.fullmatch(r"/channels/(\d+)/messages", p)):
+            if x[1] in self.messages and x[1] not in self.threads:  # a message, not a thread
+                return _json({"message": "Unknown Channel", "code": 10003}, 404)
             return self._store(call, self.new_id(), x[1], call.body or {})
         if m == "PATCH" and (x := re.fullmatch(r"/channels/(\d+)/messages/(\d+)", p)):
             return self._store(call, x[2], x[1], call.body or {}, edit=True)
@@ -299,6 +305,35 @@ class FakeDiscord:
             out["resource"] = {"type": kind}
         call.answered = out
         return _json(out)
+
+    def _thread(self, call: Call, channel_id: str, message_id: str) -> web.Response:
+        """A public thread opened on a message: it takes the message's id."""
+        if message_id not in self.messages:
+            return _json({"message": "Unknown Message", "code": 10008}, 404)
+        if message_id in self.threads:
+            body = {"message": "A thread has already been created for this message"}
+            return _json({**body, "code": 160004}, 400)
+        body = call.body or {}
+        thread = {
+            "id": message_id,
+            "type": 11,
+            "guild_id": None,
+            "parent_id": channel_id,
+            "owner_id": BOT_ID,
+            "name": body.get("name"),
+            "message_count": 0,
+            "member_count": 1,
+            "rate_limit_per_user": 0,
+            "thread_metadata": {
+                "archived": False,
+                "auto_archive_duration": body.get("auto_archive_duration"),
+                "archive_timestamp": TIMESTAMP,
+                "locked": False,
+            },
+        }
+        self.threads[message_id] = thread
+        call.answered = thread
+        return _json(thread, 201)
 
     def _message(self, mid: str, channel_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         return {
