@@ -62,10 +62,10 @@ class OptionCompleter:
     """Answers an autocomplete of a core-completed option from `Completions`, off the
     event loop: the store's read waits on the database, the gateway must not."""
 
-    def __init__(self, completions: Completions, *, deadline: float = DEADLINE) -> None:
+    def __init__(self, completions: Completions, *, deadline: float | None = None) -> None:
         self.completions = completions
         self.offline = Completions(completions.content)  # the content's values alone
-        self.deadline = deadline
+        self.deadline = DEADLINE if deadline is None else deadline
 
     async def choices(
         self, interaction: discord.Interaction[Any], command: str, param: str, current: str

@@ -4,9 +4,16 @@ filtered by what was typed, at most 25."""
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 import pytest
 
+from adapters.discord import autocomplete
+from bot.completions import Completions
 from bot.content.models import Content
+from bot.core import StudyBot
+from bot.seam import Who
 from tests.discord.harness import ALICE, LEAD, Harness
 
 pytestmark = pytest.mark.anyio
@@ -77,3 +84,26 @@ async def test_check_offers_unticked_items_and_uncheck_ticked_ones(
     word = label.split()[1]
     assert values(await h.autocomplete("uncheck", "item", word)) == [success[2]]
     assert await h.autocomplete("uncheck", "item", "", member=LEAD) == []
+
+
+async def test_a_slow_store_gets_the_contents_values_in_time(
+    h: Harness, bot: StudyBot, content: Content, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Discord drops an autocomplete answered after 3 s: past the deadline the content's
+    values are offered (every item, ticked or not) instead of waiting on the database."""
+    await h.command("setup", LEAD, track=content.tracks[0].id, start="2026-03-02", tz="UTC")
+    await h.command("check", ALICE, item=content.success[0].id)
+    real = Completions._read
+
+    def slow(self: Completions, who: Who, read: Any) -> Any:
+        time.sleep(0.5)
+        return real(self, who, read)
+
+    monkeypatch.setattr(Completions, "_read", slow)
+    monkeypatch.setattr(autocomplete, "DEADLINE", 0.05)  # read when the client is made
+    h2 = await Harness.start(h.fake, bot, content)
+    try:
+        found = values(await h2.autocomplete("check", "item", content.success[0].id))
+    finally:
+        await h2.close()
+    assert found[0] == content.success[0].id  # ticked, but the store did not answer in time
