@@ -101,7 +101,8 @@ async def test_a_new_channels_modal_creates_the_group(h: Harness) -> None:
 
 async def test_add_alone_opens_the_question_form_in_two_pages(h: Harness, content: Content) -> None:
     await setup_group(h, content)
-    assert (await h.command("add", ALICE)).callback.kind == 4  # a member gets no form
+    member = await h.command("add", ALICE)
+    assert member.callback.kind == 4 and "Only a group lead" in member.text()  # no form
     first = modal_of(await h.command("add", LEAD))
     assert first["title"] == "Add a question (1/2)"
     assert list(modal_inputs(first)) == ["prompt", "a", "b", "c", "d"]
