@@ -95,14 +95,27 @@ class Clock:
         later ones are planned, and a failure loses one batch's tick (its groups stay
         due, and the next tick plans them). Then the answer counts and reminders."""
         now = self.clock()
-        times = DueTimes(self.content)
-        with self.store.transaction(read_only=True) as s:
-            groups = due_groups(s, now)
+        plan = partial(
+            decide, content=self.content, now=now, grace=self.grace, times=DueTimes(self.content)
+        )
         result = PlanResult()
-        for i in range(0, len(groups), BATCH):
-            part = groups[i : i + BATCH]
-            plan = partial(decide, content=self.content, now=now, grace=self.grace, times=times)
-            self._plan(partial(plan, groups=part), now, result)
+        with self.store.transaction(read_only=True) as s:
+            unknown = due_groups(s, now, 0)  # without a next due instant yet: all at once
+        for i in range(0, len(unknown), BATCH):
+            self._plan(partial(plan, groups=unknown[i : i + BATCH]), now, result)
+        # Then the due ones, earliest first, a page per batch: each batch moves its groups
+        # on, so the next page holds the next ones. A group read twice (a settings change
+        # moved it back meanwhile) waits for the next tick, so a tick always ends.
+        planned: set[int] = set()
+        while True:
+            with self.store.transaction(read_only=True) as s:
+                page = due_groups(s, now, BATCH, unknown=False)
+            fresh = [g for g in page if g.id not in planned]
+            if fresh:
+                self._plan(partial(plan, groups=fresh), now, result)
+                planned.update(g.id for g in fresh)
+            if len(page) < BATCH or not fresh:
+                break
         since = self._answers_seen or now - UPDATE_WINDOW
         self._plan(lambda s: decide_followups(s, self.content, now, self.grace, since), now, result)
         self._answers_seen = now - ANSWERS_MARGIN

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from bot.due_times import DueTimes
 from bot.store.models import Answer, Away, Group, Membership, User
 from bot.timeutil import WEEKDAYS
-from scheduler.plans import DueGroup, Plan, _Due, planned
+from scheduler.plans import DueGroup, Plan, _Due, among, planned
 
 
 def reminding(s: Session, group_ids: list[int]) -> set[int]:
@@ -33,7 +33,7 @@ def reminding(s: Session, group_ids: list[int]) -> set[int]:
         s.scalars(
             select(Membership.group_id)
             .where(
-                Membership.group_id.in_(group_ids),
+                among(s, Membership.group_id, group_ids),
                 Membership.remind_at.is_not(None),
                 Membership.active.is_(True),
             )
@@ -53,7 +53,7 @@ def digest_dues(s: Session, plan: Plan, now: datetime, grace: timedelta) -> None
         gid: [x for x in (named or [creator]) if x]
         for gid, named, creator in s.execute(
             select(Group.id, Group.leads, Group.created_by).where(
-                Group.id.in_(ids), Group.digest == true()
+                among(s, Group.id, ids), Group.digest == true()
             )
         )
     }
@@ -87,7 +87,7 @@ def member_dues(
             select(Membership.group_id, User.id, User.external_id, User.tz)
             .join(User, User.id == Membership.user_id)
             .where(
-                Membership.group_id.in_(list(dms)),
+                among(s, Membership.group_id, dms),
                 Membership.active.is_(True),
                 User.dm_enabled.is_(True),
             )
@@ -137,7 +137,7 @@ def _reminder_dues(
         select(Membership.group_id, Membership.remind_at, User.id, User.external_id, User.tz)
         .join(User, User.id == Membership.user_id)
         .where(
-            Membership.group_id.in_(list(reminding)),
+            among(s, Membership.group_id, reminding),
             Membership.remind_at.is_not(None),
             Membership.active.is_(True),
         )

@@ -16,14 +16,15 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import JSON, Date, Integer, String, bindparam, cast, false, select, update
+from sqlalchemy import JSON, Date, Integer, String, any_, bindparam, cast, false, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from bot.store.models import Group, Outbox, Workspace
 from bot.store.models.base import TS
 from bot.store.prepared import InsertMany
-from scheduler.plans import Cohort, Plan, Planned, PlanResult, _Due
+from scheduler.plans import ChannelDue, DueGroup, Plan, Planned, PlanResult, _Due, among
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,12 @@ def _insert(dialect: str) -> Any:
 
 @cache
 def _from_groups(dialect: str) -> Any:
-    """One channel post for each of the given groups: `kind:<group id>:suffix`."""
+    """One channel post for each of the given groups: `kind:<group id>:suffix` (their ids
+    one array on PostgreSQL, as `plans.among` says why)."""
+    if dialect == "postgresql":
+        ids = Group.id == any_(bindparam("ids", type_=ARRAY(Integer)))
+    else:
+        ids = Group.id.in_(bindparam("ids", expanding=True))
     rows = (
         select(
             Group.workspace_id,
@@ -76,7 +82,7 @@ def _from_groups(dialect: str) -> Any:
             bindparam("now", type_=TS),
         )
         .join(Workspace, Workspace.id == Group.workspace_id)
-        .where(Group.id.in_(bindparam("ids", expanding=True)), Group.paused == false())
+        .where(ids, Group.paused == false())
     )
     return _insert(dialect).from_select(list(_COLUMNS), rows).returning(Outbox.group_id)
 
@@ -89,11 +95,10 @@ _ONE_BY_ONE = {
 
 def write(s: Session, plan: Plan, now: datetime) -> PlanResult:
     """Record the decided posts and the groups' next due instants in this transaction."""
-    written: list[Planned] = []
-    for cohort in plan.cohorts:
-        written += _cohort(s, plan, cohort, now)
+    written = _cohorts(s, plan, now)
     written += _one_by_one(s, plan, now)
-    _move(s, plan.moves)
+    moving = [(g.id, c.seen, c.next_due_at) for c in plan.cohorts if c.moves for g in c.groups]
+    _move(s, moving + plan.moves)
     written.sort(key=lambda p: (p.due.due_at, p.due.key))
     result = PlanResult(planned=written)
     for p in written:
@@ -111,18 +116,38 @@ def write(s: Session, plan: Plan, now: datetime) -> PlanResult:
     return result
 
 
-def _cohort(s: Session, plan: Plan, cohort: Cohort, now: datetime) -> list[Planned]:
-    conn = s.connection()
-    stmt = _from_groups(conn.dialect.name)
-    by_id = {g.id: g for g in cohort.groups}
-    ids = list(by_id)
-    out: list[Planned] = []
-    for i in range(0, len(ids), _IN):
-        part = ids[i : i + _IN]
+def _cohorts(s: Session, plan: Plan, now: datetime) -> list[Planned]:
+    """The cohorts' channel posts, a statement per post that is the same for many
+    groups (today's question in one local date, its reveal, a phase's start) whatever
+    their cohorts: groups' schedules differ in ways that change nothing today (start and
+    exam dates, summary days), so cohorts are often of one group, and a statement per
+    cohort took 3.6 times the direct insert of the rows on PostgreSQL (`bench.clock`)."""
+    alike: dict[tuple[Any, ...], tuple[ChannelDue, dict[int, DueGroup]]] = {}
+    for cohort in plan.cohorts:
         for due in cohort.dues:
             post = due.post
+            key = (
+                post.kind,
+                post.suffix,
+                tuple(sorted(post.payload.items())),
+                due.local_date,
+                due.status,
+                due.due_at,
+                due.slot,
+            )
+            found = alike.get(key)
+            if found is None:
+                found = alike[key] = (due, {})
+            found[1].update((g.id, g) for g in cohort.groups)
+    conn = s.connection()
+    stmt = _from_groups(conn.dialect.name)
+    out: list[Planned] = []
+    for due, by_id in alike.values():
+        post = due.post
+        ids = list(by_id)
+        for i in range(0, len(ids), _IN):
             params = {
-                "ids": part,
+                "ids": ids[i : i + _IN],
                 "target_kind": "channel",
                 "kind": post.kind,
                 "local_date": due.local_date,
@@ -149,8 +174,6 @@ def _cohort(s: Session, plan: Plan, cohort: Cohort, now: datetime) -> list[Plann
                     post.payload,
                 )
                 out.append(Planned(d, due.status, due.late))
-        if cohort.moves:
-            _move_alike(s, part, cohort.seen, cohort.next_due_at)
     return out
 
 
@@ -197,4 +220,6 @@ def _move(s: Session, moves: list[tuple[int, datetime | None, datetime | None]])
 def _move_alike(s: Session, ids: list[int], seen: datetime | None, nxt: datetime | None) -> None:
     """These groups' next due instant, where it is still the one planning read."""
     same = Group.next_due_at.is_(None) if seen is None else Group.next_due_at == seen
-    s.connection().execute(update(Group).where(Group.id.in_(ids), same).values(next_due_at=nxt))
+    s.connection().execute(
+        update(Group).where(among(s, Group.id, ids), same).values(next_due_at=nxt)
+    )
