@@ -174,9 +174,9 @@ def test_the_outbox_gauges_read_its_depth_and_oldest_due_post(
 
     assert value(read(), "studybot_outbox_pending") == 0
     due.tick()
-    clock.advance(minutes=10)  # nobody delivered it yet
+    clock.advance(minutes=10)  # nobody delivered them yet
     page = read()
-    assert value(page, "studybot_outbox_pending") == 1
+    assert value(page, "studybot_outbox_pending") == 2  # the question, the last one's answer
     assert value(page, "studybot_outbox_oldest_due_seconds") == 600
     Worker(sqlite_store, content, {"console": FakeMessenger()}, clock=clock).run_once()
     page = read()
@@ -223,7 +223,7 @@ def test_clock_serves_planned_posts_and_the_outbox_on_its_metrics_port(tmp_path:
         page = wait_for_metric(proc, port, "studybot_clock_ticks_total", {"outcome": "ok"}, 2)
     assert proc.returncode == 0, proc.stderr_text  # type: ignore[attr-defined]
     assert value(page, "studybot_posts_planned_total", kind="daily") == 1  # once, not per tick
-    assert value(page, "studybot_outbox_pending") == 1
+    assert value(page, "studybot_outbox_pending") == 2  # with the reveal of the one before
     assert value(page, "studybot_outbox_oldest_due_seconds") > 0
 
 
