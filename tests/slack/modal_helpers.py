@@ -106,11 +106,8 @@ def state_of(view: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def submit(
-    u: SlackUser, view: dict[str, Any], guard: AckGuard | None = None, **changes: Any
-) -> Submitted:
-    """Submit the modal `view` as member `u`, with `changes` made to its fields; with a
-    `guard`, under that ack guard (one the transport expired: the deadline passed)."""
+def submission_body(u: SlackUser, view: dict[str, Any], **changes: Any) -> str:
+    """The signed-to-be form body of a `view_submission` of `view` by member `u`."""
     payload = {
         "type": "view_submission",
         "team": {"id": u.team, "domain": "fake"},
@@ -131,7 +128,15 @@ def submit(
         },
         "response_urls": [],
     }
-    raw = urlencode({"payload": json.dumps(payload)})
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def submit(
+    u: SlackUser, view: dict[str, Any], guard: AckGuard | None = None, **changes: Any
+) -> Submitted:
+    """Submit the modal `view` as member `u`, with `changes` made to its fields; with a
+    `guard`, under that ack guard (one the transport expired: the deadline passed)."""
+    raw = submission_body(u, view, **changes)
     if guard is None:
         resp = u.dispatch(raw)
     else:

@@ -6,13 +6,25 @@ lead alone, and the timezone select searches the IANA names."""
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
+
+import httpx
 
 from adapters.slack.ack import AckGuard
-from adapters.slack.app import SlackApp
+from adapters.slack.app import SlackApp, create_app
 from adapters.slack.modals import TZ_ACTION
-from tests.slack.conftest import SlackUser
+from bot.core import StudyBot
+from tests.slack.conftest import SlackUser, command_body, signed_headers, slack_settings
 from tests.slack.fakeslack import FakeSlack
-from tests.slack.modal_helpers import blocks_by_id, opened_view, posted_to, submit, suggest
+from tests.slack.modal_helpers import (
+    blocks_by_id,
+    opened_view,
+    posted_to,
+    submission_body,
+    submit,
+    suggest,
+)
+from tests.slack.server import running_server
 
 GOOD = {
     "prompt": "Which alias does the team's nightly job load?",
@@ -192,3 +204,35 @@ def test_past_the_deadline_a_refusal_is_posted_to_the_lead(lee: SlackUser, fake:
     submit(lee, view, guard=late, exam="2026-01-01")
     shown = json.dumps(fake.wait_for("chat.postEphemeral")[0].args, ensure_ascii=False)
     assert "must come after the start date" in shown
+
+
+def test_over_http_the_errors_and_the_search_ride_in_the_answer(
+    bot: StudyBot, fake: FakeSlack
+) -> None:
+    """Through the real transport (uvicorn, the ack guard): a refused submission's
+    errors are the HTTP answer itself, and so is the timezone search."""
+    app = create_app(bot, slack_settings(fake))
+    with running_server(app, bot) as base, httpx.Client(base_url=base) as web:
+        lead = SlackUser(app, fake, "ULEAD", "Lee")
+
+        def post(body: str) -> httpx.Response:
+            return web.post("/slack/events", content=body, headers=signed_headers(body))
+
+        post(command_body(fake, "ULEAD", "Lee", "setup tz=UTC"))
+        assert post(command_body(fake, "ULEAD", "Lee", "setup")).text == ""
+        view = opened_view(fake)
+        answer = post(submission_body(lead, view, exam="2026-01-01")).json()
+        assert answer["response_action"] == "errors" and "f_exam" in answer["errors"]
+        typed = {
+            "type": "block_suggestion",
+            "user": {"id": "ULEAD", "name": "lee", "team_id": "T1"},
+            "team": {"id": "T1"},
+            "action_id": TZ_ACTION,
+            "block_id": "f_tz",
+            "value": "kolk",
+            "view": view,
+        }
+        found = post(urlencode({"payload": json.dumps(typed)})).json()["options"]
+        assert [o["value"] for o in found] == ["Asia/Kolkata"]
+        app.frontend.drain()
+    app.close()
