@@ -16,6 +16,7 @@ from aiohttp import WSMsgType, web
 
 from adapters.slack.ack import WORKING
 from adapters.slack.app import SlackApp, create_app
+from adapters.slack.modals import TZ_ACTION
 from adapters.slack.server import GuardedSocketModeHandler
 from bot.core import StudyBot
 from tests.slack.conftest import (
@@ -28,6 +29,7 @@ from tests.slack.conftest import (
     slack_settings,
 )
 from tests.slack.fakeslack import FakeSlack, Scripted
+from tests.slack.modal_helpers import opened_view, submission_body
 
 
 class FakeSocket:
@@ -157,6 +159,48 @@ def test_an_answer_click_over_socket_mode_is_acked_then_answered(
         assert socket.acks[-1] == {"envelope_id": "env-3"}  # a click's ack carries nothing
         feedback = fake.wait_for("response", timeout=5)[-1].args
         assert "Correct" in str(feedback) or "Not quite" in str(feedback)
+    finally:
+        slack.frontend.drain()
+        handler.close()  # type: ignore[no-untyped-call]
+
+
+def test_a_modal_s_errors_and_the_timezone_search_over_socket_mode(
+    slack: SlackApp, fake: FakeSlack, socket: FakeSocket, lee: SlackUser
+) -> None:
+    """Socket Mode carries a submission's `response_action: errors` and the options of
+    the timezone search in the envelope's ack (no Options Load URL is needed)."""
+    lee.command("setup")
+    view = opened_view(fake)
+    fake.script("apps.connections.open", Scripted(body={"ok": True, "url": socket.url}))
+    handler = GuardedSocketModeHandler(slack.app, "xapp-1-test")
+    handler.connect()  # type: ignore[no-untyped-call]
+    try:
+        assert socket.connected.wait(10)
+        submitted = json.loads(
+            dict(parse_qsl(submission_body(lee, view, exam="2026-01-01")))["payload"]
+        )
+        socket.got_ack.clear()
+        socket.send({"envelope_id": "env-4", "type": "interactive", "payload": submitted})
+        assert socket.got_ack.wait(10)
+        ack = socket.acks[-1]
+        assert ack["envelope_id"] == "env-4"
+        assert (
+            ack["payload"]["response_action"] == "errors" and "f_exam" in ack["payload"]["errors"]
+        )
+        typed = {
+            "type": "block_suggestion",
+            "user": {"id": "ULEAD", "name": "lee", "team_id": "T1"},
+            "team": {"id": "T1"},
+            "action_id": TZ_ACTION,
+            "block_id": "f_tz",
+            "value": "berlin",
+            "view": view,
+        }
+        socket.got_ack.clear()
+        socket.send({"envelope_id": "env-5", "type": "interactive", "payload": typed})
+        assert socket.got_ack.wait(10)
+        options = socket.acks[-1]["payload"]["options"]
+        assert [o["value"] for o in options] == ["Europe/Berlin"]
     finally:
         slack.frontend.drain()
         handler.close()  # type: ignore[no-untyped-call]
