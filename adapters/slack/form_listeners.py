@@ -32,7 +32,6 @@ from slack_sdk import WebClient
 
 from adapters.slack.ack import AckGuard, guard_of
 from adapters.slack.followups import FollowUps
-from adapters.slack.home import modal_view
 from adapters.slack.inbound import Caller
 from adapters.slack.messenger import call, open_dm, post_rendered, upload_files
 from adapters.slack.modals import (
@@ -44,6 +43,7 @@ from adapters.slack.modals import (
     errors_of,
     form_view,
     message_text,
+    result_view,
     timezone_options,
     values_of,
     working_view,
@@ -149,7 +149,14 @@ class FormFlow:
             guard.claim()
             ack(response_action="update", view=working_view(title, f"Reading {files[0].name}…"))
             self.followups.after_ack(
-                guard, self._submit_file, client, caller, opened, values, files, str(view.get("id"))
+                guard,
+                self._submit_file,
+                client,
+                caller,
+                opened,
+                values,
+                files,
+                (str(view.get("id")), title),
             )
             return
         with self.followups.replying(guard):
@@ -185,7 +192,7 @@ class FormFlow:
         opened: Opened,
         values: Mapping[str, str],
         files: list[SlackFile],
-        view_id: str,
+        shown: tuple[str, str],  # the modal's view id and title
     ) -> None:
         try:
             uploads = tuple(Upload(f.name, download(client, f)) for f in files[:1])
@@ -195,7 +202,8 @@ class FormFlow:
         else:
             reply = self._invoke(client, caller, opened, values, uploads)
         try:
-            call(client.views_update, view_id=view_id, view=modal_view(reply, opened.channel_id))
+            view = result_view(shown[1], reply, opened.channel_id)
+            call(client.views_update, view_id=shown[0], view=view)
         except (DeliveryError, ValueError) as e:
             log.warning("views.update after a file form failed (%s); posting the reply", e)
             self._post(client, caller, reply)

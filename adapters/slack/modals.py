@@ -42,7 +42,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from adapters.slack.render import truncate
+from adapters.slack.render import render, truncate
 from bot.forms import FieldKind, Form, FormField
 from bot.forms import Option as FormOption
 from bot.seam import Reply
@@ -52,7 +52,7 @@ TZ_ACTION = "studybot_tz"  # the timezone select's action id, matched by the opt
 VALUE = "value"  # the action id of every other input
 CLEARED = "none"
 TITLE, BUTTON, LABEL, HINT, OPTION_TEXT, OPTION_VALUE = 24, 24, 2000, 2000, 75, 150
-MAX_OPTIONS, MAX_CHECKBOXES = 100, 10
+MAX_OPTIONS, MAX_CHECKBOXES, MAX_VIEW_BLOCKS = 100, 10, 100
 METADATA = 3000  # Slack's limit on private_metadata
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{1,63}$")
@@ -134,6 +134,19 @@ def working_view(title: str, line: str) -> dict[str, Any]:
         title=PlainTextObject(text=truncate(title, TITLE)),
         close=PlainTextObject(text="Close"),
         blocks=[{"type": "section", "text": {"type": "plain_text", "text": line}}],
+    ).to_dict()
+
+
+def result_view(title: str, reply: Reply, channel_id: str) -> dict[str, Any]:
+    """A submitted modal showing what its work answered (what was imported, or why
+    nothing was), under the form's title."""
+    return View(
+        type="modal",
+        callback_id=FORM_CALLBACK + "_done",
+        title=PlainTextObject(text=truncate(title, TITLE)),
+        close=PlainTextObject(text="Close"),
+        private_metadata=json.dumps({"channel": channel_id}, separators=(",", ":")),
+        blocks=render(reply).blocks[:MAX_VIEW_BLOCKS],
     ).to_dict()
 
 
