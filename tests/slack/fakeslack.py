@@ -49,6 +49,8 @@ class FakeSlack:
         self._cond = threading.Condition()
         self._ts = itertools.count(1)
         self._responses = itertools.count(1)
+        self.files: dict[str, tuple[str, bytes]] = {}  # what members uploaded, by file id
+        self.refuse_threads: str | None = None  # an error code for every thread reply
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -101,6 +103,20 @@ class FakeSlack:
             "is_owner": owner,
             "is_primary_owner": False,
             "profile": {"display_name": name, "real_name": name},
+        }
+
+    def file(self, name: str, data: bytes) -> dict[str, Any]:
+        """A file a member gave a file input: its object as a view's state carries it,
+        downloadable with the bot token (without it, Slack's sign-in page, as Slack does)."""
+        fid = f"F{len(self.files) + 100}"
+        self.files[fid] = (name, data)
+        url = f"{self.url}/files-pri/{TEAM}-{fid}/download/{name}"
+        return {
+            "id": fid,
+            "name": name,
+            "title": name,
+            "url_private": url,
+            "url_private_download": url,
         }
 
     def script(self, method: str, *answers: Scripted) -> None:
@@ -178,6 +194,8 @@ class FakeSlack:
             method = "response"
         elif parsed.path.startswith("/upload/"):
             method = "upload"
+        elif parsed.path.startswith("/files-pri/"):
+            method = "download"
         else:
             method = parsed.path
         call = Call(
@@ -201,12 +219,32 @@ class FakeSlack:
                 h.wfile.flush()
                 h.close_connection = True
             return
-        if method == "response":
+        if method == "download":
+            self._download(h, parsed.path)
+        elif method == "response":
             self._send(h, 200, "ok")
         elif method == "upload":
             self._send(h, 200, f"OK - {args['bytes']}")
         else:
             self._send(h, 200, self._answer(method, args))
+
+    def _download(self, h: BaseHTTPRequestHandler, path: str) -> None:
+        fid = path.split("/")[2].split("-", 1)[-1]
+        found = self.files.get(fid)
+        authorized = (h.headers.get("Authorization") or "").startswith("Bearer xoxb-")
+        if found is None or not authorized:  # Slack answers a sign-in page, with 200
+            page = b"<!DOCTYPE html><html><body>Sign in to Slack</body></html>"
+            h.send_response(200)
+            h.send_header("Content-Type", "text/html; charset=utf-8")
+            h.send_header("Content-Length", str(len(page)))
+            h.end_headers()
+            h.wfile.write(page)
+            return
+        h.send_response(200)
+        h.send_header("Content-Type", "application/octet-stream")
+        h.send_header("Content-Length", str(len(found[1])))
+        h.end_headers()
+        h.wfile.write(found[1])
 
     @staticmethod
     def _send(
@@ -248,6 +286,8 @@ class FakeSlack:
             return {"ok": True, "user": self.users[uid]}
         if method == "conversations.open":
             return {"ok": True, "channel": {"id": "D" + str(args.get("users", "X"))}}
+        if method == "chat.postMessage" and args.get("thread_ts") and self.refuse_threads:
+            return {"ok": False, "error": self.refuse_threads}
         if method in ("chat.postMessage", "chat.update"):
             ts = args.get("ts") or f"1700000000.{next(self._ts):06d}"
             args["_ts"] = ts
@@ -272,6 +312,26 @@ class FakeSlack:
                     msg["metadata"] = p["metadata"]
                 messages.append(msg)
             return {"ok": True, "messages": messages[: int(args.get("limit", 100))]}
+        if method == "conversations.replies":  # a thread: its root, then its replies
+            channel, root = args.get("channel"), str(args.get("ts", ""))
+            with self._cond:
+                thread = [
+                    c.args
+                    for c in self.calls
+                    if c.method == "chat.postMessage"
+                    and c.args.get("channel") == channel
+                    and c.args.get("_ts")  # posted, not refused
+                    and root in (c.args.get("_ts"), c.args.get("thread_ts"))
+                ]
+            if not any(p.get("_ts") == root for p in thread):
+                return {"ok": False, "error": "thread_not_found"}
+            replies = []
+            for p in thread:
+                msg = {"type": "message", "ts": p.get("_ts"), "thread_ts": root}
+                if p.get("metadata") and args.get("include_all_metadata") in (True, "1", "true"):
+                    msg["metadata"] = p["metadata"]
+                replies.append(msg)
+            return {"ok": True, "messages": replies[: int(args.get("limit", 100))]}
         if method == "chat.getPermalink":
             channel, ts = args.get("channel"), str(args.get("message_ts", ""))
             url = f"https://fake.slack.com/archives/{channel}/p{ts.replace('.', '')}"
