@@ -11,8 +11,10 @@ import pytest
 
 from adapters.console.session import ConsoleSession, default_setup
 from adapters.discord.tree import commands_payload
+from bot.completions import Completions
 from bot.content import Content, load_content
 from bot.core import StudyBot
+from bot.seam import Who
 from bot.store.db import Store
 from tests.helpers import Chat, FakeClock, answer_exam_question, question_in, start
 
@@ -97,16 +99,22 @@ def test_help_shows_the_packs_tracks_and_ids(pack_bot: StudyBot) -> None:
 
 
 def test_the_discord_tree_offers_the_packs_tracks_and_domains(pack: Content) -> None:
-    (group,) = commands_payload(pack)
+    """The tree's track and domain options complete from the pack, not from the code."""
+    group = next(c for c in commands_payload(pack) if c["name"] == "study")
     options = {o["name"]: o for o in group["options"]}
-
-    def choices(command: str, param: str) -> list[str]:
+    for command, param in (("setup", "track"), ("exam", "track"), ("quiz", "domain")):
         (opt,) = [p for p in options[command]["options"] if p["name"] == param]
-        return [c["value"] for c in opt.get("choices", [])]
+        assert opt.get("autocomplete") is True, (command, param)
 
-    assert choices("setup", "track") == ["pg-admin"]
-    assert choices("exam", "track") == ["pg-admin", "flag", "submit"]
-    assert choices("quiz", "domain") == ["backup-recovery", "query-tuning"]
+    offered = Completions(pack)
+    nobody = Who("discord", "G1", "C1", "U1", "Ada")
+
+    def values(command: str, param: str) -> list[str]:
+        return [v for _name, v in offered.values(nobody, command, param)]
+
+    assert values("setup", "track") == ["pg-admin"]
+    assert values("exam", "track") == ["pg-admin", "flag", "submit"]
+    assert values("quiz", "domain") == ["backup-recovery", "query-tuning"]
 
 
 def test_the_terminal_sets_up_on_the_packs_first_track(pack_bot: StudyBot) -> None:
