@@ -185,12 +185,18 @@ def _group_blocks(summary: CohortSummary) -> list[Block]:
                 )
             )
         )
-    blocks.append(_flagged_block(summary))
+    blocks.append(flagged_block(summary))
     return blocks
 
 
-def _flagged_block(summary: CohortSummary) -> Paragraph:
-    head = bold("Questions whose answers look wrong")
+def flagged_block(
+    summary: CohortSummary,
+    heading: str = "Questions whose answers look wrong",
+    more: tuple[Span, ...] = (Span("; the maintainers see them all."),),
+) -> Paragraph:
+    """The group's flagged questions, the first few by id with their flags in words;
+    `more` ends the line that counts the rest (the digest points to the report)."""
+    head = bold(heading)
     rule = (
         f" (from members' first attempts in this group; a flag needs {summary.min_attempts} "
         "of them)"
@@ -200,9 +206,9 @@ def _flagged_block(summary: CohortSummary) -> Paragraph:
     lines: list[Span] = [head, Span(rule)]
     for q in summary.flagged[:FLAGGED_SHOWN]:
         lines += [Span("\n• "), code(q.question_id), Span(f": {flag_summary(q)}")]
-    more = len(summary.flagged) - FLAGGED_SHOWN
-    if more > 0:
-        lines.append(Span(f"\n…and {more} more; the maintainers see them all."))
+    hidden = len(summary.flagged) - FLAGGED_SHOWN
+    if hidden > 0:
+        lines += [Span(f"\n…and {hidden} more"), *more]
     return Paragraph(tuple(lines))
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import func, select, union_all
 from sqlalchemy.orm import Session
 
 from bot.content.models import Content
-from bot.features.cohort_report import flag_summary
+from bot.features.cohort_report import flagged_block
 from bot.features.cohort_summary import QUIET_DAYS, CohortSummary, MemberStatus, cohort_summary
 from bot.features.remind import Links, daily_post_link
 from bot.registry import SLASH
@@ -41,7 +41,6 @@ from bot.store.records import GroupRecord, WorkspaceRecord
 from bot.timeutil import fmt_date
 
 NAMES_SHOWN = 10
-FLAGGED_SHOWN = 8
 WEEK = 7
 
 
@@ -79,7 +78,11 @@ def digest_post(
         _participation(summary, this_week, before),
         _behind_or_quiet(summary),
         _weakest(summary),
-        _flagged(summary),
+        flagged_block(
+            summary,
+            "Questions whose statistics look wrong",
+            (Span(" in "), code(f"{SLASH} cohort"), Span(".")),
+        ),
         Context(
             text(
                 "The full report: ",
@@ -171,20 +174,3 @@ def _weakest(summary: CohortSummary) -> Paragraph:
             ".",
         )
     )
-
-
-def _flagged(summary: CohortSummary) -> Paragraph:
-    head = bold("Questions whose statistics look wrong")
-    rule = (
-        f" (from members' first attempts in this group; a flag needs {summary.min_attempts} "
-        "of them)"
-    )
-    if not summary.flagged:
-        return Paragraph(text(head, rule, "\nNone flagged."))
-    lines: list[Span] = [head, Span(rule)]
-    for q in summary.flagged[:FLAGGED_SHOWN]:
-        lines += [Span("\n• "), code(q.question_id), Span(f": {flag_summary(q)}")]
-    more = len(summary.flagged) - FLAGGED_SHOWN
-    if more > 0:
-        lines += [Span(f"\n…and {more} more in "), code(f"{SLASH} cohort"), Span(".")]
-    return Paragraph(tuple(lines))
