@@ -5,7 +5,8 @@ workspace-wide rate, answering 429 with Retry-After beyond them. The clock plans
 process and workers deliver in others (as the Procfile runs them) through the real
 `SlackMessenger` and `slack_sdk` client. Reported: total time divided by the minimum the
 limits allow, duplicate posts and lost posts; on SQLite with one worker and on PostgreSQL
-with three.
+with three. The groups have run for a month, so each gets its day's question and, in the
+thread of yesterday's, the reveal of that one: two messages a channel.
 
     python -m bench.delivery [--groups 5000] [--workspaces 10] [--rate 10] [--no-postgres]
 """
@@ -34,9 +35,10 @@ from sqlalchemy import func, insert, select, text
 from bot.content import load_content
 from bot.settings import REPO_CONTENT
 from bot.store.db import Store, make_engine, upgrade
-from bot.store.models import Group, Outbox, Workspace
+from bot.store.models import DailyQuestion, Group, Outbox, Workspace
 
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+YESTERDAY_TS = "1700000000.000100"  # the ts of every group's posted question of yesterday
 
 
 class Limits:
@@ -49,6 +51,7 @@ class Limits:
         self.tokens: dict[str, float] = defaultdict(lambda: rate)
         self.refilled: dict[str, float] = {}
         self.posts: Counter[str] = Counter()
+        self.reveals: Counter[str] = Counter()  # thread replies to yesterday's question
         self.per_workspace: Counter[str] = Counter()
         self.rejected = 0
         self.first: float | None = None
@@ -93,13 +96,16 @@ def fake_slack(limits: Limits) -> ThreadingHTTPServer:
             workspace = self.headers.get("Authorization", "").removeprefix("Bearer xoxb-")
             method = self.path.rsplit("/", 1)[-1]
             if method == "chat.postMessage":
-                wait = limits.take(workspace, str(form.get("channel")))
+                channel = str(form.get("channel"))
+                wait = limits.take(workspace, channel)
                 if wait > 0:
                     return self._send(
                         429,
                         {"ok": False, "error": "ratelimited"},
                         {"Retry-After": str(max(1, math.ceil(wait)))},
                     )
+                if form.get("thread_ts") == YESTERDAY_TS:  # the reveal, in yesterday's thread
+                    limits.reveals[channel] += 1
                 return self._send(
                     200, {"ok": True, "channel": form.get("channel"), "ts": f"{time.time():.6f}"}
                 )
@@ -163,6 +169,45 @@ def seed(url: str, groups: int, workspaces: int, due: datetime) -> None:
                     "created_by": "ULEAD",
                     "created_at": yesterday,
                     "updated_at": yesterday,
+                }
+                for i in range(groups)
+            ],
+        )
+        # yesterday's question, posted: today's reveal answers it in its thread
+        before = due.date() - timedelta(days=1)
+        content = load_content(REPO_CONTENT)
+        qid = next(q.id for q in content.questions if q.track == "associate")
+        s.execute(
+            insert(DailyQuestion),
+            [
+                {
+                    "workspace_id": i % workspaces + 1,
+                    "group_id": i + 1,
+                    "local_date": before,
+                    "question_id": qid,
+                    "created_at": due - timedelta(days=1),
+                }
+                for i in range(groups)
+            ],
+        )
+        s.execute(
+            insert(Outbox),
+            [
+                {
+                    "workspace_id": i % workspaces + 1,
+                    "group_id": i + 1,
+                    "platform": "slack",
+                    "target_kind": "channel",
+                    "target_id": f"C{i:05d}",
+                    "kind": "daily",
+                    "local_date": before,
+                    "idem_key": f"daily:{i + 1}:{before.isoformat()}",
+                    "payload": {},
+                    "status": "sent",
+                    "attempts": 1,
+                    "next_attempt_at": due - timedelta(days=1),
+                    "created_at": due - timedelta(days=1),
+                    "message_id": YESTERDAY_TS,
                 }
                 for i in range(groups)
             ],
@@ -246,14 +291,20 @@ def run(url: str, groups: int, workspaces: int, rate: float, workers: int) -> di
     for p in procs:
         p.join(30)
     with store.transaction() as s:
-        statuses = Counter(s.scalars(select(Outbox.status).where(Outbox.kind == "daily")))
+        statuses = Counter(
+            s.scalars(
+                select(Outbox.status).where(
+                    Outbox.kind.in_(("daily", "reveal")), Outbox.local_date == due.date()
+                )
+            )
+        )
     store.dispose()
     server.shutdown()
-    per_ws = groups / workspaces
+    per_ws = 2 * groups / workspaces  # the question and the reveal
     minimum = max(per_ws / rate, 1.0)
     channels = [f"C{i:05d}" for i in range(groups)]
-    duplicates = sum(max(0, limits.posts[c] - 1) for c in channels)
-    lost = sum(1 for c in channels if limits.posts[c] == 0)
+    duplicates = sum(max(0, limits.posts[c] - 2) for c in channels)
+    lost = sum(max(0, 2 - limits.posts[c]) for c in channels)
     return {
         "total_s": round(total, 2),
         "planned_s": round(planned_at, 1),
@@ -263,6 +314,7 @@ def run(url: str, groups: int, workspaces: int, rate: float, workers: int) -> di
         "lost": lost,
         "rate_limited_429": limits.rejected,
         "sent_rows": statuses.get("sent", 0),
+        "reveals_in_thread": sum(limits.reveals.values()),
     }
 
 

@@ -271,8 +271,8 @@ def test_processes_survive_a_postgres_restart(cluster: Cluster, tmp_path: Path) 
         while datetime.now(UTC) < due + timedelta(seconds=2):  # ticks meet the outage
             time.sleep(0.2)
         assert _daily_posts(fake) == []
+        restarted_at = datetime.now(UTC)  # before: the clock may plan as start() returns
         cluster.start()
-        restarted_at = datetime.now(UTC)
 
         status, ack, took = _post(base, command_body(fake, "UALICE", "Alice", "help", CHANNEL))
         assert status == 200 and "/study today" in json.dumps(ack), ack
