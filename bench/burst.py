@@ -50,6 +50,7 @@ from sqlalchemy.engine import make_url
 from adapters.slack.render import render
 from bench.burst_load import fire
 from bench.dataset import GROUPS_PER_WORKSPACE, seed
+from bench.postgres import pg_available
 from bot.content import load_content
 from bot.features.posts import daily_post
 from bot.settings import REPO_CONTENT
@@ -358,17 +359,6 @@ def pg_database(url: str) -> Iterator[str]:
         with admin.connect() as c:
             c.execute(text(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)"))
         admin.dispose()
-
-
-def pg_available(url: str) -> bool:
-    try:
-        engine = make_engine(url)
-        with engine.connect() as c:
-            c.execute(text("SELECT 1"))
-        engine.dispose()
-        return True
-    except Exception:
-        return False
 
 
 def main() -> None:

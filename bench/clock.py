@@ -41,6 +41,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, delete, func, insert, select, text, update
 
+from bench.postgres import pg_available
 from bot.content import load_content
 from bot.content.models import Content
 from bot.due_times import DueTimes, Schedule
@@ -341,17 +342,6 @@ def run_backend(
     out["idle_1k_ms"] = round(idle_small * 1000, 2)
     out["idle_100k_vs_1k"] = round(idle_big / idle_small, 2)
     return out
-
-
-def pg_available(url: str) -> bool:
-    try:
-        engine = make_engine(url)
-        with engine.connect() as c:
-            c.execute(text("SELECT 1"))
-        engine.dispose()
-        return True
-    except Exception:
-        return False
 
 
 def main() -> None:

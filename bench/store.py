@@ -28,6 +28,7 @@ from pathlib import Path
 from sqlalchemy import event, text
 
 from bench.dataset import seed
+from bench.postgres import pg_available
 from bot.content import Content, load_content
 from bot.core import StudyBot
 from bot.seam import Action, Invocation, Who
@@ -165,17 +166,6 @@ def idle_console_rss_mb() -> float:
         proc.stdin.close()
         proc.wait(30)
         return rss_kb / 1024
-
-
-def pg_available(url: str) -> bool:
-    try:
-        engine = make_engine(url)
-        with engine.connect() as c:
-            c.execute(text("SELECT 1"))
-        engine.dispose()
-        return True
-    except Exception:
-        return False
 
 
 def main() -> None:
