@@ -277,7 +277,11 @@ def test_processes_survive_a_postgres_restart(cluster: Cluster, tmp_path: Path) 
         status, ack, took = _post(base, command_body(fake, "UALICE", "Alice", "help", CHANNEL))
         assert status == 200 and "/study today" in json.dumps(ack), ack
         assert httpx.get(base + "/healthz", timeout=ACK_LIMIT).status_code == 200
-        _wait("the daily question", lambda: _daily_posts(fake), 20)
+        try:
+            _wait("the daily question", lambda: _daily_posts(fake), 60)  # a loaded CI machine
+        except AssertionError as e:  # say what the clock and the worker were doing
+            logs = [f"{p.name}: {p.log()}" for p in procs]
+            raise AssertionError("\n".join([str(e), *logs])) from e
         time.sleep(3)  # a second post would come within a few more ticks
         assert len(_daily_posts(fake)) == 1, _daily_posts(fake)
         with engine.connect() as conn:
