@@ -77,6 +77,10 @@ def app_of_its_own(
         app.close()
 
 
+# Far beyond an ack, so a busy machine cannot make a prompt ack look late.
+SLOW_STREAK = 2.0
+
+
 def test_deadline_leaves_a_margin() -> None:
     assert ACK_DEADLINE <= 2.0
 
@@ -117,7 +121,7 @@ def test_a_click_is_acked_without_waiting_for_the_streak(
     slow_streak = daily.member_streak
 
     def member_streak(*args: Any) -> int:
-        time.sleep(DELAY)
+        time.sleep(SLOW_STREAK)
         return slow_streak(*args)
 
     monkeypatch.setattr(daily, "member_streak", member_streak)
@@ -128,7 +132,7 @@ def test_a_click_is_acked_without_waiting_for_the_streak(
         resp = web.post("/slack/events", content=body, headers=signed_headers(body))
         acked = time.monotonic() - started
         assert resp.status_code == 200 and resp.text == ""
-        assert acked < DELAY, acked
+        assert acked < SLOW_STREAK, acked
         late = fake.wait_for("response", timeout=5)[-1].args
     assert "Streak: 1 day." in str(late["blocks"])
 
