@@ -1,5 +1,5 @@
 """A group's own questions as leads write them, turned into the bank's schema and checked
-by the bank's own rules (`loader.parse_question`), so a lead hears the problems
+by the bank's own rules (`rules.parse_question`), so a lead hears the problems
 `studybot content check` would name.
 
 A lead writes the fields a question needs (`prompt`, choices `a` to `d`, `answer`,
@@ -22,8 +22,9 @@ from typing import Any
 
 import yaml
 
-from bot.content.loader import Known, _LineLoader, _strip_lines, parse_question
+from bot.content.loader import _LineLoader, _strip_lines
 from bot.content.models import LETTERS, Content, Question
+from bot.content.rules import Known, parse_question
 
 CHOICE_KEYS = tuple(letter.lower() for letter in LETTERS[:4])  # a= b= c= d=
 FIELDS = ("prompt", *CHOICE_KEYS, "answer", "explanation", "domain", "difficulty", "ref")
