@@ -83,6 +83,9 @@ class Ctx:
         self._today: tuple[str, date] | None = None
         self._bank: Content | None = None  # the group's view of the content, once read
         self.files: tuple[Upload, ...] = ()  # what the command was sent with (`/study import`)
+        # the caller's display name as the store held it before this action (None: a
+        # caller it had not met, or one not looked up)
+        self.stored_name: str | None = None
 
     @classmethod
     def for_group(cls, s: Session, content: Content, now: datetime, group: GroupRecord) -> Ctx:
@@ -114,6 +117,7 @@ class Ctx:
             for record, start, end in _SPANS
         ]
         if self._user is not None:
+            self.stored_name = self._user.display_name
             self._rename()
 
     def _rename(self) -> None:

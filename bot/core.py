@@ -59,6 +59,10 @@ class StudyBot:
         self.content = content
         self.clock = clock
         self.flag_threshold = flag_threshold
+        # Told the name the store holds for a caller whose name the adapter did not know
+        # (`Who.name_known` False), once the action is committed: Slack's directory takes
+        # it instead of a look-up of its own after the reply (adapters/slack/directory.py).
+        self.name_watchers: list[Callable[[Who, str], None]] = []
 
     def has_group(self, who: Who) -> bool:
         """Whether the caller's channel is a study group (the console's first-run check)."""
@@ -212,6 +216,8 @@ class StudyBot:
                     if whole and isinstance(outcome, AfterCommit):
                         outcome = outcome.reply(ctx)
                 refused = isinstance(outcome, Reply) and outcome.refused
+                if ctx.stored_name is not None and not who.name_known:
+                    self._tell_name(who, ctx.stored_name)
                 return Recorded(self, who, now, outcome, "refused" if refused else "ok")
             except UserError as e:
                 refusal = Reply.refusal(str(e))
@@ -231,6 +237,13 @@ class StudyBot:
                     log.warning("gave up after %d conflicts: %s", attempt + 1, reason(e))
                 return Recorded(self, who, now, Reply.message(BUSY), "busy")
         raise AssertionError("unreachable")
+
+    def _tell_name(self, who: Who, name: str) -> None:
+        for watcher in self.name_watchers:
+            try:
+                watcher(who, name)
+            except Exception:  # the action is committed: a watcher's trouble is its own
+                log.exception("a name watcher failed")
 
 
 def _command_named(line: str) -> str:

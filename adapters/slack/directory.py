@@ -143,12 +143,14 @@ class Directory:
 
         def refresh() -> None:
             try:
-                if not old.known and self.stored is not None:
-                    name = self.stored(*key)
+                if not old.known:
+                    if self._known(key):  # the core told us the stored name meanwhile
+                        return
+                    name = self.stored(*key) if self.stored is not None else None
                     # met before, by this process or another (not just now, named with
                     # this stand-in): no users.info yet
                     if name and name != old.name:
-                        self._store(key, (self.clock(), self.name_ttl, Profile(name, False)))
+                        self.met(*key, name)
                         return
                 found = self._fetch(client, key, fallback)
                 if found is None:
@@ -168,6 +170,24 @@ class Directory:
         except Exception:  # shutting down: the next lookup tries again
             with self._lock:
                 self._refreshing.discard(key)
+
+    def met(self, team_id: str, user_id: str, name: str) -> None:
+        """The store holds `name` for a member this process knew only by a stand-in (the
+        core says so after answering them): use it from now on, so the look-up after the
+        reply needs neither the store nor users.info. Admin rights are not known from the
+        store: a lead command still looks them up."""
+        key = (team_id, user_id)
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None and hit[2].known:
+                return  # users.info (or the store, earlier) already named them
+        # fetched a `ttl` ago: the name is good for `name_ttl`, the admin flag is stale
+        self._store(key, (self.clock() - self.ttl, self.name_ttl, Profile(name, False)))
+
+    def _known(self, key: tuple[str, str]) -> bool:
+        with self._lock:
+            hit = self._cache.get(key)
+        return hit is not None and hit[2].known
 
     def _store(self, key: tuple[str, str], entry: tuple[float, float, Profile]) -> None:
         with self._lock:

@@ -78,6 +78,7 @@ class SlackFrontEnd:
             self.directory.learned = self._learned
         if self.directory.stored is None:
             self.directory.stored = partial(self.bot.stored_name, PLATFORM)
+        bot.name_watchers.append(self._name_stored)
         self.home = HomeTab(bot, self.followups, partial(self._who, need_admin=True))
         self.forms = FormFlow(
             bot,
@@ -97,12 +98,18 @@ class SlackFrontEnd:
         self.followups.drain(timeout)
 
     def close(self) -> None:
+        if self._name_stored in self.bot.name_watchers:
+            self.bot.name_watchers.remove(self._name_stored)
         self.home.close()
         self.followups.close()
         self.responses.close()
 
     def _learned(self, team_id: str, user_id: str, name: str) -> None:
         self.bot.remember_name(Who(PLATFORM, team_id, "", user_id, name))
+
+    def _name_stored(self, who: Who, name: str) -> None:
+        if who.platform == PLATFORM:
+            self.directory.met(who.workspace_id, who.user_id, name)
 
     def _who(self, client: WebClient, caller: Caller, *, need_admin: bool = False) -> Who:
         profile = self.directory.lookup(
