@@ -137,15 +137,17 @@ def due_group(
     url: str, *, platform: str = "slack", workspace: str = "T1", channel: str = "C1"
 ) -> None:
     """A group set up two hours ago (its cohort started three days ago) whose daily post
-    fell due an hour ago: one daily post due, none missed."""
+    fell due an hour ago: one daily post due, none missed. Its weekly summary day is
+    neither today nor yesterday, so no leaderboard or progress DMs fall due beside it."""
     store = Store.from_url(url)
     now = utcnow()
     bot = StudyBot(store, load_content(ROOT / "content"), clock=lambda: now - timedelta(hours=2))
     lead = Chat(bot, "ULEAD", "Lee", True, channel, workspace, platform)
     due = now - timedelta(hours=1)
+    summary = f"{now + timedelta(days=3):%a}".lower()
     reply = lead.send(
         f"/study setup track=associate start={(now - timedelta(days=3)).date()} tz=UTC "
-        f"time={due:%H:%M} days=daily"
+        f"time={due:%H:%M} days=daily summary={summary}"
     )
     assert "Study group created" in reply.plain_text(), reply.plain_text()
     store.dispose()
