@@ -1,13 +1,14 @@
 """Slack round trip: `/study today` and an answer click through the real App.
 
 Each sample is a signed request in and the response out: for `/study today` the ack body
-that carries the question, for a click the ack, sent once the answer is recorded. The
-click's feedback goes to the fake's `response_url` after the ack; the time until it arrives
-there is reported as well ("feedback"), against the same no-op click. The baseline is a
-no-op Bolt handler built the same way (same Bolt configuration, same signing, same
-requests, same server) measured in the same run, so the ratio is what the adapter,
-users.info and the core add on top of Bolt itself. A second no-op acks `/study today` with
-a question rendered once ("today*"): what sending a question back costs by itself.
+that carries the question, for a click the ack, sent once the answer is recorded and its
+reply made. The click's feedback goes to the fake's `response_url` after the ack; the
+time until it arrives there is reported as well ("feedback"), against the same no-op
+click. The baseline is a no-op Bolt handler built the same way (same Bolt configuration,
+same signing, same requests, same server) measured in the same run, so the ratio is what
+the adapter, users.info and the core add on top of Bolt itself. A second no-op acks
+`/study today` with a question rendered once ("today*"): what sending a question back
+costs by itself.
 
 The figures that count are over HTTP (uvicorn + the ASGI adapter, as `studybot serve
 slack` runs): Slack's side, the client sending the signed requests and the fake Web API
@@ -23,7 +24,7 @@ answering a fresh day's question, so each click really inserts an answer. Each g
 question of the day is rendered for many members, so most samples take its blocks from
 the renderer's cache, as members of a real group do; the cost of the first render of a
 group's day is printed at the end. "core ms" is the core called directly between samples
-(for a click, `StudyBot.record`: what its ack waits for); "adapter ms" is what is left.
+(for a click, `StudyBot.press`: what its ack waits for); "adapter ms" is what is left.
 
     python -m bench.slack_roundtrip [--quick] [--local] [--phases]
 """
@@ -312,10 +313,9 @@ def run_round(
         times["core_today"].append(ms)
         answer = next(b for b in reply.buttons() if b.label == "A")
         action = Action(other, answer.action_id, answer.value)
-        # what the click's ack waits for: the answer recorded; the reply is made after it
-        ms, recorded = timed(lambda a=action: bot.record(a))  # type: ignore[misc]
+        # what the click's ack waits for: the answer recorded and its reply made
+        ms, _ = timed(lambda a=action: bot.press(a))  # type: ignore[misc]
         times["core_click"].append(ms)
-        recorded.reply()
     return times
 
 

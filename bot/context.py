@@ -50,13 +50,13 @@ NO_GROUP = f"This channel has no study group yet. A group lead can start one wit
 
 
 @dataclass(frozen=True)
-class AfterCommit:
-    """A handler's reply that reads the store after the action's writes are committed.
+class AfterWrites:
+    """A handler's reply that reads what the action's writes changed (a streak).
 
-    An answer click returns one: an adapter can confirm the click as soon as the answer is
-    recorded, and the streak the reply shows is read afterwards in a read-only
-    transaction. `reply` gets None if that read fails: the action stands, so the reply is
-    made without what could not be read.
+    An answer click returns one. The core makes the reply in the action's transaction,
+    after its writes; if making it fails for a reason other than the database (a bug),
+    `reply` gets None and the reply is made without what it could not read, so the
+    action still stands.
     """
 
     reply: Callable[[Ctx | None], Reply]

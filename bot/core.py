@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, and_, select, update
 from sqlalchemy.exc import DBAPIError
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 import bot.features  # noqa: F401  (registers every command and button)
 from bot import metrics, registry
 from bot.content.models import Content
-from bot.context import AfterCommit, Ctx
+from bot.context import AfterWrites, Ctx
 from bot.errors import FieldError, UserError
 from bot.features.home import screen as home_screen
 from bot.features.report_message import report_form
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 BUSY = "The study bot's database is busy; please try again."
 ATTEMPTS = {"conflict": 3, "down": 2, "busy": 1}  # tries per trouble: a lock timeout waited
 
-Work = Callable[[Ctx], "Reply | AfterCommit"]
+Work = Callable[[Ctx], "Reply | AfterWrites"]
 
 
 def _the_user(platform: str, workspace_id: str, user_id: str) -> ColumnElement[bool]:
@@ -106,11 +107,11 @@ class StudyBot:
             metrics.count_command(metrics.UNKNOWN, "refused")
             return Reply.refusal(str(e))
 
-        def work(ctx: Ctx) -> Reply | AfterCommit:
+        def work(ctx: Ctx) -> Reply | AfterWrites:
             ctx.files = inv.files
             return cmd.handler(ctx, inv.args)
 
-        return self._counted(metrics.count_command, cmd.name, inv.who, work).reply()
+        return self._counted(metrics.count_command, cmd.name, inv.who, work).reply
 
     def handle_text(self, who: Who, line: str) -> Reply:
         """Parse `[/study] <command> ...` (text platforms) and handle it."""
@@ -121,7 +122,7 @@ class StudyBot:
             return Reply.refusal(str(e))
         return self._counted(
             metrics.count_command, cmd.name, who, lambda ctx: cmd.handler(ctx, args)
-        ).reply()
+        ).reply
 
     def home(
         self, who: Who, channel_id: str | None = None, chosen_at: datetime | None = None
@@ -142,7 +143,7 @@ class StudyBot:
                 chosen_at=chosen_at,
             )
 
-        return self._counted(metrics.count_command, "home", who, work, read_only=True).reply()
+        return self._counted(metrics.count_command, "home", who, work, read_only=True).reply
 
     def report_form(self, who: Who, message_text: str) -> Reply:
         """ "Report this question" on a message (Slack's shortcut, Discord's context
@@ -153,21 +154,13 @@ class StudyBot:
         def work(ctx: Ctx) -> Reply:
             return report_form(ctx, message_text)
 
-        return self._counted(metrics.count_command, "report", who, work, read_only=True).reply()
+        return self._counted(metrics.count_command, "report", who, work, read_only=True).reply
 
     def press(self, action: Action) -> Reply:
-        """A button press and its reply, in one transaction."""
+        """A button press and its reply, in one transaction: when this returns, an answer
+        is recorded and the reply shows what it changed (a streak, say)."""
         name = _action_named(action.action_id)
-        return self._counted(metrics.count_press, name, action.who, self._pressed(action)).reply()
-
-    def record(self, action: Action) -> Recorded:
-        """A button press up to its commit: an answer is recorded when this returns, and
-        `reply()` then reads what the reply shows (a streak, say) in a read-only
-        transaction of its own."""
-        name = _action_named(action.action_id)
-        return self._counted(
-            metrics.count_press, name, action.who, self._pressed(action), whole=False
-        )
+        return self._counted(metrics.count_press, name, action.who, self._pressed(action)).reply
 
     def _counted(
         self,
@@ -176,22 +169,21 @@ class StudyBot:
         who: Who,
         work: Work,
         *,
-        whole: bool = True,
         read_only: bool = False,
-    ) -> Recorded:
+    ) -> Done:
         """`_run`, counted by name and outcome (one counter increment: the hot path
         stays cheap)."""
         try:
-            recorded = self._run(who, work, whole=whole, read_only=read_only)
+            done = self._run(who, work, read_only=read_only)
         except Exception:
             count(name, "error")
             raise
-        count(name, recorded.outcome)
-        return recorded
+        count(name, done.outcome)
+        return done
 
     @staticmethod
     def _pressed(action: Action) -> Work:
-        def run(ctx: Ctx) -> Reply | AfterCommit:
+        def run(ctx: Ctx) -> Reply | AfterWrites:
             handler, value = registry.route(action.action_id, action.value)
             return handler(ctx, value)
 
@@ -200,30 +192,24 @@ class StudyBot:
     def _ctx(self, s: Session, who: Who, now: datetime) -> Ctx:
         return Ctx(s, content=self.content, now=now, who=who, flag_threshold=self.flag_threshold)
 
-    def _run(
-        self, who: Who, work: Work, *, whole: bool = True, read_only: bool = False
-    ) -> Recorded:
-        """Run `work` in one transaction; `whole`: make its reply in it too, reads after
-        the writes included (one transaction, no second round of the store); `read_only`
-        for work that only reads."""
+    def _run(self, who: Who, work: Work, *, read_only: bool = False) -> Done:
+        """Run `work` and make its reply in one transaction (`read_only` for work that
+        only reads)."""
         now = self.clock()
         for attempt in range(3):
             try:
                 now = self.clock()
                 with self.store.transaction(read_only=read_only) as s:
                     ctx = self._ctx(s, who, now)
-                    outcome = work(ctx)
-                    if whole and isinstance(outcome, AfterCommit):
-                        outcome = outcome.reply(ctx)
-                refused = isinstance(outcome, Reply) and outcome.refused
+                    reply = _reply_of(ctx, work(ctx))
                 if ctx.stored_name is not None and not who.name_known:
                     self._tell_name(who, ctx.stored_name)
-                return Recorded(self, who, now, outcome, "refused" if refused else "ok")
+                return Done(reply, "refused" if reply.refused else "ok")
             except UserError as e:
                 refusal = Reply.refusal(str(e))
                 if isinstance(e, FieldError):
                     refusal = replace(refusal, field_errors=e.errors)
-                return Recorded(self, who, now, refusal, "refused")
+                return Done(refusal, "refused")
             except DBAPIError as e:
                 # The database's weather, not a bug: a conflict or a connection a restart
                 # closed is tried again; an outage (the store logs it once) is "busy".
@@ -235,7 +221,7 @@ class StudyBot:
                     continue
                 if kind == "conflict":
                     log.warning("gave up after %d conflicts: %s", attempt + 1, reason(e))
-                return Recorded(self, who, now, Reply.message(BUSY), "busy")
+                return Done(Reply.message(BUSY), "busy")
         raise AssertionError("unreachable")
 
     def _tell_name(self, who: Who, name: str) -> None:
@@ -244,6 +230,22 @@ class StudyBot:
                 watcher(who, name)
             except Exception:  # the action is committed: a watcher's trouble is its own
                 log.exception("a name watcher failed")
+
+
+def _reply_of(ctx: Ctx, after: Reply | AfterWrites) -> Reply:
+    """The reply, read after the action's writes in its transaction. A bug in making it
+    does not undo the action: the reply is made without what it could not read. A
+    database error does (the transaction is spoilt): the action is tried again or
+    refused as a whole, never half-written."""
+    if isinstance(after, Reply):
+        return after
+    try:
+        return after.reply(ctx)
+    except DBAPIError:
+        raise
+    except Exception:
+        log.exception("could not make the reply of an action; replying without its reads")
+        return after.reply(None)
 
 
 def _command_named(line: str) -> str:
@@ -259,32 +261,8 @@ def _action_named(action_id: str) -> str:
     return action_id if action_id in registry.ROUTES else metrics.UNKNOWN
 
 
-class Recorded:
-    """What a committed action replies: ready, or read from the store on demand.
-    `outcome` says how it went, for the metrics: ok, refused or busy."""
+class Done(NamedTuple):
+    """An action's reply, and how it went for the metrics: ok, refused or busy."""
 
-    __slots__ = ("_bot", "_now", "_outcome", "_who", "outcome")
-
-    def __init__(
-        self,
-        bot: StudyBot,
-        who: Who,
-        now: datetime,
-        outcome: Reply | AfterCommit,
-        status: str = "ok",
-    ) -> None:
-        self._bot, self._who, self._now, self._outcome = bot, who, now, outcome
-        self.outcome = status
-
-    def reply(self) -> Reply:
-        outcome = self._outcome
-        if isinstance(outcome, Reply):
-            return outcome
-        bot = self._bot
-        try:
-            with bot.store.transaction(read_only=True) as s:
-                return outcome.reply(bot._ctx(s, self._who, self._now))
-        except Exception as e:  # the action is committed: reply without what could not be read
-            if trouble(e) is None:  # an outage the store has logged needs no traceback
-                log.exception("could not read the reply of a committed action")
-            return outcome.reply(None)
+    reply: Reply
+    outcome: str

@@ -18,7 +18,7 @@ from bot.errors import UserError
 from bot.seam import Button, ButtonStyle
 
 if TYPE_CHECKING:
-    from bot.context import AfterCommit, Ctx
+    from bot.context import AfterWrites, Ctx
     from bot.seam import Reply
 
 SLASH = "/study"
@@ -204,7 +204,7 @@ class ButtonValue:
 
 
 V = TypeVar("V", bound=ButtonValue)
-PressHandler = Callable[["Ctx", Any], "Reply | AfterCommit"]
+PressHandler = Callable[["Ctx", Any], "Reply | AfterWrites"]
 
 
 @dataclass(frozen=True)
@@ -219,14 +219,14 @@ ROUTES: dict[str, list[Route]] = {}  # action id -> its routes, longest prefix f
 
 def button(
     kind: type[V], action: str | None = None
-) -> Callable[[Callable[[Ctx, V], Reply | AfterCommit]], Any]:
+) -> Callable[[Callable[[Ctx, V], Reply | AfterWrites]], Any]:
     """Route presses of `kind`'s buttons (with `action`, default its first) to the function
     below, which gets the parsed value."""
     action_id = action or kind.actions[0]
     if action_id not in kind.actions:
         raise RuntimeError(f"{kind.__name__} buttons do not use the action {action_id!r}")
 
-    def register(handler: Callable[[Ctx, V], Reply | AfterCommit]) -> Any:
+    def register(handler: Callable[[Ctx, V], Reply | AfterWrites]) -> Any:
         routes = ROUTES.setdefault(action_id, [])
         for prefix in kind.prefixes:
             if any(r.prefix == prefix for r in routes):

@@ -37,7 +37,7 @@ from adapters.slack.inbound import Caller, ViewRef, metadata_of, press_of, view_
 from adapters.slack.messenger import call, open_dm, post_rendered, upload_files
 from adapters.slack.refresh import INTERVAL, QUIET, WATCHED, Key, Refresher
 from adapters.slack.render import Rendered, render, truncate
-from bot.core import Recorded, StudyBot
+from bot.core import StudyBot
 from bot.features.home import HomeScreen
 from bot.seam import DeliveryError, Heading, RateLimited, Reply, Visibility, Who
 
@@ -188,19 +188,12 @@ class HomeTab:
             self._remember(key, client)
             self.refresher.changed(key)
 
-    def deliver_press(
-        self, recorded: Recorded | Reply, body: Mapping[str, Any], client: WebClient
-    ) -> None:
+    def deliver_press(self, reply: Reply, body: Mapping[str, Any], client: WebClient) -> None:
         """After the ack of a press on a Home or a modal: its reply where it belongs."""
         view = view_of(body)
         assert view is not None
         press = press_of(body)
         key = (press.caller.team_id, press.caller.user_id)
-        try:
-            reply = recorded if isinstance(recorded, Reply) else recorded.reply()
-        except Exception:
-            log.exception("a press on the Home failed after it was recorded")
-            reply = Reply.message(SORRY)
         if isinstance(reply, HomeScreen):
             same = reply.channel_id == view.channel_id
             chosen = reply.chosen_at or (view.chosen_at if same else None)

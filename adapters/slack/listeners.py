@@ -2,8 +2,8 @@
 
 A command's reply rides in its ack (no extra Web API call); if the transport already
 answered "Working on it…" at the deadline (ack.py), the reply goes out through
-`response_url` when it is ready. A click is acked once the core has recorded it (an
-answer is committed by then); its reply follows the ack through `response_url`. DMs and
+`response_url` when it is ready. A click is acked once the core has recorded it and
+made its reply (one transaction); the reply follows the ack through `response_url`. DMs and
 pictures follow the ack too (followups.py). Retries and double clicks are safe because
 the core records answers under unique keys. The App Home's listener and the clicks on a
 Home or a modal are home.py's; every command and click asks it to refresh the caller's
@@ -38,7 +38,7 @@ from adapters.slack.inbound import (
 )
 from adapters.slack.messenger import open_dm, post_rendered, upload_files
 from adapters.slack.render import ACTION_PATTERN, Rendered, render
-from bot.core import Recorded, StudyBot
+from bot.core import StudyBot
 from bot.registry import SLASH
 from bot.seam import Action, DeliveryError, Reply, Visibility, Who
 
@@ -196,42 +196,35 @@ class SlackFrontEnd:
         client: WebClient,
         context: BoltContext,
     ) -> None:
-        """Ack once the core has recorded the click; the reply (which reads what the
-        answer changed, a streak say) is made and posted after the ack."""
+        """Ack once the core has recorded the click and made its reply; the reply is
+        rendered and posted after the ack."""
         guard = guard_of(context)
-        recorded = self._press(body, client, guard)
+        reply = self._press(body, client, guard)
         guard.claim()  # a click's ack carries nothing: the reply always follows it
         ack()
         if view_of(body) is not None:  # on the App Home or a modal: no response_url
-            self.followups.after_ack(guard, self.home.deliver_press, recorded, body, client)
+            self.followups.after_ack(guard, self.home.deliver_press, reply, body, client)
             return
-        self.followups.after_ack(guard, self._deliver_press, recorded, body, respond, client)
+        self.followups.after_ack(guard, self._deliver_press, reply, body, respond, client)
         guard.after(partial(self._home_changed, body, client))
 
-    def _press(
-        self, body: Mapping[str, Any], client: WebClient, guard: AckGuard
-    ) -> Recorded | Reply:
+    def _press(self, body: Mapping[str, Any], client: WebClient, guard: AckGuard) -> Reply:
         try:
             press = press_of(body)
             with self.followups.replying(guard):
                 who = self._who(client, press.caller)
-                return self.bot.record(Action(who, press.action_id, press.value))
+                return self.bot.press(Action(who, press.action_id, press.value))
         except Exception:
             log.exception("button click failed")
             return Reply.message(FAILED)
 
     def _deliver_press(
         self,
-        recorded: Recorded | Reply,
+        reply: Reply,
         body: Mapping[str, Any],
         respond: Respond,
         client: WebClient,
     ) -> None:
-        try:
-            reply = recorded if isinstance(recorded, Reply) else recorded.reply()
-        except Exception:
-            log.exception("button click failed after it was recorded")
-            reply = Reply.message(FAILED)
         r = safe_render(reply)
         in_dm = channel_of(body).startswith("D")  # a button on a direct message (mock exams)
         if reply.replace:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot.cohort import is_post_day, next_post_day
 from bot.content.models import Content, Question
-from bot.context import AfterCommit, Ctx
+from bot.context import AfterWrites, Ctx
 from bot.errors import UserError
 from bot.features import questions as qv
 from bot.features import review_cards
@@ -219,12 +219,12 @@ def toggle(ctx: Ctx, pick: qv.Pick) -> Reply:
 
 @button(DailyPick, qv.ANSWER)
 @button(SharedPick, qv.ANSWER)
-def answer(ctx: Ctx, pick: qv.Pick) -> Reply | AfterCommit:
+def answer(ctx: Ctx, pick: qv.Pick) -> Reply | AfterWrites:
     """Record the first answer; a second one is refused by the unique key, not by a check.
 
-    The feedback, with the member's streak, is made after the commit (`AfterCommit`): a
-    platform that confirms the click once the answer is recorded does so without waiting
-    for the streak, which counts today's answer all the same."""
+    The feedback, with the member's streak, is made after the writes (`AfterWrites`), in
+    the same transaction, so the streak counts today's answer; a bug in making it does
+    not undo the answer."""
     daily = _daily_of(ctx, pick)
     q = question_of(ctx, daily.question_id)
     qv.check_selection(q, pick.selection)
@@ -279,4 +279,4 @@ def answer(ctx: Ctx, pick: qv.Pick) -> Reply | AfterCommit:
         extra = " ".join(notes)
         return Reply.of(*qv.feedback_blocks(q, selection, correct, pts, extra=extra))
 
-    return AfterCommit(feedback)
+    return AfterWrites(feedback)

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from bot.cohort import is_post_day, next_post_day
 from bot.content.models import Content
-from bot.context import AfterCommit, Ctx
+from bot.context import AfterWrites, Ctx
 from bot.errors import UserError
 from bot.features import daily
 from bot.features import questions as qv
@@ -344,9 +344,9 @@ def toggle(ctx: Ctx, pick: HomePick) -> Reply:
 
 
 @button(HomePick, "home.answer")
-def answer(ctx: Ctx, pick: HomePick) -> Reply | AfterCommit:
+def answer(ctx: Ctx, pick: HomePick) -> Reply | AfterWrites:
     """Today's question answered on the home, as on the channel's post (the first answer
-    counts); the home that follows shows its result, read after the commit."""
+    counts); the home that follows shows its result, read after the answer's writes."""
     done = daily.answer(ctx, daily.DailyPick(pick.ref, pick.selection))
     if isinstance(done, Reply):  # answered before: the home shows that first answer
         return _again(ctx)
@@ -358,7 +358,7 @@ def answer(ctx: Ctx, pick: HomePick) -> Reply | AfterCommit:
             return HomeScreen((Paragraph(text(note)),), channel_id=where)
         return screen(c.s, c.content, c.now, who, where, c.flag_threshold)
 
-    return AfterCommit(after)
+    return AfterWrites(after)
 
 
 @button(HomeGroup)

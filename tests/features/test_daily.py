@@ -52,35 +52,52 @@ def test_right_answer_gives_feedback_and_points(alice: Chat, content: Content) -
     assert "Read more" in text
 
 
-def test_an_answer_is_committed_before_its_reply_is_made(
+def test_an_answer_is_committed_with_its_reply(
     bot: StudyBot, alice: Chat, lead: Chat, content: Content
 ) -> None:
-    """`record` commits the answer (the Slack adapter acks then); `reply()` reads the
-    streak afterwards, and it counts the answer just recorded."""
+    """When `press` returns (the Slack adapter acks then) the answer is committed and
+    its reply made: the streak it shows counts the answer just recorded."""
     action, qid = _right_answer_today(alice, content)
     points = {1: 10, 2: 15, 3: 20}[content.by_id[qid].difficulty]
-    recorded = bot.record(action)
+    text = bot.press(action).plain_text()
     board = lead.send("/study leaderboard").plain_text()  # another member sees it
     assert f"Alice — {points} pts" in board
-    text = recorded.reply().plain_text()
     assert text.startswith("✅ Correct") and "Streak: 1 day." in text
 
 
-def test_a_recorded_answer_is_answered_even_if_its_streak_cannot_be_read(
+def test_a_bug_in_the_streak_does_not_undo_the_answer(
     bot: StudyBot, alice: Chat, lead: Chat, content: Content, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     action, qid = _right_answer_today(alice, content)
 
-    def unreadable(*_args: object) -> int:
-        raise OperationalError("SELECT", {}, Exception("database is locked"))
+    def broken(*_args: object) -> int:
+        raise KeyError("streak")
 
-    monkeypatch.setattr(daily, "member_streak", unreadable)
-    text = bot.record(action).reply().plain_text()
+    monkeypatch.setattr(daily, "member_streak", broken)
+    text = bot.press(action).plain_text()
     assert text.startswith("✅ Correct")
     assert content.by_id[qid].explanation.strip()[:40] in text
     assert "Streak" not in text
     points = {1: 10, 2: 15, 3: 20}[content.by_id[qid].difficulty]
     assert f"Alice — {points} pts" in lead.send("/study leaderboard").plain_text()
+
+
+def test_a_database_error_making_the_reply_leaves_the_answer_unwritten(
+    bot: StudyBot, alice: Chat, lead: Chat, content: Content, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reply's reads share the answer's transaction: if the database fails them,
+    the whole click is refused (try again), never an answer without its reply."""
+    action, _qid = _right_answer_today(alice, content)
+
+    def unreadable(*_args: object) -> int:
+        raise OperationalError("SELECT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(daily, "member_streak", unreadable)
+    text = bot.press(action).plain_text()
+    assert "busy" in text.lower() and "Correct" not in text
+    assert "Alice" not in lead.send("/study leaderboard").plain_text()
+    monkeypatch.undo()
+    assert bot.press(action).plain_text().startswith("✅ Correct")
 
 
 def test_wrong_answer_shows_the_right_one(alice: Chat, content: Content) -> None:

@@ -15,7 +15,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
 from adapters.slack.app import SlackApp, create_app
-from bot.core import Recorded, StudyBot
+from bot.core import StudyBot
 from bot.seam import Action, Reply, Who
 from bot.settings import Settings
 from tests.slack.fakeslack import TEAM, FakeSlack
@@ -134,9 +134,9 @@ class SlowBot(StudyBot):
         time.sleep(DELAY)
         return super().handle_text(who, line)
 
-    def record(self, action: Action) -> Recorded:
+    def press(self, action: Action) -> Reply:
         time.sleep(DELAY)
-        return super().record(action)
+        return super().press(action)
 
 
 @dataclass
