@@ -13,11 +13,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 
 from adapters.slack.app import create_app
 from bot.content.models import Content
 from bot.core import BUSY, StudyBot
 from bot.store.db import SQLITE_BUSY_TIMEOUT, Store, make_engine, upgrade
+from bot.store.models import Workspace
+from bot.timeutil import utcnow
 from tests.helpers import Chat, FakeClock, start
 from tests.slack.conftest import (
     SECRET,
@@ -154,3 +157,36 @@ def test_slack_gets_the_busy_reply_in_time_over_http(
         fake.stop()
     assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
     assert SECRET not in caplog.text
+
+
+def test_a_burst_of_writers_in_one_process_takes_turns_without_busy_replies(
+    tmp_path: Path,
+) -> None:
+    """A process's writers queue for SQLite's lock in the store, not in SQLite's busy
+    handler: sixteen writers holding the lock 20 ms each all commit, though together they
+    hold it far longer than a 50 ms busy timeout would let one of them wait."""
+    store = Store(make_engine(f"sqlite:///{tmp_path / 'w.db'}", busy_timeout=0.05))
+    upgrade(store.engine)
+    failures: list[BaseException] = []
+    go = threading.Barrier(16)
+
+    def write(n: int) -> None:
+        go.wait()
+        try:
+            with store.transaction() as s:
+                s.add(Workspace(platform="slack", external_id=f"T{n}", created_at=utcnow()))
+                s.flush()
+                time.sleep(0.02)
+        except BaseException as e:
+            failures.append(e)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    with store.transaction(read_only=True) as s:
+        stored = s.scalar(select(func.count()).select_from(Workspace))
+    store.dispose()
+    assert failures == []
+    assert stored == 16
