@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import socket
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -79,11 +81,19 @@ def _acked(req: BoltRequest, started: float, stand_in: bool = False) -> None:
         metrics.SLACK_STAND_INS.inc()
 
 
-def _stop_waiting(answer: asyncio.Future[Any], guard: AckGuard) -> None:
-    """At the deadline: unless the listener has claimed the ack, stop waiting for it (its
-    thread runs on; cancelling the future only wakes the request)."""
+def _stop_waiting(waiting: asyncio.Future[Any], guard: AckGuard) -> None:
+    """At the deadline: unless the listener has claimed the ack, stop waiting for it.
+    `waiting` shields the dispatch: cancelling it wakes the request, and the dispatch
+    runs on, or still starts if it was queued behind busy threads (its click is acked)."""
     if guard.expire():
-        answer.cancel()
+        waiting.cancel()
+
+
+def _retrieved(done: asyncio.Future[Any]) -> None:
+    """A dispatch nobody awaits any more (acked at the deadline): Bolt answers a
+    listener's error itself, so anything left is only marked as seen."""
+    if not done.cancelled():
+        done.exception()
 
 
 class SlackAsgi(BaseSlackRequestHandler):
@@ -143,10 +153,12 @@ class SlackAsgi(BaseSlackRequestHandler):
             guard = guarded(req, AckGuard(released=True))
         loop = asyncio.get_running_loop()
         answer = loop.run_in_executor(self._pool, self.app.dispatch, req)
-        timer = loop.call_later(self.deadline, _stop_waiting, answer, guard)
+        waiting = asyncio.shield(answer)
+        timer = loop.call_later(self.deadline, _stop_waiting, waiting, guard)
         try:
-            resp: BoltResponse = await answer
+            resp: BoltResponse = await waiting
         except asyncio.CancelledError:
+            answer.add_done_callback(_retrieved)
             if not guard.expired:  # cancelled from outside: shutting down
                 raise
             log.info("no answer after %.1fs; acked for the listener", self.deadline)
@@ -184,7 +196,10 @@ class SlackAsgi(BaseSlackRequestHandler):
         return await super()._get_http_response(method, path, request)
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Let every dispatch already handed to the pool run to its end: a click the
+        transport acked at the deadline may still be queued, and its answer is recorded
+        only when it runs (Slack will not send it again)."""
+        self._pool.shutdown(wait=True, cancel_futures=False)
 
 
 class GuardedSocketModeHandler(SocketModeHandler):
@@ -223,7 +238,7 @@ class GuardedSocketModeHandler(SocketModeHandler):
 
     def close(self) -> None:
         super().close()  # type: ignore[no-untyped-call]
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool.shutdown(wait=True, cancel_futures=False)  # as SlackAsgi.close
 
 
 def database_health(bot: StudyBot) -> Callable[[], bool]:
@@ -294,6 +309,16 @@ def listening_socket(host: str, port: int) -> socket.socket:
         ) from e
 
 
+def _until_stopped() -> None:
+    """Block until SIGTERM or SIGINT (in the main thread; elsewhere, as a test runs it,
+    until the process ends), so Socket Mode shuts down as uvicorn does: in order."""
+    stop = threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+
+
 def serve(settings: Settings, port: int | None = None, *, host: str = HOST) -> None:
     """The `studybot.serve` entry point for `slack`: blocks running the adapter."""
     chosen = slack_mode(settings)
@@ -310,9 +335,13 @@ def serve(settings: Settings, port: int | None = None, *, host: str = HOST) -> N
                 slack.app, settings.slack_app_token.get_secret_value()
             )
             try:
-                handler.start()  # type: ignore[no-untyped-call]
+                handler.connect()  # type: ignore[no-untyped-call]
             except SlackApiError as e:
                 raise slack_api_rejection(e, "SLACK_APP_TOKEN") from e
+            try:
+                _until_stopped()
+            finally:
+                handler.close()  # what the envelopes started finishes
             return
         listen = sock.getsockname()[1]
         log.info(
@@ -322,7 +351,11 @@ def serve(settings: Settings, port: int | None = None, *, host: str = HOST) -> N
             HEALTH_PATH,
             METRICS_PATH,
         )
-        http_server(asgi_app(slack, bot), listen, host=host).run(sockets=[sock])
+        asgi = asgi_app(slack, bot)
+        try:
+            http_server(asgi, listen, host=host).run(sockets=[sock])
+        finally:
+            asgi.close()  # the requests are answered; what they started finishes
     finally:
         slack.close()
         bot.store.dispose()

@@ -9,15 +9,23 @@ from contextlib import contextmanager
 
 from adapters.slack.ack import ACK_DEADLINE
 from adapters.slack.app import SlackApp
-from adapters.slack.server import SlackAsgi, bound_socket, database_health, http_server
+from adapters.slack.server import (
+    THREADS,
+    SlackAsgi,
+    bound_socket,
+    database_health,
+    http_server,
+)
 from bot.core import StudyBot
 
 
 @contextmanager
-def running_server(slack: SlackApp, bot: StudyBot, deadline: float = ACK_DEADLINE) -> Iterator[str]:
+def running_server(
+    slack: SlackApp, bot: StudyBot, deadline: float = ACK_DEADLINE, threads: int = THREADS
+) -> Iterator[str]:
     sock = bound_socket()
     port = sock.getsockname()[1]
-    asgi = SlackAsgi(slack, database_health(bot), deadline=deadline)
+    asgi = SlackAsgi(slack, database_health(bot), deadline=deadline, threads=threads)
     server = http_server(asgi, port, host="127.0.0.1", log_level="warning")
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -85,6 +85,32 @@ def test_slow_click_is_acked_then_answered(slow: SlowServer, fake: FakeSlack) ->
     assert "Correct" in str(late) or "Not quite" in str(late)
 
 
+def test_clicks_acked_at_the_deadline_are_recorded_when_the_server_stops(
+    bot: StudyBot, fake: FakeSlack
+) -> None:
+    """A click still queued behind a slow one when Slack got its stand-in ack is not
+    dropped by a shutdown: the server lets it run before it exits."""
+    slow_bot = SlowBot(bot.store, bot.content, bot.clock)
+    app = create_app(slow_bot, slack_settings(fake))
+    lee = SlackUser(app, fake, "ULEAD", "Lee")
+    lee.command("setup tz=UTC")
+    button = find_button(lee.command("today").blocks, "A")
+    clicks = [
+        action_body(fake, user, name, button) for user, name in (("UANN", "Ann"), ("UBO", "Bo"))
+    ]
+    with (
+        running_server(app, slow_bot, deadline=DEADLINE, threads=1) as base,
+        httpx.Client(base_url=base) as web,
+    ):
+        acks = [web.post("/slack/events", content=b, headers=signed_headers(b)) for b in clicks]
+        assert [(a.status_code, a.text) for a in acks] == [(200, ""), (200, "")]
+    # the server has stopped; both clicks ran to the end
+    board = lee.command("leaderboard").text()
+    app.frontend.drain()
+    app.close()
+    assert "UANN — 15 pts" in board and "UBO — 15 pts" in board, board
+
+
 def test_a_fast_command_is_answered_in_its_ack_over_http(
     slack: SlackApp, bot: StudyBot, fake: FakeSlack
 ) -> None:

@@ -19,6 +19,7 @@ from adapters.slack.app import SlackApp, create_app
 from adapters.slack.modals import TZ_ACTION
 from adapters.slack.server import GuardedSocketModeHandler
 from bot.core import StudyBot
+from bot.seam import Action, Reply
 from tests.slack.conftest import (
     DELAY,
     SlackUser,
@@ -204,3 +205,39 @@ def test_a_modal_s_errors_and_the_timezone_search_over_socket_mode(
     finally:
         slack.frontend.drain()
         handler.close()  # type: ignore[no-untyped-call]
+
+
+def test_clicks_acked_at_the_deadline_are_recorded_when_the_handler_closes(
+    bot: StudyBot, fake: FakeSlack, socket: FakeSocket
+) -> None:
+    """As over HTTP: a click queued behind a slow one when its envelope got the stand-in
+    ack still runs when the process shuts the handler down."""
+
+    class Slower(StudyBot):  # slower than closing the Socket Mode client takes
+        def press(self, action: Action) -> Reply:
+            time.sleep(2.5)
+            return super().press(action)
+
+    slow = create_app(Slower(bot.store, bot.content, bot.clock), slack_settings(fake))
+    lee = SlackUser(slow, fake, "ULEAD", "Lee")
+    lee.command("setup tz=UTC")
+    button = find_button(lee.command("today").blocks, "A")
+    fake.script("apps.connections.open", Scripted(body={"ok": True, "url": socket.url}))
+    handler = GuardedSocketModeHandler(slow.app, "xapp-1-test", deadline=0.15, threads=1)
+    handler.connect()  # type: ignore[no-untyped-call]
+    try:
+        assert socket.connected.wait(10)
+        for n, user in enumerate(("UANN", "UBO")):
+            form = dict(parse_qsl(action_body(fake, user, user, button)))
+            envelope = {"envelope_id": f"env-{n}", "type": "interactive"}
+            socket.send({**envelope, "payload": json.loads(form["payload"])})
+        end = time.monotonic() + 10
+        while len(socket.acks) < 2 and time.monotonic() < end:
+            time.sleep(0.02)
+        assert sorted(a["envelope_id"] for a in socket.acks) == ["env-0", "env-1"]
+    finally:
+        handler.close()  # type: ignore[no-untyped-call]
+    board = lee.command("leaderboard").text()
+    slow.frontend.drain()
+    slow.close()
+    assert board.count(" — 15 pts") == 2, board  # both members answered
