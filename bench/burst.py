@@ -14,7 +14,9 @@ The server is the production one, `studybot serve slack` in HTTP mode as a subpr
 The baseline is a Bolt app whose listener only acks, behind the same server class
 (`adapters.slack.server.SlackAsgi` under the same uvicorn configuration), in the same
 number of processes, under the same load. Per rate: ack latency p50/p99, acks later than
-Slack's 3 s, errors. Afterwards the store must hold each clicked member's answer once.
+Slack's 3 s, errors, and what the member feels: the time from the click to its feedback
+at `response_url` (p50/p99). Afterwards the store must hold each clicked member's answer
+once.
 `capacity_ratio` is the highest rate whose p99 stays under 1 s for the bot over the same
 for the no-op (target ≥ 0.5). Setups: SQLite with one web process; PostgreSQL (a database
 of its own, dropped afterwards) with two web processes taking the clicks in turn.
@@ -41,7 +43,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 from sqlalchemy import func, insert, select, text
@@ -68,6 +70,7 @@ NOOP_BEYOND = ((1600, 2400), (2400, 2400))
 P99_LIMIT = 1.0
 SENDER_LAG = 0.1  # a rate the client itself sent this late (p99) was not really offered
 LATE = 3.0
+FEEDBACK_WAIT = 60.0  # seconds after the last rate for the feedback still queued
 ROOT = Path(__file__).resolve().parents[1]
 SERVE = [sys.executable, "-c", "from bot.cli import main; main()", "serve", "slack"]
 
@@ -84,7 +87,10 @@ def _fake_proc(conn: Any, users: list[tuple[str, str]]) -> None:
         fake.user(uid, name)
     conn.send((fake.url, fake.api_url))
     while (method := conn.recv()) is not None:
-        conn.send(len(fake.of(method)))
+        if method == "arrivals":  # when each response_url post arrived (perf_counter)
+            conn.send({c.path: c.at for c in fake.of("response")})
+        else:
+            conn.send(len(fake.of(method)))
     fake.stop()
 
 
@@ -106,6 +112,11 @@ class RemoteFake:
     def count(self, method: str) -> int:
         self._conn.send(method)
         return int(self._conn.recv())
+
+    def arrivals(self) -> dict[str, float]:
+        """Each `response_url` post's arrival (the clock every process shares)."""
+        self._conn.send("arrivals")
+        return dict(self._conn.recv())
 
     def stop(self) -> None:
         self._conn.send(None)
@@ -259,7 +270,8 @@ def run_load(
     urls: list[str], bodies: list[str], rates: tuple[tuple[int, int], ...]
 ) -> list[dict[str, Any]]:
     """Each rate's clicks, open-loop, from a process of its own; round-robin over `urls`
-    (bodies are reused, in turn, once all have been sent: only for the no-op)."""
+    (bodies are reused, in turn, once all have been sent: only for the no-op). Each
+    stage keeps its clicks' scheduled instants (`sent`) for `feedback`."""
     out = []
     ctx = mp.get_context("spawn")
     at = 0
@@ -267,7 +279,7 @@ def run_load(
         part = [bodies[(at + i) % len(bodies)] for i in range(n)]
         at += n
         with ctx.Pool(1) as pool:
-            lat, errors, lag = pool.apply(fire, (urls, part, rate, SECRET))
+            lat, errors, lag, scheduled = pool.apply(fire, (urls, part, rate, SECRET))
         lat.sort()
         out.append(
             {
@@ -280,10 +292,30 @@ def run_load(
                 "late_acks": sum(1 for x in lat if x > LATE),
                 "errors": errors,
                 "sender_lag_ms": round(lag * 1000, 1),
+                "sent": list(zip(map(response_path, part), scheduled, strict=True)),
             }
         )
         time.sleep(1.0)
     return out
+
+
+def response_path(body: str) -> str:
+    """The path of a click's `response_url` on the fake Slack."""
+    payload = json.loads(parse_qs(body)["payload"][0])
+    return urlsplit(payload["response_url"]).path
+
+
+def feedback(stages: list[dict[str, Any]], arrivals: dict[str, float]) -> None:
+    """What a member feels: from each click's scheduled instant to its feedback's arrival
+    at `response_url` (p50, p99, and how many never arrived), per stage."""
+    for stage in stages:
+        sent = stage.pop("sent")
+        waits = sorted(arrivals[path] - at for path, at in sent if path in arrivals)
+        stage["feedback_p50_ms"] = round(statistics.median(waits) * 1000, 1) if waits else None
+        stage["feedback_p99_ms"] = (
+            round(waits[min(len(waits) - 1, int(len(waits) * 0.99))] * 1000, 1) if waits else None
+        )
+        stage["feedback_missing"] = len(sent) - len(waits)
 
 
 def capacity(stages: list[dict[str, Any]]) -> tuple[int, bool]:
@@ -308,10 +340,16 @@ def run_setup(
         with servers("noop", web, db_url, fake.api_url) as urls:  # the same clicks, and more
             fire_warm(urls, clicks[:50])
             noop = run_load(urls, clicks, rates + NOOP_BEYOND)
+        for stage in noop:
+            del stage["sent"]  # the no-op posts no feedback
         with servers("bot", web, db_url, fake.api_url) as urls:
             bot = run_load(urls, clicks, rates)
-            time.sleep(3)  # feedback and any listener still running after a stand-in ack
-        feedback = fake.count("response")
+            end = time.monotonic() + FEEDBACK_WAIT  # the feedback a burst left queued
+            while fake.count("response") < len(clicks) and time.monotonic() < end:
+                time.sleep(0.5)
+            time.sleep(1)  # anything still running after a stand-in ack
+        feedback(bot, fake.arrivals())
+        posted = fake.count("response")
         # what else the clicks made the app ask of Slack (Home refreshes, name look-ups)
         calls = {m: fake.count(m) for m in ("views.publish", "users.info", "chat.postMessage")}
     finally:
@@ -329,7 +367,7 @@ def run_setup(
         "capacity_ratio": round(bot_cap / noop_cap, 2) if noop_cap else 0.0,
         "late_acks": sum(s["late_acks"] for s in bot if s["rate"] <= bot_cap),
         "errors": sum(s["errors"] for s in bot if s["rate"] <= bot_cap),
-        "feedback_posts": feedback,
+        "feedback_posts": posted,
         "web_api_calls": calls,
         **check,
     }
@@ -399,6 +437,7 @@ def main() -> None:
         print(
             f"  {'rate/s':>7} {'clicks':>6} | {'bot p50':>8} {'p99':>8} {'>3s':>4} {'err':>4}"
             f" | {'no-op p50':>9} {'p99':>8} {'>3s':>4} {'err':>4} | client lag p99 bot/no-op"
+            " | bot feedback p50 p99"
         )
         bots = {b["rate"]: b for b in r["bot"]}
         for n in r["noop"]:
@@ -409,10 +448,16 @@ def main() -> None:
                 else f"{'(5,000 members clicked)':>32}"
             )
             lag = f"{b['sender_lag_ms']:.0f}/" if b else "-/"
+            felt = (
+                f" | {b['feedback_p50_ms']}ms {b['feedback_p99_ms']}ms"
+                + (f" ({b['feedback_missing']} never came)" if b["feedback_missing"] else "")
+                if b
+                else ""
+            )
             print(
                 f"  {n['rate']:7d} {n['clicks']:6d} | {mine} | {n['p50_ms']:8.1f}ms"
                 f" {n['p99_ms']:7.1f}ms {n['late_acks']:4d} {n['errors']:4d} |"
-                f" {lag}{n['sender_lag_ms']:.0f} ms"
+                f" {lag}{n['sender_lag_ms']:.0f} ms{felt}"
             )
         at_least = lambda lower: "≥ " if lower else ""  # noqa: E731
         print(

@@ -65,13 +65,17 @@ def _headers(body: str, secret: str) -> str:
 
 async def _fire(
     urls: list[str], bodies: list[str], rate: float, secret: str
-) -> tuple[list[float], int, float]:
+) -> tuple[list[float], int, float, list[float]]:
     loop = asyncio.get_running_loop()
     targets = [_Server(u) for u in urls]
     latencies: list[float] = []
     lags: list[float] = []  # how late the client itself sent each request
     errors = 0
     start = loop.time() + 0.3
+    # each click's scheduled instant on time.perf_counter(), the clock the fake Slack
+    # stamps arrivals with (one clock for every process of the machine)
+    offset = time.perf_counter() - loop.time()
+    scheduled = [start + i / rate + offset for i in range(len(bodies))]
 
     async def one(i: int, body: str) -> None:
         nonlocal errors
@@ -96,14 +100,14 @@ async def _fire(
         for _, writer in t.idle:
             writer.close()
     lags.sort()
-    return latencies, errors, lags[int(len(lags) * 0.99)] if lags else 0.0
+    return latencies, errors, lags[int(len(lags) * 0.99)] if lags else 0.0, scheduled
 
 
 def fire(
     urls: list[str], bodies: list[str], rate: float, secret: str
-) -> tuple[list[float], int, float]:
+) -> tuple[list[float], int, float, list[float]]:
     """Send `bodies` at `rate` a second, round-robin over `urls`: the acks' latencies in
-    seconds (of those answered), how many failed or were not 200, and the 99th
-    percentile of how late the client sent them (a client that cannot keep up with the
-    rate measures itself, not the server)."""
+    seconds (of those answered), how many failed or were not 200, the 99th percentile of
+    how late the client sent them (a client that cannot keep up with the rate measures
+    itself, not the server), and each body's scheduled instant (`time.perf_counter()`)."""
     return asyncio.run(_fire(urls, bodies, rate, secret))
