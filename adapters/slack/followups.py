@@ -150,7 +150,9 @@ class ResponseUrls:
         with self._lock:
             found = self._pools.get(key)
             if found is None:
-                options: dict[str, Any] = {"maxsize": 8, "ssl_context": ssl}
+                # a connection per worker: with fewer, a burst's posts opened a fresh
+                # connection (a TLS handshake) and discarded it with a warning each time
+                options: dict[str, Any] = {"maxsize": WORKERS, "ssl_context": ssl}
                 if proxy:
                     found = urllib3.ProxyManager(proxy, **options)
                 else:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from slack_sdk.errors import SlackApiError
 
 from adapters.slack.app import SlackApp, web_client
-from adapters.slack.followups import FollowUps, ResponseUrls
+from adapters.slack.followups import WORKERS, FollowUps, ResponseUrls
 from tests.slack.conftest import SlackUser
 from tests.slack.fakeslack import FakeSlack, Scripted
 
@@ -95,3 +97,20 @@ def test_work_after_the_ack_that_fails_is_logged(
     slack.frontend.drain()
     assert "Slack work after an ack failed" in caplog.text
     assert "chat.postMessage exploded" in caplog.text
+
+
+def test_every_worker_keeps_its_connection_through_a_burst(
+    fake: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    """As many posts at once as there are workers, twice: the second round reuses the
+    first round's connections, and none is thrown away with urllib3's warning."""
+    urls = ResponseUrls()
+    fake.script("response", *[Scripted(body="ok", delay=0.2)] * WORKERS)  # all open at once
+    with ThreadPoolExecutor(WORKERS) as pool:
+        for _ in range(2):
+            list(pool.map(lambda n: urls.post(fake.response_url(), {"n": n}), range(WORKERS)))
+    urls.close()
+    peers = [p.peer for p in fake.of("response")]
+    assert len(peers) == 2 * WORKERS
+    assert set(peers[WORKERS:]) <= set(peers[:WORKERS])  # the second round opened none
+    assert "Connection pool is full" not in caplog.text
