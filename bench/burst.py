@@ -280,15 +280,13 @@ def run_load(
         at += n
         with ctx.Pool(1) as pool:
             lat, errors, lag, scheduled = pool.apply(fire, (urls, part, rate, SECRET))
-        lat.sort()
+        p50, p99 = p50_p99_ms(lat)
         out.append(
             {
                 "rate": rate,
                 "clicks": n,
-                "p50_ms": round(statistics.median(lat) * 1000, 1) if lat else None,
-                "p99_ms": round(lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000, 1)
-                if lat
-                else None,
+                "p50_ms": p50,
+                "p99_ms": p99,
                 "late_acks": sum(1 for x in lat if x > LATE),
                 "errors": errors,
                 "sender_lag_ms": round(lag * 1000, 1),
@@ -299,10 +297,19 @@ def run_load(
     return out
 
 
+def p50_p99_ms(seconds: list[float]) -> tuple[float | None, float | None]:
+    """The median and 99th percentile, in milliseconds (None for no values)."""
+    if not seconds:
+        return None, None
+    ordered = sorted(seconds)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return round(statistics.median(ordered) * 1000, 1), round(p99 * 1000, 1)
+
+
 def response_path(body: str) -> str:
     """The path of a click's `response_url` on the fake Slack."""
     payload = json.loads(parse_qs(body)["payload"][0])
-    return urlsplit(payload["response_url"]).path
+    return urlsplit(str(payload["response_url"])).path
 
 
 def feedback(stages: list[dict[str, Any]], arrivals: dict[str, float]) -> None:
@@ -310,11 +317,8 @@ def feedback(stages: list[dict[str, Any]], arrivals: dict[str, float]) -> None:
     at `response_url` (p50, p99, and how many never arrived), per stage."""
     for stage in stages:
         sent = stage.pop("sent")
-        waits = sorted(arrivals[path] - at for path, at in sent if path in arrivals)
-        stage["feedback_p50_ms"] = round(statistics.median(waits) * 1000, 1) if waits else None
-        stage["feedback_p99_ms"] = (
-            round(waits[min(len(waits) - 1, int(len(waits) * 0.99))] * 1000, 1) if waits else None
-        )
+        waits = [arrivals[path] - at for path, at in sent if path in arrivals]
+        stage["feedback_p50_ms"], stage["feedback_p99_ms"] = p50_p99_ms(waits)
         stage["feedback_missing"] = len(sent) - len(waits)
 
 

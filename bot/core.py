@@ -195,7 +195,6 @@ class StudyBot:
     def _run(self, who: Who, work: Work, *, read_only: bool = False) -> Done:
         """Run `work` and make its reply in one transaction (`read_only` for work that
         only reads)."""
-        now = self.clock()
         for attempt in range(3):
             try:
                 now = self.clock()

@@ -177,10 +177,8 @@ class Directory:
         reply needs neither the store nor users.info. Admin rights are not known from the
         store: a lead command still looks them up."""
         key = (team_id, user_id)
-        with self._lock:
-            hit = self._cache.get(key)
-            if hit is not None and hit[2].known:
-                return  # users.info (or the store, earlier) already named them
+        if self._known(key):
+            return  # users.info (or the store, earlier) already named them
         # fetched a `ttl` ago: the name is good for `name_ttl`, the admin flag is stale
         self._store(key, (self.clock() - self.ttl, self.name_ttl, Profile(name, False)))
 
