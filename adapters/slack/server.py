@@ -309,13 +309,19 @@ def listening_socket(host: str, port: int) -> socket.socket:
         ) from e
 
 
-def _until_stopped() -> None:
-    """Block until SIGTERM or SIGINT (in the main thread; elsewhere, as a test runs it,
-    until the process ends), so Socket Mode shuts down as uvicorn does: in order."""
-    stop = threading.Event()
+def _on_stop_signals(then: Callable[[], None]) -> None:
+    """SIGTERM and SIGINT call `then` instead of ending the process at once, so the
+    adapter closes in order and what its clicks started finishes (only the main thread
+    can take signals; a test that serves from another thread stops it otherwise)."""
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: stop.set())
+            signal.signal(sig, lambda *_: then())
+
+
+def _until_stopped() -> None:
+    """Socket Mode: block until SIGTERM or SIGINT, then close as uvicorn does."""
+    stop = threading.Event()
+    _on_stop_signals(stop.set)
     stop.wait()
 
 
@@ -352,6 +358,10 @@ def serve(settings: Settings, port: int | None = None, *, host: str = HOST) -> N
             METRICS_PATH,
         )
         asgi = asgi_app(slack, bot)
+        # uvicorn takes the signals while it serves and, once it has shut down, raises
+        # the one it caught again with the handler it found: this one, not the default
+        # that would end the process before the pool and the follow-ups finish
+        _on_stop_signals(lambda: None)
         try:
             http_server(asgi, listen, host=host).run(sockets=[sock])
         finally:

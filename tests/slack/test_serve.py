@@ -74,6 +74,9 @@ def test_http_mode_process(tmp_path: Path, fake: FakeSlack) -> None:
             proc.wait(5)
     output = proc.stdout.read().decode() if proc.stdout else ""
     assert "s3cret" not in output and "xoxb-test" not in output  # secrets never logged
+    # SIGTERM ends it through serve()'s own shutdown (the pool and the follow-ups
+    # finish), not by the signal uvicorn raises again once it has stopped
+    assert proc.returncode == 0, output
 
 
 def test_socket_mode_opens_a_connection_with_the_app_token(tmp_path: Path, fake: FakeSlack) -> None:
