@@ -100,8 +100,10 @@ def wait_for_metric(
     labels: dict[str, str] | None = None,
     at_least: float = 1,
     timeout: float = 60,
+    at_most: float | None = None,
 ) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    """Scrape until `name{labels}` reaches `at_least`; the whole page then."""
+    """Scrape until `name{labels}` reaches `at_least` (or, given `at_most`, is shown and
+    falls to it: a gauge draining); the whole page then."""
     key = (name, tuple(sorted((labels or {}).items())))
     end = time.monotonic() + timeout
     page: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
@@ -112,10 +114,13 @@ def wait_for_metric(
             page = scrape(port)
         except httpx.TransportError:  # not listening yet
             page = {}
-        if page.get(key, 0) >= at_least:
+        if at_most is None and page.get(key, 0) >= at_least:
+            return page
+        if at_most is not None and key in page and page[key] <= at_most:
             return page
         time.sleep(0.2)
-    raise AssertionError(f"{key} never reached {at_least}; last page: {page}")
+    goal = at_least if at_most is None else at_most
+    raise AssertionError(f"{key} never reached {goal}; last page: {page}")
 
 
 def wait_for_http(proc: subprocess.Popen[str], url: str, timeout: float = 60) -> None:
